@@ -1,0 +1,592 @@
+//! Helpers shared by the integration tests of every lesson crate.
+//!
+//! - [`Launch`] starts a lesson binary the way a classroom would, but on a
+//!   free port (`PORT=0`), reads the `Serving HTTP on port N ...` banner, and
+//!   keeps collecting its stdout and stderr in the background.
+//! - [`Process`] and [`Server`] are the running binary: its output, its exit,
+//!   its children (and their zombie state) as `/proc` shows them. Dropping one
+//!   kills the binary *and the processes it forked*, which share its process
+//!   group, so no test leaves a server behind.
+//! - [`connect`], [`send_request`] and [`read_response`] are a raw HTTP
+//!   client: the tests see exactly the bytes the server sent.
+//! - [`eventually`] polls for a condition with a deadline, so that no test
+//!   sleeps a fixed time longer than it needs, and none waits forever.
+//!
+//! Every wait here is bounded: a test that goes wrong fails with a message
+//! instead of hanging the suite.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+
+/// How long any single wait in a test may take before the test fails.
+/// Generous, because CI machines are small and run tests in parallel; a
+/// passing test never waits this long.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Polls `check` every few milliseconds until it returns `Some`, and returns
+/// that. Panics, naming `what`, when `timeout` passes first.
+pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How to start a lesson binary: its path (`env!("CARGO_BIN_EXE_…")`), its
+/// arguments, its environment and limits.
+pub struct Launch {
+    command: Command,
+    open_file_limit: Option<u64>,
+}
+
+impl Launch {
+    /// A launch of `binary` with `PORT=0`, so that parallel tests never
+    /// fight over a port. Override with `.env("PORT", …)` where a test needs to.
+    pub fn new(binary: &str) -> Launch {
+        let mut command = Command::new(binary);
+        command
+            .env("PORT", "0")
+            .env_remove("SLEEP_SECS")
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // A process group of its own: the binary and everything it forks
+            // can be killed together, and nothing else.
+            .process_group(0);
+        Launch {
+            command,
+            open_file_limit: None,
+        }
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Launch {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn arg(mut self, argument: impl Into<OsString>) -> Launch {
+        self.command.arg(argument.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, arguments: I) -> Launch {
+        for argument in arguments {
+            self.command.arg(argument.into());
+        }
+        self
+    }
+
+    pub fn current_dir(mut self, directory: impl AsRef<std::path::Path>) -> Launch {
+        self.command.current_dir(directory);
+        self
+    }
+
+    /// Starts the binary with RLIMIT_NOFILE (soft and hard) set to `limit`,
+    /// as `ulimit -n limit` would before running it.
+    pub fn open_file_limit(mut self, limit: u64) -> Launch {
+        self.open_file_limit = Some(limit);
+        self
+    }
+
+    /// Starts the binary; does not wait for anything.
+    pub fn spawn(mut self) -> Process {
+        if let Some(limit) = self.open_file_limit {
+            // SAFETY: the closure runs in the forked child before exec, where
+            // only async-signal-safe calls are allowed; setrlimit(2) is a
+            // single system call and allocates nothing.
+            unsafe {
+                self.command.pre_exec(move || {
+                    setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(io::Error::from)
+                });
+            }
+        }
+        let program = self.command.get_program().to_string_lossy().into_owned();
+        let mut child = self
+            .command
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
+        let stdout = Collected::lines_of(child.stdout.take().expect("stdout is piped"));
+        let stderr = Collected::text_of(child.stderr.take().expect("stderr is piped"));
+        Process {
+            program,
+            child,
+            stdout,
+            stderr,
+            exit_status: None,
+        }
+    }
+
+    /// Starts the binary and waits for its `Serving HTTP on port N ...`
+    /// banner, which must be the first line of its stdout.
+    pub fn start_server(self) -> Server {
+        let mut process = self.spawn();
+        let banner = eventually(PATIENCE, "the server's first line", || {
+            if let Some(first) = process.stdout_lines().into_iter().next() {
+                return Some(first);
+            }
+            if let Some(status) = process.try_exit_status() {
+                panic!(
+                    "{} exited with {status} before printing its banner; stderr: {}",
+                    process.program,
+                    process.stderr()
+                );
+            }
+            None
+        });
+        let port = parse_banner(&banner)
+            .unwrap_or_else(|| panic!("first line is not the banner: {banner:?}"));
+        Server { process, port }
+    }
+}
+
+/// The port in `Serving HTTP on port N ...`.
+pub fn parse_banner(line: &str) -> Option<u16> {
+    line.strip_prefix("Serving HTTP on port ")?
+        .strip_suffix(" ...")?
+        .parse()
+        .ok()
+}
+
+/// Output of a child process, read by a background thread as it comes.
+#[derive(Clone)]
+struct Collected(Arc<Mutex<Vec<u8>>>);
+
+impl Collected {
+    fn lines_of(stdout: ChildStdout) -> Collected {
+        Collected::spawn_reader(stdout)
+    }
+
+    fn text_of(stderr: ChildStderr) -> Collected {
+        Collected::spawn_reader(stderr)
+    }
+
+    fn spawn_reader(source: impl Read + Send + 'static) -> Collected {
+        let collected = Collected(Arc::new(Mutex::new(Vec::new())));
+        let sink = collected.clone();
+        thread::spawn(move || {
+            // Read until every holder of the pipe has exited. Keeping the
+            // pipe drained matters: a server whose stdout pipe is full or
+            // closed would block or fail in println!.
+            let mut reader = BufReader::new(source);
+            loop {
+                let mut chunk = Vec::new();
+                match reader.read_until(b'\n', &mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => sink.0.lock().unwrap().extend_from_slice(&chunk),
+                }
+            }
+        });
+        collected
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// A running lesson binary. Dropping it kills its whole process group.
+pub struct Process {
+    program: String,
+    child: Child,
+    stdout: Collected,
+    stderr: Collected,
+    exit_status: Option<ExitStatus>,
+}
+
+impl Process {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Everything the process (and its children) printed so far, by line.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.text().lines().map(str::to_owned).collect()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.text()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// Waits until some line of stdout satisfies `matches`; returns it.
+    pub fn wait_for_line(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+        eventually(PATIENCE, what, || {
+            self.stdout_lines().into_iter().find(|line| matches(line))
+        })
+    }
+
+    /// Waits until at least `count` lines of stdout satisfy `matches`;
+    /// returns them all.
+    pub fn wait_for_lines(
+        &self,
+        count: usize,
+        what: &str,
+        matches: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        eventually(PATIENCE, what, || {
+            let found: Vec<String> = self
+                .stdout_lines()
+                .into_iter()
+                .filter(|line| matches(line))
+                .collect();
+            (found.len() >= count).then_some(found)
+        })
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn try_exit_status(&mut self) -> Option<ExitStatus> {
+        if self.exit_status.is_none() {
+            self.exit_status = self.child.try_wait().expect("waitpid on the child");
+        }
+        self.exit_status
+    }
+
+    /// Waits (bounded) for the process to exit; returns its exit code.
+    /// Panics if it is still running after [`PATIENCE`] or died of a signal.
+    pub fn wait_for_exit(&mut self) -> i32 {
+        let status = eventually(PATIENCE, "the process to exit", || self.try_exit_status());
+        status.code().unwrap_or_else(|| {
+            panic!(
+                "{} was killed by signal {:?}; stderr: {}",
+                self.program,
+                status.signal(),
+                self.stderr()
+            )
+        })
+    }
+
+    /// Whether the process is still running (not exited, not a zombie).
+    pub fn is_running(&mut self) -> bool {
+        self.try_exit_status().is_none()
+    }
+
+    /// The processes whose parent is this one, with their `/proc` state.
+    pub fn children(&self) -> Vec<ProcessState> {
+        children_of(self.pid())
+    }
+
+    /// The children of this process that have exited but were never waited
+    /// for: zombies, state `Z` in `/proc`, `<defunct>` in `ps`.
+    pub fn zombie_children(&self) -> Vec<ProcessState> {
+        self.children()
+            .into_iter()
+            .filter(|child| child.state == 'Z')
+            .collect()
+    }
+
+    /// Sends a signal to this process only (not its children).
+    pub fn signal(&self, signal: Signal) {
+        kill(Pid::from_raw(self.pid()), signal).expect("kill(2) our own child");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // The group holds exactly this binary and what it forked (the tests
+        // started it with a process group of its own).
+        let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+/// A running server: the process and the port its banner named.
+pub struct Server {
+    pub process: Process,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// A new connection to the server, with read and write timeouts of
+    /// [`PATIENCE`] so that a test never blocks forever.
+    pub fn connect(&self) -> TcpStream {
+        connect(self.address())
+    }
+
+    /// Sends `GET path` on a new connection and reads the response until
+    /// the server closes the connection: the way curl reads a response that
+    /// has no Content-Length.
+    pub fn get_to_eof(&self, path: &str) -> Vec<u8> {
+        let mut stream = self.connect();
+        send_request(&mut stream, path);
+        read_to_eof(&mut stream)
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
+
+/// Connects to `address` with read and write timeouts of [`PATIENCE`].
+pub fn connect(address: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&address, PATIENCE)
+        .unwrap_or_else(|err| panic!("connect to {address}: {err}"));
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.set_write_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+/// The request curl sends for `curl http://localhost:PORT/path`, near enough.
+pub fn request_for(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: testkit\r\nAccept: */*\r\n\r\n")
+}
+
+pub fn send_request(stream: &mut TcpStream, path: &str) {
+    stream
+        .write_all(request_for(path).as_bytes())
+        .expect("send the request");
+}
+
+/// Reads until the server closes the connection. Panics on a timeout.
+pub fn read_to_eof(stream: &mut TcpStream) -> Vec<u8> {
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .unwrap_or_else(|err| panic!("reading to end-of-file: {err}; got so far: {response:?}"));
+    response
+}
+
+/// Reads until `wanted` has arrived (or the connection closes); returns
+/// what was read. For waiting on a greeting without waiting for EOF.
+pub fn read_until_contains(stream: &mut TcpStream, wanted: &[u8]) -> Vec<u8> {
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !contains(&received, wanted) {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(count) => received.extend_from_slice(&chunk[..count]),
+            Err(err) => panic!("reading: {err}; got so far: {received:?}"),
+        }
+    }
+    received
+}
+
+/// Whether the connection is still open after `wait`: no byte and no
+/// end-of-file arrived in that time. Used to prove that a server holds a
+/// connection open (webserver3d), so `wait` bounds the proof, not a speed.
+pub fn stays_open_for(stream: &mut TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut byte = [0u8; 1];
+    let open = match stream.read(&mut byte) {
+        Ok(_) => false,
+        Err(err) => matches!(
+            err.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ),
+    };
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    open
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// One HTTP response, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code, e.g. 200.
+    pub status: u16,
+    /// The whole status line, without CRLF.
+    pub status_line: String,
+    /// Header names lower-cased; a repeated header keeps its last value.
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+}
+
+/// Reads one response from a keep-alive connection: the head, then a body of
+/// `Content-Length` bytes (none after a HEAD request, `head_request`), or
+/// up to end-of-file when there is no Content-Length. Bytes past the
+/// response stay in `reader` for the next call (pipelining).
+pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> io::Result<Response> {
+    let mut status_line = String::new();
+    if reader.read_line(&mut status_line)? == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed before a response",
+        ));
+    }
+    let status_line = status_line.trim_end().to_owned();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("bad status line {status_line:?}"),
+            )
+        })?;
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside the response head",
+            ));
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+        }
+    }
+    let mut body = Vec::new();
+    if !head_request {
+        match headers.get("content-length") {
+            Some(length) => {
+                let length: usize = length.parse().map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length")
+                })?;
+                body.resize(length, 0);
+                reader.read_exact(&mut body)?;
+            }
+            None => {
+                reader.read_to_end(&mut body)?;
+            }
+        }
+    }
+    Ok(Response {
+        status,
+        status_line,
+        headers,
+        body,
+    })
+}
+
+/// A process as `/proc/PID/stat` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessState {
+    pub pid: i32,
+    /// `R` running, `S` sleeping, `Z` zombie, …: the STAT column of `ps`.
+    pub state: char,
+}
+
+/// Every process whose parent is `parent`, read from `/proc/*/stat`.
+pub fn children_of(parent: i32) -> Vec<ProcessState> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut children = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
+        else {
+            continue;
+        };
+        // A process may exit between read_dir and read: skip it.
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if let Some((state, ppid)) = parse_stat(&stat) {
+            if ppid == parent {
+                children.push(ProcessState { pid, state });
+            }
+        }
+    }
+    children
+}
+
+/// State and parent PID from a `/proc/PID/stat` line:
+/// `pid (comm) state ppid …`. The command name may hold spaces and
+/// parentheses, so fields are counted from the last `)`.
+fn parse_stat(stat: &str) -> Option<(char, i32)> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_banner() {
+        assert_eq!(parse_banner("Serving HTTP on port 8888 ..."), Some(8888));
+        assert_eq!(parse_banner("Serving HTTP on port x ..."), None);
+        assert_eq!(parse_banner("Hello"), None);
+    }
+
+    #[test]
+    fn parses_stat_with_odd_command_names() {
+        assert_eq!(
+            parse_stat("42 (a (weird) name) Z 7 42 42 0 -1"),
+            Some(('Z', 7))
+        );
+    }
+
+    #[test]
+    fn reads_pipelined_responses_one_at_a_time() {
+        let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        let mut reader = io::Cursor::new(&wire[..]);
+        let first = read_response(&mut reader, false).unwrap();
+        assert_eq!((first.status, first.body.as_slice()), (200, &b"hi"[..]));
+        let second = read_response(&mut reader, false).unwrap();
+        assert_eq!(second.status, 404);
+        assert!(second.body.is_empty());
+    }
+
+    #[test]
+    fn finds_its_own_children_in_proc() {
+        let mut child = Command::new("sleep").arg("5").spawn().unwrap();
+        let me = std::process::id() as i32;
+        let found = children_of(me)
+            .iter()
+            .any(|state| state.pid == child.id() as i32);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(found);
+    }
+}

@@ -1,0 +1,93 @@
+//! webserver3c: an iterative server.
+//!
+//! Ports `part3/webserver3c.py` of "Let's Build A Web Server, Part 3".
+//!
+//! Changed from Part 2: nothing is pluggable any more; the server answers
+//! every request with the same greeting, so that the chapter can watch what
+//! the server does with its sockets and processes.
+//!
+//! - The socket steps, written out in the article's order: create a socket,
+//!   set `SO_REUSEADDR`, bind, listen with `REQUEST_QUEUE_SIZE`, accept.
+//! - One client at a time: accept, read the request, print it, answer, close,
+//!   and only then accept the next one.
+//!
+//! Try it:
+//!
+//! ```text
+//! cargo run -p webserver3c
+//! curl -v http://localhost:8888/hello
+//! ```
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Socket, Type};
+
+/// The `backlog` of listen(2): how many connections the kernel keeps
+/// completed and waiting for `accept` while the server is busy.
+const REQUEST_QUEUE_SIZE: i32 = 5;
+
+/// Reads the request, prints it and sends the greeting.
+///
+/// Like the Python, it reads once, at most 1024 bytes: enough for curl's
+/// request. A production server reads until the blank line that ends the
+/// request head, however many reads that takes, and limits its size.
+fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
+    let mut request = [0u8; 1024];
+    let received = client_connection
+        .read(&mut request)
+        .context("recv from client")?;
+    // The bytes are whatever the client sent: print them lossily, so that a
+    // client sending bytes that are not UTF-8 cannot stop the server.
+    println!("{}", String::from_utf8_lossy(&request[..received]));
+    client_connection
+        .write_all(common::HTTP_RESPONSE)
+        .context("send to client")?;
+    Ok(())
+}
+
+fn serve_forever() -> Result<()> {
+    let server_address = common::server_address()?;
+
+    let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
+    // Without SO_REUSEADDR, a restarted server could not bind its port
+    // while connections of the previous run linger in TIME_WAIT.
+    listen_socket
+        .set_reuse_address(true)
+        .context("setsockopt SO_REUSEADDR")?;
+    listen_socket
+        .bind(&server_address.into())
+        .with_context(|| format!("bind {server_address}"))?;
+    listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+    let port = bound_port(&listen_socket)?;
+    println!("Serving HTTP on port {port} ...");
+
+    loop {
+        let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
+        let mut client_connection = TcpStream::from(client_socket);
+        if let Err(err) = handle_request(&mut client_connection) {
+            // One client's trouble (a reset, a closed connection) is not the
+            // server's: say so and go on to the next client.
+            eprintln!("{err:#}");
+        }
+        // Dropping the stream closes the socket: the kernel sends FIN and
+        // the client reads end-of-file. Python: client_connection.close().
+        drop(client_connection);
+    }
+}
+
+/// The port the kernel really bound: the one asked for, or a free one
+/// picked by the kernel when `PORT=0`.
+fn bound_port(listen_socket: &Socket) -> Result<u16> {
+    let address = listen_socket.local_addr().context("getsockname")?;
+    let address = address.as_socket().context("not an internet socket")?;
+    Ok(address.port())
+}
+
+fn main() {
+    if let Err(err) = serve_forever() {
+        eprintln!("webserver3c: {err:#}");
+        std::process::exit(1);
+    }
+}
