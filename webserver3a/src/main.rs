@@ -87,7 +87,7 @@ fn bound_port(listen_socket: &Socket) -> Result<u16> {
 
 fn main() {
     if let Err(err) = serve_forever() {
-        eprintln!("webserver3a: {err:#}");
+        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
         std::process::exit(1);
     }
 }
