@@ -22,6 +22,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -168,7 +169,11 @@ pub fn parse_banner(line: &str) -> Option<u16> {
 
 /// Output of a child process, read by a background thread as it comes.
 #[derive(Clone)]
-struct Collected(Arc<Mutex<Vec<u8>>>);
+struct Collected {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    /// Set when the pipe reached end-of-file: every holder has exited.
+    finished: Arc<AtomicBool>,
+}
 
 impl Collected {
     fn lines_of(stdout: ChildStdout) -> Collected {
@@ -180,7 +185,10 @@ impl Collected {
     }
 
     fn spawn_reader(source: impl Read + Send + 'static) -> Collected {
-        let collected = Collected(Arc::new(Mutex::new(Vec::new())));
+        let collected = Collected {
+            bytes: Arc::new(Mutex::new(Vec::new())),
+            finished: Arc::new(AtomicBool::new(false)),
+        };
         let sink = collected.clone();
         thread::spawn(move || {
             // Read until every holder of the pipe has exited. Keeping the
@@ -191,15 +199,20 @@ impl Collected {
                 let mut chunk = Vec::new();
                 match reader.read_until(b'\n', &mut chunk) {
                     Ok(0) | Err(_) => break,
-                    Ok(_) => sink.0.lock().unwrap().extend_from_slice(&chunk),
+                    Ok(_) => sink.bytes.lock().unwrap().extend_from_slice(&chunk),
                 }
             }
+            sink.finished.store(true, Ordering::SeqCst);
         });
         collected
     }
 
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::SeqCst)
     }
 }
 
@@ -267,6 +280,14 @@ impl Process {
     /// Panics if it is still running after [`PATIENCE`] or died of a signal.
     pub fn wait_for_exit(&mut self) -> i32 {
         let status = eventually(PATIENCE, "the process to exit", || self.try_exit_status());
+        // Its last words may still be in the pipes: give the reader threads
+        // a moment to reach end-of-file. Children it forked may hold the
+        // pipes open longer, so this wait is bounded and does not fail.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !(self.stdout.is_finished() && self.stderr.is_finished()) && Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(5));
+        }
         status.code().unwrap_or_else(|| {
             panic!(
                 "{} was killed by signal {:?}; stderr: {}",
@@ -294,6 +315,12 @@ impl Process {
             .into_iter()
             .filter(|child| child.state == 'Z')
             .collect()
+    }
+
+    /// This process's own state in `/proc` (`S`, `R`, `T` when stopped, …).
+    pub fn state(&self) -> Option<char> {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        parse_stat(&stat).map(|(state, _ppid)| state)
     }
 
     /// Sends a signal to this process only (not its children).
@@ -336,6 +363,42 @@ impl Server {
         send_request(&mut stream, path);
         read_to_eof(&mut stream)
     }
+}
+
+/// Makes `count` children of a forking server exit while the server is
+/// stopped, so that their SIGCHLDs arrive while one is already pending, then
+/// lets the server run again. Returns once it has been continued.
+///
+/// The kernel keeps one pending bit per standard signal, not a count: all
+/// `count` exits are delivered to the server as a single SIGCHLD. This is
+/// the "burst of children exiting at once" of the article, made exact.
+///
+/// Steps: open `count` connections without sending anything, so each child
+/// blocks in recv; wait until the server has `count` children; SIGSTOP it;
+/// send every request and read every answer to end-of-file, so each child
+/// exits; wait until all `count` are zombies; SIGCONT.
+pub fn exit_children_while_server_is_stopped(server: &Server, count: usize) {
+    let mut clients: Vec<TcpStream> = (0..count).map(|_| server.connect()).collect();
+    eventually(PATIENCE, "a child per connection", || {
+        (server.children().len() >= count).then_some(())
+    });
+    server.signal(Signal::SIGSTOP);
+    eventually(PATIENCE, "the server to stop", || {
+        (server.state() == Some('T')).then_some(())
+    });
+    for client in &mut clients {
+        send_request(client, "/hello");
+    }
+    for client in &mut clients {
+        assert_eq!(
+            read_to_eof(client),
+            b"HTTP/1.1 200 OK\r\n\r\nHello, World!\r\n"
+        );
+    }
+    eventually(PATIENCE, "every child to exit", || {
+        (server.zombie_children().len() >= count).then_some(())
+    });
+    server.signal(Signal::SIGCONT);
 }
 
 impl std::ops::Deref for Server {
@@ -589,4 +652,125 @@ mod tests {
         child.wait().unwrap();
         assert!(found);
     }
+}
+
+/// The contract every server binary of the workspace keeps, as checks that
+/// each crate's tests call on its own binary (see [`server_contract_tests`]).
+pub mod contract {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// Asserts that a process failed the way a learner should see it fail:
+    /// exit code 1 and one line on stderr, naming what is wrong; no panic,
+    /// no backtrace.
+    pub fn assert_one_line_error(process: &mut Process, mentions: &str) {
+        let code = process.wait_for_exit();
+        let stderr = process.stderr();
+        assert_eq!(code, 1, "exit code; stderr: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "one line on stderr, got: {stderr:?}"
+        );
+        assert!(
+            stderr.contains(mentions),
+            "stderr should mention {mentions:?}: {stderr:?}"
+        );
+        assert!(!stderr.contains("panicked"), "a panic: {stderr}");
+    }
+
+    /// `PORT=nope` is refused with a one-line error and exit code 1.
+    pub fn rejects_a_bad_port(binary: &str) {
+        let mut process = Launch::new(binary).env("PORT", "nope").spawn();
+        assert_one_line_error(&mut process, "PORT");
+        let mut process = Launch::new(binary).env("PORT", "70000").spawn();
+        assert_one_line_error(&mut process, "PORT");
+    }
+
+    /// A port another socket is listening on is refused with a one-line
+    /// error naming the problem, and exit code 1.
+    pub fn reports_an_address_in_use(binary: &str) {
+        let holder = TcpListener::bind("0.0.0.0:0").expect("bind a port to hold");
+        let port = holder.local_addr().unwrap().port().to_string();
+        let mut process = Launch::new(binary).env("PORT", &port).spawn();
+        assert_one_line_error(&mut process, "Address already in use");
+    }
+
+    /// `SLEEP_SECS=soon` is refused with a one-line error and exit code 1.
+    pub fn rejects_a_bad_sleep(binary: &str) {
+        let mut process = Launch::new(binary).env("SLEEP_SECS", "soon").spawn();
+        assert_one_line_error(&mut process, "SLEEP_SECS");
+    }
+
+    /// Something a client does to a server that it should survive.
+    type Misbehaviour = fn(&Server);
+
+    /// Clients that misbehave do not bring the server down: one that
+    /// connects and closes at once, one that sends bytes that are not UTF-8,
+    /// one that resets the connection, one whose request is longer than the
+    /// 1024 bytes the stages read. After each, a plain request still gets
+    /// the greeting, and nothing panicked.
+    pub fn survives_hostile_clients(server: &Server) {
+        let greeting = b"Hello, World!";
+        let hostile: [(&str, Misbehaviour); 4] = [
+            ("an empty connection", |server| drop(server.connect())),
+            ("bytes that are not UTF-8", |server| {
+                let mut stream = server.connect();
+                stream
+                    .write_all(b"\xff\xfe\xfd GET /\x80 \r\n\r\n")
+                    .unwrap();
+                read_until_contains(&mut stream, b"Hello, World!");
+            }),
+            ("a reset", |server| {
+                let mut stream = server.connect();
+                stream.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+                // SO_LINGER with a zero timeout turns close into a reset (RST).
+                socket2::SockRef::from(&stream)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
+            }),
+            ("a request longer than 1024 bytes", |server| {
+                let mut stream = server.connect();
+                let long_path = "/".to_owned() + &"x".repeat(4000);
+                send_request(&mut stream, &long_path);
+                // The server reads 1024 bytes and may close with the rest
+                // unread, which resets the connection: either outcome is
+                // the server's right. It must not crash.
+                let _ = stream.read(&mut [0u8; 64]);
+            }),
+        ];
+        for (what, misbehave) in hostile {
+            misbehave(server);
+            let mut stream = server.connect();
+            send_request(&mut stream, "/hello");
+            let answer = read_until_contains(&mut stream, greeting);
+            assert!(
+                contains(&answer, greeting),
+                "no greeting after {what}; got {answer:?}; stderr: {}",
+                server.stderr()
+            );
+        }
+        assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+    }
+}
+
+/// The startup contract of a server binary, as `#[test]`s: a bad `PORT` and
+/// an address in use each give a one-line error and exit code 1.
+///
+/// ```text
+/// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3a"));
+/// ```
+#[macro_export]
+macro_rules! server_contract_tests {
+    ($binary:expr) => {
+        #[test]
+        fn a_bad_port_is_a_one_line_error_with_exit_code_1() {
+            $crate::contract::rejects_a_bad_port($binary);
+        }
+
+        #[test]
+        fn an_address_in_use_is_a_one_line_error_with_exit_code_1() {
+            $crate::contract::reports_an_address_in_use($binary);
+        }
+    };
 }
