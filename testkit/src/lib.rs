@@ -755,10 +755,12 @@ pub mod contract {
 }
 
 /// The startup contract of a server binary, as `#[test]`s: a bad `PORT` and
-/// an address in use each give a one-line error and exit code 1.
+/// an address in use each give a one-line error and exit code 1; with
+/// `sleeps`, so does a bad `SLEEP_SECS`.
 ///
 /// ```text
 /// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3a"));
+/// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3b"), sleeps);
 /// ```
 #[macro_export]
 macro_rules! server_contract_tests {
@@ -771,6 +773,14 @@ macro_rules! server_contract_tests {
         #[test]
         fn an_address_in_use_is_a_one_line_error_with_exit_code_1() {
             $crate::contract::reports_an_address_in_use($binary);
+        }
+    };
+    ($binary:expr, sleeps) => {
+        $crate::server_contract_tests!($binary);
+
+        #[test]
+        fn a_bad_sleep_is_a_one_line_error_with_exit_code_1() {
+            $crate::contract::rejects_a_bad_sleep($binary);
         }
     };
 }

@@ -7,12 +7,7 @@ use testkit::{contract, read_until_contains, send_request, Launch};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3b");
 
-testkit::server_contract_tests!(BINARY);
-
-#[test]
-fn a_bad_sleep_is_a_one_line_error_with_exit_code_1() {
-    contract::rejects_a_bad_sleep(BINARY);
-}
+testkit::server_contract_tests!(BINARY, sleeps);
 
 #[test]
 fn the_second_client_is_served_only_after_the_first_is_closed() {

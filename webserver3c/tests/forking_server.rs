@@ -9,12 +9,7 @@ use testkit::{contract, eventually, read_until_contains, send_request, Launch, P
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3c");
 
-testkit::server_contract_tests!(BINARY);
-
-#[test]
-fn a_bad_sleep_is_a_one_line_error_with_exit_code_1() {
-    contract::rejects_a_bad_sleep(BINARY);
-}
+testkit::server_contract_tests!(BINARY, sleeps);
 
 #[test]
 fn serves_several_clients_at_once_each_from_its_own_child() {
@@ -32,7 +27,8 @@ fn serves_several_clients_at_once_each_from_its_own_child() {
     }
     for client in &mut clients {
         client.set_nonblocking(true).unwrap();
-        let still_open = matches!(client.read(&mut [0u8; 1]), Err(err) if err.kind() == ErrorKind::WouldBlock);
+        let still_open =
+            matches!(client.read(&mut [0u8; 1]), Err(err) if err.kind() == ErrorKind::WouldBlock);
         assert!(still_open, "each child still holds its client");
     }
 
@@ -47,7 +43,11 @@ fn serves_several_clients_at_once_each_from_its_own_child() {
         assert_ne!(child, parent, "{line}");
         child_pids.insert(child);
     }
-    assert_eq!(child_pids.len(), 3, "three different children: {child_lines:?}");
+    assert_eq!(
+        child_pids.len(),
+        3,
+        "three different children: {child_lines:?}"
+    );
     server.wait_for_line("the parent's PID", |line| {
         line == format!("Parent PID (PPID): {parent}")
     });

@@ -5,12 +5,7 @@ use testkit::{contract, Launch};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3e");
 
-testkit::server_contract_tests!(BINARY);
-
-#[test]
-fn a_bad_sleep_is_a_one_line_error_with_exit_code_1() {
-    contract::rejects_a_bad_sleep(BINARY);
-}
+testkit::server_contract_tests!(BINARY, sleeps);
 
 #[test]
 fn reaps_the_child_then_dies_of_the_interrupted_accept() {
@@ -23,9 +18,8 @@ fn reaps_the_child_then_dies_of_the_interrupted_accept() {
         &mut server.process,
         "accept: Interrupted system call (os error 4)",
     );
-    let child_line = server.wait_for_line("the child's PID", |line| {
-        line.starts_with("Child PID: ")
-    });
+    let child_line =
+        server.wait_for_line("the child's PID", |line| line.starts_with("Child PID: "));
     let child = child_line
         .strip_prefix("Child PID: ")
         .and_then(|rest| rest.split('.').next())
