@@ -248,14 +248,18 @@ fn one_short_line(text: &str) -> String {
     flat
 }
 
-/// Prints one connection's number. A failing stdout (`client3 | head`
-/// closed the pipe) must not stop the experiment, so errors are ignored,
-/// where `println!` would panic.
-fn print_connection_opened(client_number: u32, connection_number: u32) {
-    let _ = writeln!(
-        io::stdout(),
-        "client {client_number}: connection {connection_number}"
-    );
+/// Writes `line` and its newline with a single write(2), so that the lines
+/// of clients printing at the same moment never mix. `eprintln!` would not
+/// do: it hands its format to stderr piece by piece, and stderr, being
+/// unbuffered, writes each piece as it comes (under strace, one
+/// `eprintln!` of the summary line makes eight writes). A write of at most
+/// PIPE_BUF bytes to a pipe is atomic; to a terminal, in practice, too.
+///
+/// Errors are ignored: a client whose stdout is gone (`client3 | head`)
+/// goes on with its experiment, where `println!` would panic, and there is
+/// nowhere left to report them.
+fn write_line_at_once(mut output: impl Write, line: &str) {
+    let _ = output.write_all(format!("{line}\n").as_bytes());
 }
 
 /// Opens the plan's connections one after another and puts each into
@@ -270,10 +274,16 @@ fn open_connections(
         match open_connection(plan) {
             Ok(connection) => {
                 open_connections.push(connection);
-                print_connection_opened(client_number, connection_number);
+                let opened = format!("client {client_number}: connection {connection_number}");
+                write_line_at_once(io::stdout(), &opened);
             }
             Err(err) => {
-                eprintln!("client {client_number}: connection {connection_number} failed: {err}");
+                write_line_at_once(
+                    io::stderr(),
+                    &format!(
+                        "client {client_number}: connection {connection_number} failed: {err}"
+                    ),
+                );
                 return ClientReport {
                     client_number,
                     opened: connection_number - 1,
@@ -297,11 +307,17 @@ fn send_report(report_writer: &OwnedFd, report: &ClientReport) {
     let line = report.to_line();
     match nix::unistd::write(report_writer, line.as_bytes()) {
         Ok(written) if written == line.len() => {}
-        Ok(written) => eprintln!(
-            "client {}: report cut short after {written} bytes",
-            report.client_number
+        Ok(written) => write_line_at_once(
+            io::stderr(),
+            &format!(
+                "client {}: report cut short after {written} bytes",
+                report.client_number
+            ),
         ),
-        Err(errno) => eprintln!("client {}: report: {errno}", report.client_number),
+        Err(errno) => write_line_at_once(
+            io::stderr(),
+            &format!("client {}: report: {errno}", report.client_number),
+        ),
     }
 }
 
@@ -367,10 +383,10 @@ fn start_clients(
                 pid: child,
             }),
             Err(errno) => {
-                eprintln!(
+                write_line_at_once(io::stderr(), &format!(
                     "{}: fork for client {client_number}: {errno}; the clients after it are not started",
                     env!("CARGO_BIN_NAME")
-                );
+                ));
                 break;
             }
         }
