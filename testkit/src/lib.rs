@@ -55,7 +55,8 @@ pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> O
 /// arguments, its environment and limits.
 pub struct Launch {
     command: Command,
-    open_file_limit: Option<u64>,
+    /// RLIMIT_NOFILE for the binary: (soft, hard).
+    open_file_limit: Option<(u64, u64)>,
 }
 
 impl Launch {
@@ -104,19 +105,27 @@ impl Launch {
     /// Starts the binary with RLIMIT_NOFILE (soft and hard) set to `limit`,
     /// as `ulimit -n limit` would before running it.
     pub fn open_file_limit(mut self, limit: u64) -> Launch {
-        self.open_file_limit = Some(limit);
+        self.open_file_limit = Some((limit, limit));
+        self
+    }
+
+    /// Starts the binary with RLIMIT_NOFILE soft limit `soft` and hard limit
+    /// `hard`, as `ulimit -Hn hard; ulimit -Sn soft` would: the binary may
+    /// raise its own soft limit up to `hard`.
+    pub fn open_file_limits(mut self, soft: u64, hard: u64) -> Launch {
+        self.open_file_limit = Some((soft, hard));
         self
     }
 
     /// Starts the binary; does not wait for anything.
     pub fn spawn(mut self) -> Process {
-        if let Some(limit) = self.open_file_limit {
+        if let Some((soft, hard)) = self.open_file_limit {
             // SAFETY: the closure runs in the forked child before exec, where
             // only async-signal-safe calls are allowed; setrlimit(2) is a
             // single system call and allocates nothing.
             unsafe {
                 self.command.pre_exec(move || {
-                    setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(io::Error::from)
+                    setrlimit(Resource::RLIMIT_NOFILE, soft, hard).map_err(io::Error::from)
                 });
             }
         }
@@ -955,3 +964,6 @@ fn port_of(socket: &socket2::Socket) -> u16 {
         .expect("an internet address")
         .port()
 }
+
+mod scripted_listener;
+pub use scripted_listener::{Reply, ScriptedListener};
