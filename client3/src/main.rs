@@ -19,7 +19,7 @@
 //!   indentation. The article's runs were made with the Python, so they
 //!   opened one connection per client: `--max-conns=1` repeats them exactly.
 //! - `--host` and `--port` replace the fixed `localhost, 8888`, and the
-//!   `Host` header names the server really asked. The request ends its lines
+//!   `Host` header names the server as given on the command line. The request ends its lines
 //!   with CRLF, as HTTP wants; the Python's triple-quoted string has bare LF.
 //! - A connection that cannot be made (refused, no descriptor left, timed
 //!   out) ends that client with one line on stderr,
@@ -27,15 +27,18 @@
 //!   with a traceback. Its later connections are not attempted: they would
 //!   fail the same way and flood the terminal.
 //! - Every connect has a time limit (`--connect-timeout`, 10 s). When the
-//!   server's listen queue is full, the kernel drops the SYN and the client's
-//!   kernel retries for minutes; a client waiting that long would look hung.
+//!   server's listen queue is full, the server's kernel drops the SYN and the
+//!   client's kernel resends it for about two minutes (Linux's
+//!   `tcp_syn_retries`); a client waiting that long would look hung.
 //! - The parent waits for every child with `waitpid`, and each child sends
 //!   it its counts through a pipe, so the parent can print a summary and exit
 //!   non-zero when any connection failed. The Python's parent returns at
 //!   once, leaving its children to be adopted by init, and reports nothing.
 //! - Before forking, the soft limit on open files is raised to the hard
-//!   limit, so that a client can hold its 1024 connections (Python would stop
-//!   at the default soft limit, often 1024, with "Too many open files").
+//!   limit, so that a client can hold its 1024 connections next to its
+//!   stdin, stdout and stderr. client3.py raises nothing; a client of it that
+//!   really held 1024 connections would stop at the usual soft limit of 1024
+//!   with "Too many open files".
 //! - Each printed line names its client, `client 2: connection 17`, since 300
 //!   clients print at once; connections count from 1, so the last number is
 //!   `--max-conns`. The Python prints the bare number, counting from 0.
@@ -46,18 +49,26 @@
 //! cargo run -p webserver3a                   # one terminal
 //! cargo run -p client3 -- --max-clients=3 --max-conns=10
 //!
-//! # The server runs out of descriptors (article: "the server crashed"):
+//! # The server runs out of descriptors and dies, as in the article:
 //! ulimit -n 256; cargo run -p webserver3d    # one terminal
 //! cargo run -p client3 -- --max-clients=300 >/dev/null
 //!
 //! # 128 children exit at once: zombies with 3f, none with 3g.
 //! cargo run -p webserver3f                   # one terminal (then 3g)
 //! cargo run -p client3 -- --max-clients=128 --max-conns=1
-//! ps -o pid,stat,cmd --ppid "$(pgrep -o webserver3f)" | grep -c ' Z'
+//! ps -o pid,stat,cmd --ppid "$(pgrep -o webserver3f)" | grep -c defunct
 //! ```
 //!
 //! The summary goes to stderr with the failures, so `>/dev/null` hides the
-//! connection numbers and keeps what matters.
+//! connection numbers and keeps what matters. The article's 3f/3g run is
+//! made with `--max-conns=1`: without it, 128 clients would open 131072
+//! connections, and the server would fork a child for each.
+//!
+//! A process per client is what the lesson needs: many separate clients
+//! arriving at once, as users would. A production load generator (wrk, ab)
+//! drives thousands of connections from one process with non-blocking
+//! sockets and epoll, and reads every response; this client never reads
+//! the answers, it only holds the connections.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -152,10 +163,10 @@ fn resolve_server(host: &str, port: u16) -> Result<SocketAddr> {
 ///
 /// The soft limit is what `open`, `socket` and `accept` check; a process
 /// may raise it up to the hard limit without privileges (only the hard
-/// limit needs root to go up). Linux refuses a value above
-/// `/proc/sys/fs/nr_open`, which an unlimited hard limit is; then the old
-/// soft limit stays, and the check in [`warn_if_connections_do_not_fit`]
-/// says what to expect.
+/// limit needs root to go up). Linux refuses a limit above
+/// `/proc/sys/fs/nr_open`, so when the hard limit is "unlimited" the call
+/// fails; then the old soft limit stays, and the check in
+/// [`warn_if_connections_do_not_fit`] says what to expect.
 fn raise_open_file_limit() -> Result<u64> {
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("getrlimit RLIMIT_NOFILE")?;
     if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
@@ -188,8 +199,9 @@ fn open_connection(plan: &Plan) -> io::Result<TcpStream> {
     let mut connection = TcpStream::from(socket);
     // Like Python's sendall: write_all loops until every byte is sent, and
     // retries a write interrupted by a signal (EINTR). A write to a
-    // connection the server reset fails with EPIPE, and does not kill the
-    // process with SIGPIPE as in C: Rust's runtime ignores SIGPIPE.
+    // connection the server has reset fails with EPIPE instead of killing
+    // the process with SIGPIPE, as it would in C: std sends with
+    // MSG_NOSIGNAL (strace shows it), and its runtime ignores SIGPIPE too.
     connection.write_all(&plan.request)?;
     Ok(connection)
 }
@@ -383,10 +395,12 @@ fn start_clients(
                 pid: child,
             }),
             Err(errno) => {
-                write_line_at_once(io::stderr(), &format!(
-                    "{}: fork for client {client_number}: {errno}; the clients after it are not started",
+                let message = format!(
+                    "{}: fork for client {client_number}: {errno}; \
+                     the clients after it are not started",
                     env!("CARGO_BIN_NAME")
-                ));
+                );
+                write_line_at_once(io::stderr(), &message);
                 break;
             }
         }
