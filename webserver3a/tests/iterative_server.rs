@@ -22,9 +22,7 @@ fn prints_each_request_it_reads() {
     server.get_to_eof("/first");
     server.get_to_eof("/second");
     server.wait_for_line("the first request", |line| line == "GET /first HTTP/1.1");
-    server.wait_for_line("the second request", |line| {
-        line == "GET /second HTTP/1.1"
-    });
+    server.wait_for_line("the second request", |line| line == "GET /second HTTP/1.1");
 }
 
 #[test]

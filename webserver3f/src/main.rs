@@ -20,7 +20,7 @@
 //!
 //! ```text
 //! cargo run -p webserver3f
-//! cargo run -p client3 -- --max-clients 128    # in another terminal
+//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # in another terminal
 //! ps -o pid,stat,cmd --ppid $(pgrep -o webserver3f) | grep -c defunct
 //! ```
 

@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! cargo run -p webserver3g
-//! cargo run -p client3 -- --max-clients 128    # in another terminal
+//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # in another terminal
 //! ps -o pid,stat,cmd --ppid $(pgrep -o webserver3g) | grep -c defunct  # 0
 //! ```
 
