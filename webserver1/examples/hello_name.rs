@@ -1,0 +1,308 @@
+//! hello_name: a command-line tool turned into a service.
+//!
+//! Ports the hello-name server of "from a tool to a service" (seed 004).
+//! The tool, `tool.py Alice`, prints `Hello, Alice!` and ends. The service
+//! takes the name from the request's path instead of its arguments, answers,
+//! and keeps running: `GET /Alice` answers `Hello, Alice!`, `GET /` answers
+//! `Hello, World!`.
+//!
+//! Changed from webserver1 (still one client at a time, `listen(1)`):
+//!
+//! - It reads the whole request head, until the blank line that ends it, at
+//!   most 8 KiB (more is answered `431`), instead of one read: the name is in
+//!   the request line, and closing a connection whose request was not read to
+//!   its end can reset it (RST) before the client reads the answer.
+//! - The name is the path after the `/`, without the query string, and
+//!   percent-decoded once: `/Zhuibing%20Dan` greets `Zhuibing Dan`, and
+//!   `/%2541` greets `%41` (decoding twice would make it `A`, and let a
+//!   client smuggle past a check what the first decoding should have shown).
+//! - A name that is not UTF-8, or that holds a control character (`%0A`,
+//!   `%1B`, a raw escape byte...), is refused with `400 Bad Request` and a
+//!   fixed message. Refusing, not escaping: no one's name has a line feed or
+//!   a terminal escape in it, so such a request is a mistake or an attack;
+//!   escaping would greet a name the client never wrote (`\u{1b}`) and
+//!   invent a notation for it. Nothing the client sent is echoed into a
+//!   refusal.
+//! - A bad request line gets `400`, a method other than GET or HEAD gets
+//!   `405` (the Python crashed on the first and greeted the second).
+//! - The response says what it is: `Content-Type: text/plain;
+//!   charset=utf-8` (so `/%E5%BC%A0%E4%B8%89` greets 张三 correctly), and
+//!   `X-Content-Type-Options: nosniff`, so that a browser shown
+//!   `/<script>...` displays text instead of guessing HTML and running it.
+//!   `Content-Length` and `Connection: close` tell the client where the
+//!   body ends.
+//!
+//! Try it:
+//!
+//! ```text
+//! cargo run -p webserver1 --example hello_name
+//! curl http://localhost:8888/Alice                 # Hello, Alice!
+//! curl http://localhost:8888/                      # Hello, World!
+//! curl http://localhost:8888/Zhuibing%20Dan        # Hello, Zhuibing Dan!
+//! curl -i http://localhost:8888/%1B%5B31mred       # 400 Bad Request
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Socket, Type};
+
+/// The `backlog` of listen(2), 1 as in the chapter's script.
+const REQUEST_QUEUE_SIZE: i32 = 1;
+
+/// The most bytes a request head may take. Real servers pick the same order
+/// of size (nginx 8 KiB by default); without a bound, one client could make
+/// the server buffer without end.
+const MAX_REQUEST_HEAD_BYTES: usize = 8 * 1024;
+
+/// What the server answers: the status line's code and reason, and the body.
+struct Answer {
+    status: &'static str,
+    body: String,
+}
+
+impl Answer {
+    fn refusal(status: &'static str, reason: &str) -> Answer {
+        Answer {
+            status,
+            body: format!("{reason}\n"),
+        }
+    }
+}
+
+/// How reading a request head ended.
+enum RequestHead {
+    /// Everything up to and including the blank line.
+    Complete(Vec<u8>),
+    /// The client closed before the blank line; it sent `received` bytes.
+    Cut { received: usize },
+    /// The head is longer than [`MAX_REQUEST_HEAD_BYTES`].
+    TooLarge,
+}
+
+/// Reads until the blank line that ends the request head, however many
+/// reads that takes. Bytes after the blank line (a body, which a GET should
+/// not have) are left unread.
+fn read_request_head(client_connection: &mut TcpStream) -> io::Result<RequestHead> {
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match end_of_head(&received) {
+            Some(end) if end <= MAX_REQUEST_HEAD_BYTES => {
+                received.truncate(end);
+                return Ok(RequestHead::Complete(received));
+            }
+            Some(_) => return Ok(RequestHead::TooLarge),
+            None if received.len() > MAX_REQUEST_HEAD_BYTES => return Ok(RequestHead::TooLarge),
+            None => {}
+        }
+        let count = client_connection.read(&mut chunk)?;
+        if count == 0 {
+            return Ok(RequestHead::Cut {
+                received: received.len(),
+            });
+        }
+        received.extend_from_slice(&chunk[..count]);
+    }
+}
+
+/// Where the head ends: just after the first empty line. Lines end with
+/// CRLF; a bare LF is accepted too, as RFC 9112 allows, so that a request
+/// typed into `nc` works.
+fn end_of_head(received: &[u8]) -> Option<usize> {
+    received
+        .iter()
+        .enumerate()
+        .filter(|&(_, &byte)| byte == b'\n')
+        .find_map(|(index, _)| match &received[index + 1..] {
+            [b'\n', ..] => Some(index + 2),
+            [b'\r', b'\n', ..] => Some(index + 3),
+            _ => None,
+        })
+}
+
+/// The request line: the head's first line, without its line end.
+fn request_line(head: &[u8]) -> &[u8] {
+    let line = head.split(|&byte| byte == b'\n').next().unwrap_or_default();
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The answer to a request line such as `GET /Alice HTTP/1.1`.
+fn answer_to(request_line: &[u8]) -> Answer {
+    let Ok(request_line) = std::str::from_utf8(request_line) else {
+        return Answer::refusal("400 Bad Request", "The request line is not UTF-8.");
+    };
+    let [method, target, version] = request_line.split(' ').collect::<Vec<_>>()[..] else {
+        return Answer::refusal(
+            "400 Bad Request",
+            "The request line must be METHOD PATH VERSION.",
+        );
+    };
+    if !version.starts_with("HTTP/") {
+        return Answer::refusal("400 Bad Request", "The request line must end in HTTP/1.x.");
+    }
+    if method != "GET" && method != "HEAD" {
+        return Answer::refusal("405 Method Not Allowed", "Only GET and HEAD greet.");
+    }
+    match name_in(target) {
+        Ok(name) => Answer {
+            status: "200 OK",
+            body: format!("Hello, {name}!\n"),
+        },
+        Err(reason) => Answer::refusal("400 Bad Request", reason),
+    }
+}
+
+/// The name a request target asks to greet: the path after its `/`,
+/// percent-decoded once; `World` for an empty one.
+fn name_in(target: &str) -> Result<String, &'static str> {
+    // The query string, if any, is not part of the name.
+    let path = target.split('?').next().unwrap_or_default();
+    let Some(encoded_name) = path.strip_prefix('/') else {
+        return Err("The path must start with /.");
+    };
+    let decoded =
+        percent_decode(encoded_name).ok_or("A % in the path is not followed by two hex digits.")?;
+    let name = String::from_utf8(decoded).map_err(|_| "The name is not UTF-8.")?;
+    if name.chars().any(char::is_control) {
+        return Err("A name cannot hold control characters.");
+    }
+    if name.is_empty() {
+        return Ok("World".to_owned());
+    }
+    Ok(name)
+}
+
+/// Decodes each `%XX` (two hex digits) into the byte it stands for, once.
+/// None if a `%` is not followed by two hex digits.
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let high = hex_digit_value(*bytes.get(index + 1)?)?;
+            let low = hex_digit_value(*bytes.get(index + 2)?)?;
+            decoded.push(high * 16 + low);
+            index += 3;
+        } else {
+            decoded.push(bytes[index]);
+            index += 1;
+        }
+    }
+    Some(decoded)
+}
+
+fn hex_digit_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
+}
+
+/// The response on the wire. A HEAD request gets the head only, with the
+/// Content-Length the body would have.
+fn response_bytes(answer: &Answer, head_only: bool) -> Vec<u8> {
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {length}\r\n\
+         X-Content-Type-Options: nosniff\r\n\
+         Connection: close\r\n",
+        status = answer.status,
+        length = answer.body.len(),
+    );
+    if answer.status.starts_with("405") {
+        // A 405 must say which methods would have worked (RFC 9110).
+        response.push_str("Allow: GET, HEAD\r\n");
+    }
+    response.push_str("\r\n");
+    let mut response = response.into_bytes();
+    if !head_only {
+        response.extend_from_slice(answer.body.as_bytes());
+    }
+    response
+}
+
+fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
+    let (request_line, answer) =
+        match read_request_head(client_connection).context("recv from client")? {
+            RequestHead::Complete(head) => {
+                let line = request_line(&head).to_vec();
+                let answer = answer_to(&line);
+                (line, answer)
+            }
+            // Connected and closed without a word: nobody to answer.
+            RequestHead::Cut { received: 0 } => return Ok(()),
+            RequestHead::Cut { .. } => (
+                Vec::new(),
+                Answer::refusal(
+                    "400 Bad Request",
+                    "The request ended before its blank line.",
+                ),
+            ),
+            RequestHead::TooLarge => (
+                Vec::new(),
+                Answer::refusal(
+                    "431 Request Header Fields Too Large",
+                    "The request head is too long.",
+                ),
+            ),
+        };
+    // Debug formatting quotes the line and escapes control characters, so
+    // that a hostile request cannot drive the terminal the log goes to.
+    let request_line = String::from_utf8_lossy(&request_line);
+    println!(
+        "request received: {request_line:?}, answered {}",
+        answer.status
+    );
+    let head_only = request_line.starts_with("HEAD ");
+    client_connection
+        .write_all(&response_bytes(&answer, head_only))
+        .context("send to client")?;
+    Ok(())
+}
+
+fn serve_forever() -> Result<()> {
+    let server_address = common::server_address()?;
+
+    let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
+    // Without SO_REUSEADDR, a restarted server could not bind its port
+    // while connections of the previous run linger in TIME_WAIT.
+    listen_socket
+        .set_reuse_address(true)
+        .context("setsockopt SO_REUSEADDR")?;
+    listen_socket
+        .bind(&server_address.into())
+        .with_context(|| format!("bind {server_address}"))?;
+    listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+    let port = bound_port(&listen_socket)?;
+    println!("Serving HTTP on port {port} ...");
+
+    loop {
+        let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
+        let mut client_connection = TcpStream::from(client_socket);
+        if let Err(err) = handle_request(&mut client_connection) {
+            // One client's trouble (a reset, a closed connection) is not the
+            // server's: say so and go on to the next client.
+            eprintln!("{err:#}");
+        }
+        // Dropping the stream closes the socket: the kernel sends FIN.
+        drop(client_connection);
+    }
+}
+
+/// The port the kernel really bound: the one asked for, or a free one
+/// picked by the kernel when `PORT=0`.
+fn bound_port(listen_socket: &Socket) -> Result<u16> {
+    let address = listen_socket.local_addr().context("getsockname")?;
+    let address = address.as_socket().context("not an internet socket")?;
+    Ok(address.port())
+}
+
+fn main() {
+    if let Err(err) = serve_forever() {
+        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
+        std::process::exit(1);
+    }
+}
