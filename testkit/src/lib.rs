@@ -372,6 +372,30 @@ impl Server {
         send_request(&mut stream, path);
         read_to_eof(&mut stream)
     }
+
+    /// Sends `request`, raw bytes, on a new connection and reads one
+    /// response with [`read_response`] (`head_request`: the request was a
+    /// HEAD, so the response has no body). For tests that send malformed or
+    /// hand-made requests and check the status, headers and body.
+    pub fn exchange(&self, request: &[u8], head_request: bool) -> Response {
+        let mut stream = self.connect();
+        stream.write_all(request).expect("send the request");
+        read_response(&mut BufReader::new(stream), head_request).unwrap_or_else(|err| {
+            panic!(
+                "reading the response to {:?}: {err}",
+                String::from_utf8_lossy(request)
+            )
+        })
+    }
+
+    /// Sends `request`, raw bytes, on a new connection and reads until the
+    /// server closes it: every byte of the answer, for tests that look at
+    /// the bytes themselves (what a response must never contain).
+    pub fn exchange_to_eof(&self, request: &[u8]) -> Vec<u8> {
+        let mut stream = self.connect();
+        stream.write_all(request).expect("send the request");
+        read_to_eof(&mut stream)
+    }
 }
 
 /// Makes `count` children of a forking server exit while the server is
@@ -489,6 +513,21 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         || haystack
             .windows(needle.len())
             .any(|window| window == needle)
+}
+
+/// Whether `bytes` hold a control character other than the CR and LF that
+/// end HTTP's lines: a C0 control (ESC, NUL, BEL, a tab...), DEL, or a C1
+/// control as UTF-8 encodes it (0xC2 0x80 to 0xC2 0x9F). What a response
+/// or a log must not echo from a hostile request: a terminal reads these as
+/// commands.
+pub fn has_control_characters(bytes: &[u8]) -> bool {
+    let c0_or_delete = bytes
+        .iter()
+        .any(|&byte| (byte < 0x20 && byte != b'\r' && byte != b'\n') || byte == 0x7f);
+    let c1 = bytes
+        .windows(2)
+        .any(|pair| pair[0] == 0xc2 && (0x80..=0x9f).contains(&pair[1]));
+    c0_or_delete || c1
 }
 
 /// One HTTP response, parsed.
