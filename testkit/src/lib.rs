@@ -31,6 +31,15 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
+mod examples;
+mod resources;
+pub mod static_server;
+mod temp_dir;
+
+pub use examples::example_binary;
+pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
+pub use temp_dir::TempDir;
+
 /// How long any single wait in a test may take before the test fails.
 /// Generous, because CI machines are small and run tests in parallel; a
 /// passing test never waits this long.
@@ -148,6 +157,13 @@ impl Launch {
     /// Starts the binary and waits for its `Serving HTTP on port N ...`
     /// banner, which must be the first line of its stdout.
     pub fn start_server(self) -> Server {
+        self.start_with_banner("Serving HTTP on port ")
+    }
+
+    /// Starts the binary and waits for a first line of stdout of the form
+    /// `{prefix}N ...`, N being the port: for servers that do not speak
+    /// HTTP, whose banner says something else (`Listening on port N ...`).
+    pub fn start_with_banner(self, prefix: &str) -> Server {
         let mut process = self.spawn();
         let banner = eventually(PATIENCE, "the server's first line", || {
             if let Some(first) = process.stdout_lines().into_iter().next() {
@@ -162,7 +178,7 @@ impl Launch {
             }
             None
         });
-        let port = parse_banner(&banner)
+        let port = parse_port_line(&banner, prefix)
             .unwrap_or_else(|| panic!("first line is not the banner: {banner:?}"));
         Server { process, port }
     }
@@ -170,7 +186,12 @@ impl Launch {
 
 /// The port in `Serving HTTP on port N ...`.
 pub fn parse_banner(line: &str) -> Option<u16> {
-    line.strip_prefix("Serving HTTP on port ")?
+    parse_port_line(line, "Serving HTTP on port ")
+}
+
+/// The port in `{prefix}N ...`.
+fn parse_port_line(line: &str, prefix: &str) -> Option<u16> {
+    line.strip_prefix(prefix)?
         .strip_suffix(" ...")?
         .parse()
         .ok()

@@ -1,0 +1,868 @@
+//! Scenarios for the static file servers, `nonblock_server` and
+//! `epoll_server`.
+//!
+//! Both servers make the same promises about HTTP (issue 3: status codes,
+//! keep-alive, pipelining, large files to slow readers, paths kept under the
+//! root, slow and idle clients, running out of descriptors), so the checks
+//! are written once, here, and each crate's tests call them on its own
+//! binary: `epoll_server` once per trigger mode. Every scenario takes the
+//! binary's path and the extra arguments to start it with.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::{
+    connect, contract, cpu_time, eventually, raise_open_file_limit, read_response, request_for,
+    resident_memory, stays_open_for, Launch, Response, Server, TempDir, PATIENCE,
+};
+
+/// The files of the test site, by path under the root, with their expected
+/// `Content-Type`.
+const TYPED_FILES: &[(&str, &str)] = &[
+    ("index.html", "text/html; charset=utf-8"),
+    ("style.css", "text/css; charset=utf-8"),
+    ("app.js", "text/javascript; charset=utf-8"),
+    ("data.json", "application/json"),
+    ("a.txt", "text/plain; charset=utf-8"),
+    ("logo.png", "image/png"),
+    ("photo.jpg", "image/jpeg"),
+    ("photo.jpeg", "image/jpeg"),
+    ("anim.gif", "image/gif"),
+    ("logo.svg", "image/svg+xml"),
+    ("favicon.ico", "image/x-icon"),
+    ("module.wasm", "application/wasm"),
+    ("archive.tar.gz", "application/octet-stream"),
+    ("docs/index.html", "text/html; charset=utf-8"),
+];
+
+/// A document root with a file of every type above, each holding its own
+/// name (so a response shows which file it carries), plus `a.txt` =
+/// `first` and `b.txt` = `second`.
+pub fn test_site() -> TempDir {
+    let site = TempDir::new("site");
+    for (name, _) in TYPED_FILES {
+        site.write(name, format!("this is {name}\n"));
+    }
+    site.write("a.txt", "first");
+    site.write("b.txt", "second");
+    site
+}
+
+/// The server, started on `root` with `extra` arguments (e.g. the trigger).
+pub fn launch(binary: &str, extra: &[&str], root: &Path) -> Launch {
+    Launch::new(binary)
+        .arg("--root")
+        .arg(root.as_os_str())
+        .args(extra.iter().copied())
+}
+
+/// A keep-alive HTTP client on one connection. The reader's buffer keeps
+/// bytes of a following response (pipelining) for the next read.
+pub struct HttpClient {
+    reader: BufReader<TcpStream>,
+}
+
+impl HttpClient {
+    pub fn connect(server: &Server) -> HttpClient {
+        HttpClient {
+            reader: BufReader::new(server.connect()),
+        }
+    }
+
+    pub fn stream(&mut self) -> &mut TcpStream {
+        self.reader.get_mut()
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.reader.get_mut().write_all(bytes)
+    }
+
+    pub fn read_response(&mut self, head_request: bool) -> io::Result<Response> {
+        read_response(&mut self.reader, head_request)
+    }
+
+    /// `GET path` and its response; panics on any failure.
+    pub fn get(&mut self, path: &str) -> Response {
+        self.send(request_for(path).as_bytes())
+            .unwrap_or_else(|err| panic!("send GET {path}: {err}"));
+        self.read_response(false)
+            .unwrap_or_else(|err| panic!("read the response to GET {path}: {err}"))
+    }
+
+    /// `HEAD path` and its response.
+    pub fn head(&mut self, path: &str) -> Response {
+        let request = format!("HEAD {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        self.send(request.as_bytes()).expect("send HEAD");
+        self.read_response(true).expect("read the response to HEAD")
+    }
+
+    /// Asserts that the server has closed the connection: end-of-file (or
+    /// a reset) on the next read, waiting at most [`PATIENCE`]. Panics if a
+    /// byte arrives instead, or nothing at all.
+    pub fn expect_closed_by_server(&mut self) {
+        match self.reader.fill_buf() {
+            Ok([]) => {}
+            Ok(bytes) => panic!("expected the connection closed, got {bytes:?}"),
+            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {}
+            Err(err) => panic!("expected the connection closed, got {err}"),
+        }
+    }
+}
+
+fn body_text(response: &Response) -> String {
+    String::from_utf8_lossy(&response.body).into_owned()
+}
+
+/// `/` is `index.html`; every file comes with its exact length and the
+/// `Content-Type` of its extension, on one keep-alive connection.
+pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+
+    let index = client.get("/");
+    assert_eq!(index.status, 200, "{index:?}");
+    assert_eq!(body_text(&index), "this is index.html\n");
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+
+    for (name, content_type) in TYPED_FILES {
+        let response = client.get(&format!("/{name}"));
+        let expected = fs::read(site.path().join(name)).unwrap();
+        assert_eq!(response.status, 200, "{name}: {response:?}");
+        assert_eq!(response.body, expected, "{name}");
+        assert_eq!(
+            response.header("content-length"),
+            Some(expected.len().to_string().as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            response.header("content-type"),
+            Some(*content_type),
+            "{name}"
+        );
+        assert_eq!(response.header("connection"), Some("keep-alive"), "{name}");
+    }
+    // A directory with a trailing slash is its index; `?query` names no file.
+    assert_eq!(
+        body_text(&client.get("/docs/")),
+        "this is docs/index.html\n"
+    );
+    assert_eq!(body_text(&client.get("/a.txt?version=2")), "first");
+    assert_eq!(body_text(&client.get("/%61.txt")), "first");
+}
+
+/// The repository's sample site, from the default root `./html` when the
+/// server runs in the repository root, as `cargo run -p ...` does.
+pub fn serves_the_sample_site_from_the_default_root(
+    binary: &str,
+    extra: &[&str],
+    repository: &Path,
+) {
+    let server = Launch::new(binary)
+        .args(extra.iter().copied())
+        .current_dir(repository)
+        .start_server();
+    let mut client = HttpClient::connect(&server);
+    for (path, file, content_type) in [
+        ("/", "html/index.html", "text/html; charset=utf-8"),
+        ("/style.css", "html/style.css", "text/css; charset=utf-8"),
+        ("/images/socket.png", "html/images/socket.png", "image/png"),
+        (
+            "/images/socket.svg",
+            "html/images/socket.svg",
+            "image/svg+xml",
+        ),
+    ] {
+        let response = client.get(path);
+        assert_eq!(response.status, 200, "{path}");
+        assert_eq!(
+            response.header("content-type"),
+            Some(content_type),
+            "{path}"
+        );
+        assert_eq!(
+            response.body,
+            fs::read(repository.join(file)).unwrap(),
+            "{path}"
+        );
+    }
+}
+
+/// 404 with a small body, 405 with `Allow`, 400 for a malformed request
+/// line, 431 for a head over 8 KiB; the last two close the connection.
+pub fn answers_errors_with_the_right_status(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+
+    let mut client = HttpClient::connect(&server);
+    let missing = client.get("/no/such/file.html");
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.len() < 200, "a small body: {missing:?}");
+    assert_eq!(
+        missing.header("content-length"),
+        Some(missing.body.len().to_string().as_str())
+    );
+    // A directory without its trailing slash is not a file.
+    assert_eq!(client.get("/docs").status, 404);
+
+    // A method without a body: 405, and the connection goes on.
+    client
+        .send(b"DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let delete = client.read_response(false).unwrap();
+    assert_eq!(delete.status, 405);
+    assert_eq!(delete.header("allow"), Some("GET, HEAD"));
+    assert_eq!(client.get("/a.txt").status, 200);
+
+    // With a body, which the server does not read: 405 and closed, so the
+    // body is never taken for a request.
+    client
+        .send(b"POST /a.txt HTTP/1.1\r\nContent-Length: 14\r\n\r\nGET /b.txt HTTP/1.1")
+        .unwrap();
+    let post = client.read_response(false).unwrap();
+    assert_eq!(post.status, 405);
+    assert_eq!(post.header("connection"), Some("close"));
+    client.expect_closed_by_server();
+
+    for malformed in [
+        &b"GET\r\n\r\n"[..],
+        b"GET /a.txt\r\n\r\n",
+        b"GET  /a.txt HTTP/1.1\r\n\r\n",
+        b"GET /a.txt HTTP/1.1 extra\r\n\r\n",
+        b"GET /a.txt HTTP/9.9\r\n\r\n",
+        b"\xff\xfe /a.txt HTTP/1.1\r\n\r\n",
+        b"GET /a.txt HTTP/1.1\r\nNo colon here\r\n\r\n",
+    ] {
+        let mut client = HttpClient::connect(&server);
+        client.send(malformed).unwrap();
+        let response = client.read_response(false).unwrap();
+        assert_eq!(
+            response.status,
+            400,
+            "{:?}",
+            String::from_utf8_lossy(malformed)
+        );
+        client.expect_closed_by_server();
+    }
+
+    let mut client = HttpClient::connect(&server);
+    let huge_head = format!(
+        "GET /a.txt HTTP/1.1\r\nX-Padding: {}\r\n\r\n",
+        "x".repeat(9000)
+    );
+    // The server may close before taking all of it: only the answer counts.
+    let _ = client.send(huge_head.as_bytes());
+    let response = client.read_response(false).unwrap();
+    assert_eq!(response.status, 431);
+    client.expect_closed_by_server();
+
+    // None of that disturbed the server.
+    assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
+}
+
+/// HEAD: the same status and headers as GET, and no body, which the next
+/// response on the connection proves (a body would be read as its start).
+pub fn head_sends_the_headers_without_the_body(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    let get = client.get("/logo.svg");
+    let head = client.head("/logo.svg");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.headers, get.headers);
+    assert!(head.body.is_empty());
+    assert_eq!(client.head("/missing").status, 404);
+    assert_eq!(body_text(&client.get("/b.txt")), "second");
+}
+
+/// One connection, 100 requests, 100 answers: the server accepts once.
+pub fn keeps_a_connection_alive_over_100_requests(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    for round in 0..100 {
+        let (path, body) = if round % 2 == 0 {
+            ("/a.txt", "first")
+        } else {
+            ("/b.txt", "second")
+        };
+        let response = client.get(path);
+        assert_eq!(
+            (response.status, body_text(&response).as_str()),
+            (200, body)
+        );
+    }
+    let accepted = server
+        .stdout_lines()
+        .iter()
+        .filter(|line| line.starts_with("new client"))
+        .count();
+    assert_eq!(accepted, 1, "{}", server.stdout());
+}
+
+/// HTTP/1.0 closes after the response unless it asks for keep-alive;
+/// HTTP/1.1 closes when it says `Connection: close`.
+pub fn closes_or_keeps_the_connection_as_the_client_asks(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+
+    let mut plain_1_0 = HttpClient::connect(&server);
+    plain_1_0.send(b"GET /a.txt HTTP/1.0\r\n\r\n").unwrap();
+    let response = plain_1_0.read_response(false).unwrap();
+    assert_eq!(
+        (response.status, body_text(&response).as_str()),
+        (200, "first")
+    );
+    assert_eq!(response.header("connection"), Some("close"));
+    plain_1_0.expect_closed_by_server();
+
+    let mut kept_1_0 = HttpClient::connect(&server);
+    for _ in 0..2 {
+        kept_1_0
+            .send(b"GET /b.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
+        let response = kept_1_0.read_response(false).unwrap();
+        assert_eq!(body_text(&response), "second");
+        assert_eq!(response.header("connection"), Some("keep-alive"));
+    }
+
+    let mut closing_1_1 = HttpClient::connect(&server);
+    closing_1_1
+        .send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let response = closing_1_1.read_response(false).unwrap();
+    assert_eq!(response.header("connection"), Some("close"));
+    closing_1_1.expect_closed_by_server();
+}
+
+/// Requests sent together, in one write, are all answered, in order.
+/// 300 of them are more than one read of the server brings (16 KiB), so an
+/// edge-triggered server that reads once per event strands the rest.
+pub fn answers_pipelined_requests_in_order(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+
+    let script: Vec<(&str, &str, u16, &str)> = (0..300)
+        .map(|index| match index % 5 {
+            0 => ("GET", "/a.txt", 200, "first"),
+            1 => ("GET", "/b.txt", 200, "second"),
+            2 => ("GET", "/missing", 404, ""),
+            3 => ("HEAD", "/a.txt", 200, ""),
+            _ => ("GET", "/style.css", 200, "this is style.css\n"),
+        })
+        .collect();
+    let mut all = String::new();
+    for (method, path, _, _) in &script {
+        all.push_str(&format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: testkit\r\n\r\n"
+        ));
+    }
+    assert!(all.len() > 16 * 1024);
+    client.send(all.as_bytes()).unwrap();
+    for (index, (method, path, status, body)) in script.iter().enumerate() {
+        let response = client
+            .read_response(*method == "HEAD")
+            .unwrap_or_else(|err| panic!("response {index} ({method} {path}): {err}"));
+        assert_eq!(
+            response.status, *status,
+            "response {index}: {method} {path}"
+        );
+        if *status == 200 {
+            assert_eq!(
+                body_text(&response),
+                *body,
+                "response {index}: {method} {path}"
+            );
+        }
+    }
+}
+
+/// A request that arrives one byte per segment is answered once complete.
+pub fn reads_a_request_sent_byte_by_byte(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    client.stream().set_nodelay(true).unwrap();
+    for byte in request_for("/b.txt").bytes() {
+        client.send(&[byte]).unwrap();
+        thread::sleep(Duration::from_millis(2));
+    }
+    let response = client.read_response(false).unwrap();
+    assert_eq!(
+        (response.status, body_text(&response).as_str()),
+        (200, "second")
+    );
+    // And the connection is still good for the next one.
+    assert_eq!(body_text(&client.get("/a.txt")), "first");
+}
+
+/// A 64 MiB file, sent to a client that reads slowly, arrives whole and
+/// byte-identical, and the server never holds the file in memory.
+///
+/// The client waits before reading at all, so the socket buffers fill and
+/// the server's writes hit EAGAIN; a server that ignores how much `send`
+/// took loses data. It then reads in chunks with pauses. The file's bytes
+/// differ from one position to the next (each MiB is stamped with its
+/// number), so a lost, repeated or reordered chunk does not compare equal.
+pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
+    const SIZE: usize = 64 << 20;
+    const MEBIBYTE: usize = 1 << 20;
+    let site = test_site();
+    let file_path = site.path().join("large.bin");
+    write_stamped_file(&file_path, SIZE / MEBIBYTE, MEBIBYTE);
+
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    client.send(request_for("/large.bin").as_bytes()).unwrap();
+    thread::sleep(Duration::from_millis(300));
+
+    let head = read_head(&mut client.reader);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains(&format!("Content-Length: {SIZE}\r\n")),
+        "{head}"
+    );
+
+    let mut expected = fs::File::open(&file_path).unwrap();
+    let mut received = vec![0u8; 64 * 1024];
+    let mut wanted = vec![0u8; 64 * 1024];
+    let mut peak_memory = 0;
+    let mut offset = 0;
+    while offset < SIZE {
+        let count = (SIZE - offset).min(received.len());
+        client
+            .reader
+            .read_exact(&mut received[..count])
+            .unwrap_or_else(|err| panic!("the body stopped at byte {offset} of {SIZE}: {err}"));
+        expected.read_exact(&mut wanted[..count]).unwrap();
+        assert!(
+            received[..count] == wanted[..count],
+            "bytes {offset}..{} differ from the file",
+            offset + count
+        );
+        offset += count;
+        if offset % (4 * MEBIBYTE) == 0 {
+            peak_memory = peak_memory.max(resident_memory(server.pid()).unwrap_or(0));
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert!(
+        peak_memory < (SIZE / 2) as u64,
+        "the server's resident memory reached {peak_memory} bytes while sending a {SIZE}-byte file"
+    );
+    // Not a byte more: the next response starts right after the body.
+    assert_eq!(body_text(&client.get("/a.txt")), "first");
+}
+
+/// Writes `blocks` blocks of `block_size` pseudo-random bytes, each block
+/// starting with its number.
+fn write_stamped_file(path: &Path, blocks: usize, block_size: usize) {
+    let mut state: u32 = 0x2545_f491;
+    let mut block: Vec<u8> = (0..block_size)
+        .map(|_| {
+            // xorshift32: cheap, and no period shorter than the file.
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    let mut file = io::BufWriter::new(fs::File::create(path).unwrap());
+    for number in 0..blocks {
+        block[..8].copy_from_slice(&(number as u64).to_be_bytes());
+        file.write_all(&block).unwrap();
+    }
+    file.flush().unwrap();
+}
+
+/// Reads a response head, up to and with its empty line.
+fn read_head(reader: &mut impl BufRead) -> String {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read the head") == 0 {
+            panic!("connection closed inside the head: {head:?}");
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            return head;
+        }
+    }
+}
+
+/// No request target reaches a file outside the root: `..` in every
+/// encoding, backslashes, doubled slashes, absolute paths, NUL bytes, and a
+/// symbolic link inside the root that points out of it. Each gets 400 or
+/// 404, and never the secret.
+pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
+    const SECRET: &str = "the secret outside the root";
+    let outside = TempDir::new("outside");
+    let secret = outside.write("secret.txt", SECRET);
+    let root = outside.path().join("root");
+    fs::create_dir(&root).unwrap();
+    fs::write(root.join("index.html"), "inside").unwrap();
+    std::os::unix::fs::symlink(&secret, root.join("escape.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("up")).unwrap();
+
+    let server = launch(binary, extra, &root).start_server();
+    assert_eq!(
+        body_text(&HttpClient::connect(&server).get("/index.html")),
+        "inside"
+    );
+
+    let absolute = secret.to_str().unwrap().to_owned();
+    let mut hostile: Vec<Vec<u8>> = [
+        "/../secret.txt",
+        "/..",
+        "/../",
+        "/a/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/.%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/..%2Fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/..%5Csecret.txt",
+        "/..\\secret.txt",
+        "/%252e%252e/secret.txt",
+        "//secret.txt",
+        "/%2fsecret.txt",
+        "/index.html%00",
+        "/%00../secret.txt",
+        "../secret.txt",
+        "secret.txt",
+        "http://localhost/../secret.txt",
+        "/escape.txt",
+        "/up/secret.txt",
+        "/up/root/../secret.txt",
+    ]
+    .iter()
+    .map(|target| target.as_bytes().to_vec())
+    .collect();
+    hostile.push(absolute.as_bytes().to_vec());
+    hostile.push(format!("/{absolute}").into_bytes());
+    hostile.push(format!("/..{absolute}").into_bytes());
+    hostile.push(b"/\0/../secret.txt".to_vec());
+
+    for target in hostile {
+        let shown = String::from_utf8_lossy(&target).into_owned();
+        let mut request = b"GET ".to_vec();
+        request.extend_from_slice(&target);
+        request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        let mut client = HttpClient::connect(&server);
+        client.send(&request).unwrap();
+        let response = client
+            .read_response(false)
+            .unwrap_or_else(|err| panic!("{shown}: {err}"));
+        assert!(
+            matches!(response.status, 400 | 404),
+            "{shown} gave {}",
+            response.status_line
+        );
+        assert!(
+            !body_text(&response).contains(SECRET),
+            "{shown} served the secret"
+        );
+    }
+}
+
+/// A client that sends its request one byte every 200 ms, and one that
+/// connects and says nothing, do not delay a fast client: the fast one's
+/// requests are all answered while the slow one is still mid-request.
+pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let _silent = server.connect();
+
+    let fast_is_done = Arc::new(AtomicBool::new(false));
+    let slow_bytes_sent = Arc::new(AtomicUsize::new(0));
+    let slow = {
+        let address = server.address();
+        let fast_is_done = Arc::clone(&fast_is_done);
+        let slow_bytes_sent = Arc::clone(&slow_bytes_sent);
+        thread::spawn(move || {
+            let mut stream = connect(address);
+            stream.set_nodelay(true).unwrap();
+            stream
+                .write_all(b"GET /a.txt HTTP/1.1\r\nX-Slow: ")
+                .unwrap();
+            let deadline = Instant::now() + PATIENCE;
+            while !fast_is_done.load(Ordering::SeqCst) && Instant::now() < deadline {
+                stream.write_all(b"z").unwrap();
+                slow_bytes_sent.fetch_add(1, Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(200));
+            }
+            stream.write_all(b"\r\n\r\n").unwrap();
+            read_response(&mut BufReader::new(stream), false).expect("the slow client's answer")
+        })
+    };
+    eventually(PATIENCE, "the slow client to be mid-request", || {
+        (slow_bytes_sent.load(Ordering::SeqCst) >= 1).then_some(())
+    });
+
+    let mut fast = HttpClient::connect(&server);
+    for _ in 0..20 {
+        assert_eq!(body_text(&fast.get("/b.txt")), "second");
+    }
+    for _ in 0..5 {
+        assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
+    }
+    let still_mid_request = !fast_is_done.swap(true, Ordering::SeqCst);
+    let slow_answer = slow.join().expect("the slow client thread");
+    assert!(still_mid_request);
+    assert_eq!(
+        (slow_answer.status, body_text(&slow_answer).as_str()),
+        (200, "first")
+    );
+}
+
+/// With `--idle-timeout 1`, a connection that has said nothing for a
+/// second is closed, whether it sent a request before or never did; until
+/// then it stays open.
+pub fn closes_idle_connections(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path())
+        .args(["--idle-timeout", "1"])
+        .start_server();
+    let mut silent = HttpClient::connect(&server);
+    let mut used = HttpClient::connect(&server);
+    assert_eq!(used.get("/a.txt").status, 200);
+    // Within the timeout, the kept-alive connection is still open.
+    assert!(stays_open_for(used.stream(), Duration::from_millis(300)));
+    used.expect_closed_by_server();
+    silent.expect_closed_by_server();
+    server.wait_for_lines(2, "two idle closes in the log", |line| {
+        line.ends_with("idle, closing")
+    });
+}
+
+/// Under a low RLIMIT_NOFILE, running out of descriptors does not crash
+/// the server. A client it cannot accept is turned away (the connection is
+/// closed at once, it does not hang); the clients it has go on being
+/// answered (404 needs no descriptor; a file it cannot open gets 503); once
+/// some clients leave, new ones are served again. With `expect_no_spin`,
+/// the server also uses almost no CPU while it sits at the limit.
+pub fn survives_running_out_of_descriptors(binary: &str, extra: &[&str], expect_no_spin: bool) {
+    const LIMIT: u64 = 40;
+    let site = test_site();
+    let mut server = launch(binary, extra, site.path())
+        .open_file_limit(LIMIT)
+        .start_server();
+
+    let mut clients = Vec::new();
+    let mut turned_away = false;
+    for _ in 0..LIMIT {
+        let mut client = HttpClient::connect(&server);
+        let answer = client
+            .send(request_for("/a.txt").as_bytes())
+            .and_then(|()| client.read_response(false));
+        match answer {
+            Ok(response) => {
+                assert!(matches!(response.status, 200 | 503), "{response:?}");
+                clients.push(client);
+            }
+            // Closed without an answer, at once: turned away. (A client
+            // left waiting would time out instead, and fail here.)
+            Err(err) => {
+                assert!(
+                    matches!(
+                        err.kind(),
+                        io::ErrorKind::UnexpectedEof
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::BrokenPipe
+                    ),
+                    "a client over the limit should see its connection closed, got: {err}"
+                );
+                turned_away = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        turned_away,
+        "{} clients were all accepted under a limit of {LIMIT} descriptors",
+        clients.len()
+    );
+    server.wait_for_line("the server saying it turned a client away", |line| {
+        line.contains("out of file descriptors: turned away")
+    });
+    assert!(server.is_running(), "stderr: {}", server.stderr());
+
+    let first = &mut clients[0];
+    assert_eq!(first.get("/missing").status, 404);
+    let at_the_limit = first.get("/a.txt");
+    assert_eq!(at_the_limit.status, 503, "{at_the_limit:?}");
+    assert_eq!(at_the_limit.header("retry-after"), Some("1"));
+
+    // Another client knocks while the server is full: turned away too.
+    let mut knocking = HttpClient::connect(&server);
+    let _ = knocking.send(request_for("/a.txt").as_bytes());
+    knocking.expect_closed_by_server();
+    if expect_no_spin {
+        assert_uses_almost_no_cpu(&server, "at the descriptor limit");
+    }
+
+    clients.truncate(clients.len() - 5);
+    eventually(
+        PATIENCE,
+        "a new client to be served after others left",
+        || {
+            let mut client = HttpClient::connect(&server);
+            client
+                .send(request_for("/a.txt").as_bytes())
+                .and_then(|()| client.read_response(false))
+                .ok()
+                .filter(|response| response.status == 200)
+        },
+    );
+    assert_eq!(clients[0].get("/b.txt").status, 200);
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}
+
+/// Asserts that the server uses less than a quarter of a core over one
+/// second: it sleeps in epoll_wait rather than spinning. (A spinning
+/// process uses all the core it gets.)
+pub fn assert_uses_almost_no_cpu(server: &Server, when: &str) {
+    let window = Duration::from_secs(1);
+    let before = cpu_time(server.pid()).expect("the server's CPU time");
+    thread::sleep(window);
+    let used = cpu_time(server.pid()).expect("the server's CPU time") - before;
+    assert!(
+        used < window / 4,
+        "the server used {used:?} of CPU in {window:?} {when}: it spins"
+    );
+}
+
+/// An idle server that never sleeps: with no client at all, its CPU time
+/// keeps growing (nonblock_server's busy loop).
+pub fn burns_cpu_while_idle(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let before = cpu_time(server.pid()).expect("the server's CPU time");
+    let target = Duration::from_millis(500);
+    eventually(
+        PATIENCE,
+        "the idle server to burn half a second of CPU",
+        || {
+            let used = cpu_time(server.pid())? - before;
+            (used >= target).then_some(())
+        },
+    );
+}
+
+/// An idle server that sleeps: with no client, and with clients connected
+/// but quiet, it uses almost no CPU.
+pub fn sleeps_while_idle(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    assert_uses_almost_no_cpu(&server, "with no client");
+    let mut quiet: Vec<HttpClient> = (0..50).map(|_| HttpClient::connect(&server)).collect();
+    for client in &mut quiet {
+        assert_eq!(client.get("/a.txt").status, 200);
+    }
+    assert_uses_almost_no_cpu(&server, "with 50 quiet keep-alive clients");
+}
+
+/// 2,000 connections open at once, all kept alive, all answered: each gets
+/// a first answer as the connections are made, then a second round of
+/// requests is sent on all of them before any answer is read.
+pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
+    const CONNECTIONS: usize = 2000;
+    const BATCH: usize = 250;
+    let limit = raise_open_file_limit();
+    assert!(
+        limit > 2 * CONNECTIONS as u64 + 100,
+        "this test needs {} descriptors (client and server side); the hard limit is {limit}",
+        2 * CONNECTIONS + 100
+    );
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+
+    let mut clients: Vec<HttpClient> = Vec::with_capacity(CONNECTIONS);
+    while clients.len() < CONNECTIONS {
+        let batch_start = clients.len();
+        for _ in 0..BATCH {
+            let mut client = HttpClient::connect(&server);
+            client.send(request_for("/a.txt").as_bytes()).unwrap();
+            clients.push(client);
+        }
+        for (index, client) in clients[batch_start..].iter_mut().enumerate() {
+            let response = client
+                .read_response(false)
+                .unwrap_or_else(|err| panic!("client {}: {err}", batch_start + index));
+            assert_eq!(body_text(&response), "first");
+        }
+    }
+    for client in &mut clients {
+        client.send(request_for("/b.txt").as_bytes()).unwrap();
+    }
+    for (index, client) in clients.iter_mut().enumerate() {
+        let response = client
+            .read_response(false)
+            .unwrap_or_else(|err| panic!("client {index}, second request: {err}"));
+        assert_eq!(body_text(&response), "second", "client {index}");
+    }
+    let accepted = server
+        .stdout_lines()
+        .iter()
+        .filter(|line| line.starts_with("new client"))
+        .count();
+    assert_eq!(accepted, CONNECTIONS);
+}
+
+/// A bad argument is refused the way clap refuses it: `error: ...` on
+/// stderr, then the usage line (or, for a bad value, where to find it:
+/// `try '--help'`), and exit code 2.
+pub fn rejects_bad_arguments_with_usage(binary: &str, bad_argument_lists: &[&[&str]]) {
+    for arguments in bad_argument_lists {
+        let mut process = Launch::new(binary).args(arguments.iter().copied()).spawn();
+        let code = process.wait_for_exit();
+        let stderr = process.stderr();
+        assert_eq!(code, 2, "{arguments:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{arguments:?}: {stderr}");
+        assert!(
+            stderr.contains("Usage: ") || stderr.contains("--help"),
+            "{arguments:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{arguments:?}: {stderr}");
+    }
+}
+
+/// A document root that does not exist: one line on stderr, exit code 1.
+pub fn reports_a_missing_root(binary: &str) {
+    let missing = TempDir::new("missing-root");
+    let root = missing.path().join("no-such-directory");
+    let mut process = Launch::new(binary)
+        .arg("--root")
+        .arg(root.as_os_str())
+        .spawn();
+    contract::assert_one_line_error(&mut process, "document root");
+}
+
+/// The port on the command line wins over `PORT`, and the banner names it.
+pub fn listens_on_the_port_given_as_argument(binary: &str) {
+    let site = test_site();
+    // A port the kernel just reported free; another test could take it in
+    // the instant between, which would fail this test with "in use".
+    let port = std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = launch(binary, &[], site.path())
+        .arg(port.to_string())
+        .start_server();
+    assert_eq!(server.port, port);
+    assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
+}
