@@ -1,0 +1,407 @@
+//! What a server keeps for one client connection between two events.
+//!
+//! In the course, a client is just its socket: each `recv(1024)` is taken
+//! for a whole request and each `send` for a whole response. Neither is
+//! true. A non-blocking `recv` returns whatever has arrived: half a request
+//! head, or three requests at once. A non-blocking `send` copies into the
+//! kernel's socket buffer only what fits and returns how much that was, or
+//! fails with EAGAIN; the rest is the server's to keep and send later. The
+//! Python ignores that count, so a large file sent to a slow client loses
+//! its tail.
+//!
+//! A [`Connection`] keeps both halves:
+//!
+//! * `received`: bytes read and not yet parsed (a partial head, or requests
+//!   waiting their turn behind a response still being sent);
+//! * `unsent`, from `sent_until`: response bytes not yet accepted by the
+//!   kernel, and the open `file` whose remaining bytes are read in chunks as
+//!   the socket takes them, so a 64 MiB file never sits in memory.
+//!
+//! Both buffers are freed when empty, so an idle keep-alive connection costs
+//! a few dozen bytes here, plus the kernel's socket buffers.
+//!
+//! Each method makes at most one `read(2)` or `write(2)` on the socket. When
+//! to call them, and how many times in a row, is the I/O model: that stays
+//! in the servers.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::request::{parse_head, Request, RequestError};
+use crate::response::{Body, Response};
+
+/// How much of a file is read into memory at a time, and how much response
+/// data may wait unsent before further pipelined requests wait too.
+/// A production server hands the file to the kernel with `sendfile(2)`
+/// instead, and copies nothing through user space.
+pub const CHUNK_SIZE: usize = 64 * 1024;
+
+/// What one read from the socket brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// This many bytes, now in the connection's buffer.
+    Bytes(usize),
+    /// Nothing yet: the read would have blocked (EAGAIN/EWOULDBLOCK).
+    WouldBlock,
+    /// End of file: the client has closed its side (`recv` returned 0).
+    EndOfStream,
+}
+
+/// What one write to the socket did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// The kernel took this many bytes.
+    Bytes(usize),
+    /// The socket buffer is full (EAGAIN): wait until it is writable.
+    WouldBlock,
+    /// There was nothing to send.
+    Nothing,
+}
+
+/// A file being sent: `remaining` bytes of it are still to be read.
+struct FileBody {
+    file: File,
+    remaining: u64,
+}
+
+/// One client connection's state between events.
+pub struct Connection {
+    received: Vec<u8>,
+    unsent: Vec<u8>,
+    sent_until: usize,
+    file: Option<FileBody>,
+    /// Set by a response that ends the connection: nothing more is read or
+    /// answered, and the server closes once the output is out.
+    close_after_sending: bool,
+    /// The client closed its side: answer what it sent, then close.
+    peer_closed: bool,
+    last_activity: Instant,
+}
+
+impl Connection {
+    pub fn new(now: Instant) -> Connection {
+        Connection {
+            received: Vec::new(),
+            unsent: Vec::new(),
+            sent_until: 0,
+            file: None,
+            close_after_sending: false,
+            peer_closed: false,
+            last_activity: now,
+        }
+    }
+
+    /// One `read(2)` into `scratch` (a buffer the server shares between all
+    /// its connections), keeping what arrived.
+    ///
+    /// A signal arriving during the call (EINTR) is retried: std's
+    /// `read_exact` would do that, plain `read` does not.
+    pub fn receive(&mut self, socket: &mut impl Read, scratch: &mut [u8]) -> io::Result<Received> {
+        loop {
+            return match socket.read(scratch) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    Ok(Received::EndOfStream)
+                }
+                Ok(count) => {
+                    self.received.extend_from_slice(&scratch[..count]);
+                    self.last_activity = Instant::now();
+                    Ok(Received::Bytes(count))
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Received::WouldBlock),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => Err(error),
+            };
+        }
+    }
+
+    /// The next complete request received, if it is its turn.
+    ///
+    /// It is its turn when the previous response is (nearly) out: requests
+    /// are answered in order, and a client that pipelines faster than it
+    /// reads is made to wait rather than fill the server's memory. `None`
+    /// also while the head is incomplete: wait for more bytes.
+    pub fn next_request(&mut self) -> Option<Result<Request, RequestError>> {
+        if self.close_after_sending || self.file.is_some() || self.unsent_len() >= CHUNK_SIZE {
+            return None;
+        }
+        let (consumed, request) = parse_head(&self.received)?;
+        self.received.drain(..consumed);
+        if self.received.is_empty() {
+            // Give the memory back: an idle connection holds no buffer.
+            self.received = Vec::new();
+        }
+        Some(request)
+    }
+
+    /// Queues `response` after whatever is still unsent.
+    pub fn queue(&mut self, response: Response) {
+        let (head, body, keep_alive) = response.into_parts();
+        self.unsent.extend_from_slice(&head);
+        match body {
+            Body::Empty => {}
+            Body::Text(text) => self.unsent.extend_from_slice(&text),
+            Body::File { file, length } => {
+                self.file = Some(FileBody {
+                    file,
+                    remaining: length,
+                })
+            }
+        }
+        if !keep_alive {
+            self.close_after_sending = true;
+            // Nothing after this response will be answered.
+            self.received = Vec::new();
+        }
+    }
+
+    /// One `write(2)` of pending output, after topping it up from the file
+    /// being sent.
+    ///
+    /// Reading the file blocks the server for the time of one disk read:
+    /// epoll cannot wait for regular files (they are always "ready"). Small
+    /// for files in the page cache; a production server uses `sendfile(2)`,
+    /// a thread pool or io_uring.
+    pub fn send(&mut self, socket: &mut impl Write) -> io::Result<Sent> {
+        self.read_next_chunk_of_file()?;
+        if self.unsent_len() == 0 {
+            return Ok(Sent::Nothing);
+        }
+        loop {
+            return match socket.write(&self.unsent[self.sent_until..]) {
+                Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+                Ok(count) => {
+                    self.sent_until += count;
+                    self.last_activity = Instant::now();
+                    if self.unsent_len() == 0 {
+                        self.sent_until = 0;
+                        if self.file.is_some() {
+                            self.unsent.clear(); // keep the memory for the next chunk
+                        } else {
+                            self.unsent = Vec::new();
+                        }
+                    }
+                    Ok(Sent::Bytes(count))
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Sent::WouldBlock),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => Err(error),
+            };
+        }
+    }
+
+    /// Appends the file's next bytes to the unsent output, up to
+    /// [`CHUNK_SIZE`] pending in all.
+    fn read_next_chunk_of_file(&mut self) -> io::Result<()> {
+        if self.unsent_len() >= CHUNK_SIZE {
+            return Ok(());
+        }
+        let Some(body) = &mut self.file else {
+            return Ok(());
+        };
+        // Move the unsent tail to the front, so the buffer never holds more
+        // than one chunk.
+        self.unsent.drain(..self.sent_until);
+        self.sent_until = 0;
+        let room = (CHUNK_SIZE - self.unsent.len())
+            .min(usize::try_from(body.remaining).unwrap_or(usize::MAX));
+        let start = self.unsent.len();
+        self.unsent.resize(start + room, 0);
+        let count = loop {
+            match body.file.read(&mut self.unsent[start..]) {
+                Ok(count) => break count,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    self.unsent.truncate(start);
+                    return Err(error);
+                }
+            }
+        };
+        self.unsent.truncate(start + count);
+        body.remaining -= count as u64;
+        if count == 0 {
+            // The file shrank after its length went out in Content-Length.
+            // The promised body can never be completed: send what there is
+            // and close, so the client sees a short body and not the start
+            // of the next response taken for the rest of this one.
+            self.file = None;
+            self.close_after_sending = true;
+        } else if body.remaining == 0 {
+            // Dropping the file closes its descriptor.
+            self.file = None;
+        }
+        Ok(())
+    }
+
+    fn unsent_len(&self) -> usize {
+        self.unsent.len() - self.sent_until
+    }
+
+    /// Whether response bytes are waiting for the socket to take them.
+    pub fn has_output(&self) -> bool {
+        self.unsent_len() > 0 || self.file.is_some()
+    }
+
+    /// Whether reading more is useful now: nothing waits to be sent (a
+    /// client that does not read its responses is not allowed to send more
+    /// requests), and the connection is not ending.
+    pub fn wants_to_read(&self) -> bool {
+        !self.has_output() && !self.close_after_sending && !self.peer_closed
+    }
+
+    /// Whether the connection is done: all output is out and either side
+    /// has ended it. The server closes the socket then.
+    ///
+    /// Call it after [`next_request`](Self::next_request) has returned
+    /// `None`: requests received before the client closed are answered.
+    pub fn is_finished(&self) -> bool {
+        !self.has_output() && (self.close_after_sending || self.peer_closed)
+    }
+
+    /// How long since a byte last went either way.
+    pub fn idle_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.last_activity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::Site;
+    use std::io::Cursor;
+
+    /// A socket that takes at most `capacity` bytes per write, then says
+    /// EAGAIN once, like a full socket buffer.
+    struct SlowSocket {
+        taken: Vec<u8>,
+        capacity: usize,
+        blocked_last_time: bool,
+    }
+
+    impl Write for SlowSocket {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if !self.blocked_last_time {
+                self.blocked_last_time = true;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.blocked_last_time = false;
+            let count = bytes.len().min(self.capacity);
+            self.taken.extend_from_slice(&bytes[..count]);
+            Ok(count)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn site_with(files: &[(&str, &[u8])]) -> (Site, testkit::TempDir) {
+        let root = testkit::TempDir::new("connection");
+        for (name, content) in files {
+            root.write(name, content);
+        }
+        (Site::open(root.path()).unwrap(), root)
+    }
+
+    fn answer_all(connection: &mut Connection, site: &Site) {
+        while let Some(request) = connection.next_request() {
+            let response = match request {
+                Ok(request) => site.respond(&request),
+                Err(error) => Response::for_refused_head(error),
+            };
+            connection.queue(response);
+        }
+    }
+
+    #[test]
+    fn sends_a_large_file_whole_through_short_writes() {
+        let content: Vec<u8> = (0..300_000u32).map(|index| (index % 251) as u8).collect();
+        let (site, _root) = site_with(&[("big.bin", &content)]);
+        let mut connection = Connection::new(Instant::now());
+        let mut scratch = [0u8; 1024];
+        let mut client = Cursor::new(b"GET /big.bin HTTP/1.1\r\n\r\n".to_vec());
+        connection.receive(&mut client, &mut scratch).unwrap();
+        answer_all(&mut connection, &site);
+
+        let mut socket = SlowSocket {
+            taken: Vec::new(),
+            capacity: 7_000,
+            blocked_last_time: false,
+        };
+        let mut would_block = 0;
+        while connection.has_output() {
+            if connection.send(&mut socket).unwrap() == Sent::WouldBlock {
+                would_block += 1;
+            }
+            assert!(connection.unsent.capacity() <= 2 * CHUNK_SIZE);
+        }
+        assert!(would_block > 10);
+        let head_end = socket
+            .taken
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap()
+            + 4;
+        assert_eq!(&socket.taken[head_end..], &content[..]);
+        assert!(!connection.is_finished());
+        assert!(connection.wants_to_read());
+    }
+
+    #[test]
+    fn answers_pipelined_requests_in_order_and_frees_its_buffers() {
+        let (site, _root) = site_with(&[("a.txt", b"first"), ("b.txt", b"second")]);
+        let mut connection = Connection::new(Instant::now());
+        let mut scratch = [0u8; 4096];
+        let mut client = Cursor::new(
+            b"GET /a.txt HTTP/1.1\r\n\r\nGET /b.txt HTTP/1.1\r\n\r\nGET /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n"
+                .to_vec(),
+        );
+        connection.receive(&mut client, &mut scratch).unwrap();
+        let mut output = Vec::new();
+        loop {
+            answer_all(&mut connection, &site);
+            if connection.send(&mut output).unwrap() == Sent::Nothing {
+                break;
+            }
+        }
+        let text = String::from_utf8(output).unwrap();
+        let first = text.find("first").unwrap();
+        let second = text.find("second").unwrap();
+        assert!(first < second && text.rfind("first").unwrap() > second);
+        assert!(text.ends_with("Connection: close\r\n\r\nfirst"));
+        assert!(connection.is_finished());
+        assert_eq!(connection.received.capacity(), 0);
+        assert_eq!(connection.unsent.capacity(), 0);
+    }
+
+    #[test]
+    fn a_head_arriving_byte_by_byte_is_answered_once_complete() {
+        let (site, _root) = site_with(&[("index.html", b"<p>hi</p>")]);
+        let mut connection = Connection::new(Instant::now());
+        let mut scratch = [0u8; 1];
+        let mut client = Cursor::new(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
+        let mut answered = 0;
+        while connection.receive(&mut client, &mut scratch).unwrap() != Received::EndOfStream {
+            while let Some(request) = connection.next_request() {
+                connection.queue(site.respond(&request.unwrap()));
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, 1);
+    }
+
+    #[test]
+    fn after_the_client_closes_it_finishes_once_answered() {
+        let mut connection = Connection::new(Instant::now());
+        let mut scratch = [0u8; 64];
+        let mut client = Cursor::new(b"GET /partial".to_vec());
+        connection.receive(&mut client, &mut scratch).unwrap();
+        assert_eq!(
+            connection.receive(&mut client, &mut scratch).unwrap(),
+            Received::EndOfStream
+        );
+        assert!(connection.next_request().is_none());
+        assert!(connection.is_finished());
+        assert!(!connection.wants_to_read());
+    }
+}

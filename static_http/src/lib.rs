@@ -1,0 +1,35 @@
+//! What `nonblock_server` and `epoll_server` share and that is *not* their
+//! lesson.
+//!
+//! The lesson of those two crates is the I/O model: a busy loop over
+//! non-blocking sockets, then one epoll instance, level- or edge-triggered.
+//! Serving static files correctly needs a good deal more than the course's
+//! regular expression and `open(root + path)`, and none of it changes between
+//! the two servers, so it lives here, written once and unit-tested once:
+//!
+//! * [`request`]: finding the end of a request head that may arrive in
+//!   pieces, bounding its size, reading the request line and the two headers
+//!   that matter here (`Connection`, and whether a body follows);
+//! * [`target`]: turning the request target into a path under the document
+//!   root, refusing every way out of it (`..`, percent-encoded or not,
+//!   backslashes, NUL bytes, doubled slashes, symbolic links);
+//! * [`content_type`]: the `Content-Type` for a file name's extension;
+//! * [`response`]: status lines and response heads, and [`Site`], which
+//!   answers one request with a response whose body is a file;
+//! * [`connection`]: what one client connection holds between events: the
+//!   bytes received and not yet parsed, the bytes not yet sent, the file being
+//!   streamed. Its methods make *one* system call each; how often to call
+//!   them, and when, is the I/O model, and stays in each server's `main.rs`;
+//! * [`options`]: the command line both servers share, and the address.
+
+pub mod connection;
+pub mod content_type;
+pub mod options;
+pub mod request;
+pub mod response;
+pub mod target;
+
+pub use connection::{Connection, Received, Sent};
+pub use options::{is_out_of_descriptors, print_line, server_address, SiteOptions};
+pub use request::{Request, RequestError};
+pub use response::{Response, Site, Status};

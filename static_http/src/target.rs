@@ -1,0 +1,169 @@
+//! From the request target to a path *under* the document root.
+//!
+//! The course opens `documents_root + file_name` with `file_name` straight
+//! from the request line: `GET /../../etc/passwd` then reads
+//! `./html/../../etc/passwd`. Everything a client controls has to be checked
+//! before it touches the file system, and in the right order:
+//!
+//! 1. cut off the query (`?…`): it names no file;
+//! 2. percent-decode, exactly once: `%2e%2e` is `..`, and a second decoding
+//!    would turn `%252e` into `.` after the checks had passed it;
+//! 3. refuse what no file name here needs and attackers love: NUL (C's end of
+//!    string), backslash (a separator on other systems), `.` and `..`
+//!    segments, empty segments (`//`);
+//! 4. join what is left under the root, and let the kernel resolve symbolic
+//!    links ([`crate::Site`] canonicalizes and checks the result is still
+//!    under the root).
+//!
+//! Steps 1–3 are here and pure, so the unit tests can throw every hostile
+//! form at them without a file system.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// The file served for a target ending in `/`, as the course's `/` →
+/// `/index.html`.
+pub const INDEX_FILE: &str = "index.html";
+
+/// Why a target can never name a file under the root (malformed escape,
+/// NUL, `..`, ...): answered with 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadTarget(pub &'static str);
+
+/// The path, relative to the document root, that `target` names.
+///
+/// Never absolute, never with `.` or `..` components: joining it to the
+/// root cannot leave the root lexically. (Symbolic links are the other way
+/// out; [`crate::Site`] deals with them.)
+pub fn relative_path(target: &[u8]) -> Result<PathBuf, BadTarget> {
+    let path = match target.iter().position(|&byte| byte == b'?' || byte == b'#') {
+        Some(end) => &target[..end],
+        None => target,
+    };
+    // Origin form only (`/path`). The absolute form (`http://host/path`) is
+    // for proxies; `*` is for OPTIONS.
+    let Some(path) = path.strip_prefix(b"/") else {
+        return Err(BadTarget("the target does not start with /"));
+    };
+    let decoded = percent_decode(path)?;
+    if decoded.contains(&0) {
+        return Err(BadTarget("the path holds a NUL byte"));
+    }
+    if decoded.contains(&b'\\') {
+        return Err(BadTarget("the path holds a backslash"));
+    }
+
+    let mut relative = PathBuf::new();
+    let mut segments = decoded.split(|&byte| byte == b'/').peekable();
+    while let Some(segment) = segments.next() {
+        let is_last = segments.peek().is_none();
+        match segment {
+            // `/` or `/dir/`: the directory's index file.
+            b"" if is_last => relative.push(INDEX_FILE),
+            b"" => return Err(BadTarget("the path has an empty segment (//)")),
+            b"." | b".." => {
+                return Err(BadTarget("the path has a . or .. segment"));
+            }
+            _ => relative.push(OsStr::from_bytes(segment)),
+        }
+    }
+    Ok(relative)
+}
+
+/// Decodes `%XX` escapes (RFC 3986 §2.1). A `%` not followed by two hex
+/// digits is an error, not a literal: guessing what a malformed escape meant
+/// is how two programs end up disagreeing about a path.
+pub fn percent_decode(encoded: &[u8]) -> Result<Vec<u8>, BadTarget> {
+    let mut decoded = Vec::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while let Some((&byte, after)) = rest.split_first() {
+        if byte == b'%' {
+            let (Some(high), Some(low)) = (
+                after.first().and_then(|&digit| hex_value(digit)),
+                after.get(1).and_then(|&digit| hex_value(digit)),
+            ) else {
+                return Err(BadTarget("a % is not followed by two hex digits"));
+            };
+            decoded.push(high << 4 | low);
+            rest = &after[2..];
+        } else {
+            decoded.push(byte);
+            rest = after;
+        }
+    }
+    Ok(decoded)
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    (digit as char).to_digit(16).map(|value| value as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(target: &str) -> Result<PathBuf, BadTarget> {
+        relative_path(target.as_bytes())
+    }
+
+    #[test]
+    fn maps_directories_to_their_index() {
+        assert_eq!(path("/"), Ok(PathBuf::from("index.html")));
+        assert_eq!(path("/docs/"), Ok(PathBuf::from("docs/index.html")));
+        assert_eq!(path("/docs"), Ok(PathBuf::from("docs")));
+    }
+
+    #[test]
+    fn drops_the_query_and_decodes_once() {
+        assert_eq!(path("/a%20b.txt?x=/../y"), Ok(PathBuf::from("a b.txt")));
+        assert_eq!(path("/caf%C3%A9.html"), Ok(PathBuf::from("café.html")));
+        // %25 is '%': decoded once, `%252e%252e` is the literal name `%2e%2e`,
+        // a file name like any other (which the site will not have), not `..`.
+        assert_eq!(
+            path("/%252e%252e/secret"),
+            Ok(PathBuf::from("%2e%2e/secret"))
+        );
+    }
+
+    #[test]
+    fn refuses_every_way_out_of_the_root() {
+        for hostile in [
+            "/..",
+            "/../secret.txt",
+            "/a/../../secret.txt",
+            "/./index.html",
+            "/%2e%2e/secret.txt",
+            "/%2E%2E/secret.txt",
+            "/.%2e/secret.txt",
+            "/..%2fsecret.txt",
+            "/..%2Fsecret.txt",
+            "/%2e%2e%2fsecret.txt",
+            "/..%5csecret.txt",
+            "/..\\secret.txt",
+            "/a\\..\\..\\secret.txt",
+            "//etc/passwd",
+            "/a//b",
+            "/%2fetc/passwd",
+            "/index.html%00.txt",
+            "/%00",
+            "../secret.txt",
+            "secret.txt",
+            "http://localhost/../secret.txt",
+            "*",
+            "/%",
+            "/%2",
+            "/%zz",
+            "/%%32%65",
+        ] {
+            assert!(path(hostile).is_err(), "{hostile} gave {:?}", path(hostile));
+        }
+    }
+
+    #[test]
+    fn an_absolute_file_system_path_stays_under_the_root() {
+        // `/etc/passwd` is the root's `etc/passwd`, which does not exist.
+        assert_eq!(path("/etc/passwd"), Ok(PathBuf::from("etc/passwd")));
+        assert!(path("/etc/passwd").unwrap().is_relative());
+    }
+}
