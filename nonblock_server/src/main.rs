@@ -1,0 +1,360 @@
+//! nonblock_server: one process, non-blocking sockets, and a loop that never
+//! waits.
+//!
+//! Ports the course's "web静态服务器-单进程非堵塞(长链接) 详细版本"
+//! ("Web静态服务器-5-非堵塞模式", seed 003): a server class (here
+//! [`WebServer`]) with `run_forever` and `deal_with_request`, a listening
+//! socket set non-blocking, every client socket set non-blocking and kept in
+//! a list, and a loop that tries `accept`, then tries `recv` on every client.
+//!
+//! Changed from the forking servers of Part 3:
+//!
+//! - One process serves every client. No socket call may block, or one
+//!   silent client would stall all the others: `setblocking(False)` makes
+//!   `accept` and `recv` return at once, with EAGAIN ("would block") when
+//!   there is nothing yet.
+//! - Keep-alive ("长链接"): each response says how long its body is
+//!   (`Content-Length`), so the connection can stay open for the next
+//!   request instead of being closed to mark the end.
+//!
+//! **The busy loop is the lesson.** Nothing here ever sleeps: with no client
+//! at all, the loop still asks the listening socket "anyone?" and every
+//! client "anything?" as fast as the CPU allows, and `top` shows the
+//! process at 100% of a core while it serves nobody.
+//! With N clients, every turn makes N `recv` calls, nearly all of them
+//! answered "nothing". `epoll_server` fixes exactly this: the kernel tells
+//! the process which sockets are ready, and the process sleeps until then.
+//!
+//! Where this differs from the Python (which is wrong in these places):
+//!
+//! - A request may arrive in pieces, or several at once (pipelining); a
+//!   response may not fit in the socket buffer. Each client keeps what it
+//!   received and what is still to be sent (`static_http::Connection`); a
+//!   send that would block is retried on the next turn of the loop, and a
+//!   large file is read a chunk at a time as the socket takes it.
+//! - The Python removes clients from the list it is iterating over, which
+//!   skips the next client; here the list is filtered (`retain_mut`).
+//! - Parsing, the document root, content types and response heads are the
+//!   same in both servers and not the lesson: they live in `static_http`,
+//!   which also refuses every path out of the document root.
+//! - Idle connections are closed after `--idle-timeout`; when descriptors run
+//!   out, the server turns clients away instead of failing (see
+//!   [`WebServer::turn_away_one_client`]).
+//!
+//! In Rust terms: EAGAIN comes back as `io::ErrorKind::WouldBlock`, a value
+//! to match, where Python raises an exception to catch; dropping a
+//! `TcpStream` closes its socket (Python's `close()`), so a client removed
+//! from the list is closed; and a plain `read` or `write` on a socket does
+//! not retry after EINTR (std retries only in `read_exact`, `write_all` and
+//! the like), so `static_http::Connection` does.
+//!
+//! Try it:
+//!
+//! ```text
+//! cargo run -p nonblock_server            # serves ./html on port 7890
+//! curl -v http://localhost:7890/
+//! top -p $(pgrep nonblock_server)          # 100% CPU, serving nobody
+//! ```
+
+use std::fs::File;
+use std::io;
+use std::mem;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use socket2::{Domain, Socket, Type};
+use static_http::{
+    is_out_of_descriptors, print_line, Connection, Received, Request, RequestError, Response, Sent,
+    Site, SiteOptions,
+};
+
+/// The `backlog` of listen(2): connections the kernel completes and queues
+/// while the server is busy. The course says 128; a burst of a thousand
+/// clients connecting at once overflows that, and the kernel then drops
+/// their SYNs and each client retries a second later. The kernel caps it at
+/// `net.core.somaxconn` (4096 on current kernels).
+const REQUEST_QUEUE_SIZE: i32 = 1024;
+
+/// How much one `recv` may bring: the course's `recv(1024)`, made bigger so
+/// that a whole browser request usually comes in one call. One buffer
+/// serves every client; what a client's read brings is kept in its
+/// `Connection` only until parsed.
+const READ_BUFFER_SIZE: usize = 16 * 1024;
+
+#[derive(Parser, Debug)]
+#[command(about = "Static web server: non-blocking sockets polled in a busy loop")]
+struct Arguments {
+    #[command(flatten)]
+    site: SiteOptions,
+}
+
+/// A client: its socket, its address (for the log) and its buffers.
+struct Client {
+    stream: TcpStream,
+    address: SocketAddr,
+    connection: Connection,
+}
+
+/// A web server of static files on non-blocking sockets, polled in a busy
+/// loop (the Python's `WSGIServer`).
+struct WebServer {
+    server_socket: Socket,
+    client_socket_list: Vec<Client>,
+    site: Site,
+    idle_timeout: Duration,
+    read_buffer: Box<[u8]>,
+    /// A descriptor kept open for nothing but to be given up when the
+    /// process runs out (see [`WebServer::turn_away_one_client`]).
+    spare_descriptor: Option<File>,
+}
+
+impl WebServer {
+    fn new(options: &SiteOptions) -> Result<WebServer> {
+        let server_address =
+            static_http::server_address(options.port, static_http::options::DEFAULT_PORT)?;
+
+        // 1. Create the socket.
+        let server_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
+        // 2. Bind, with SO_REUSEADDR so a restarted server can bind while
+        //    connections of the previous run linger in TIME_WAIT.
+        server_socket
+            .set_reuse_address(true)
+            .context("setsockopt SO_REUSEADDR")?;
+        server_socket
+            .bind(&server_address.into())
+            .with_context(|| format!("bind {server_address}"))?;
+        // 3. Listen.
+        server_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+        // Non-blocking: accept returns EAGAIN at once when nobody is waiting,
+        // instead of putting the process to sleep. Python:
+        // server_socket.setblocking(False).
+        server_socket
+            .set_nonblocking(true)
+            .context("set the listening socket non-blocking")?;
+
+        let site = Site::open(&options.root)?;
+        let spare_descriptor = Some(open_spare_descriptor()?);
+        Ok(WebServer {
+            server_socket,
+            client_socket_list: Vec::new(),
+            site,
+            idle_timeout: options.idle_timeout,
+            read_buffer: vec![0; READ_BUFFER_SIZE].into_boxed_slice(),
+            spare_descriptor,
+        })
+    }
+
+    /// Runs the server: accept, then serve every client, and again, forever.
+    ///
+    /// Each turn of this loop makes at least one `accept` and one `recv` per
+    /// client, whether or not anything happened: that is the busy loop, and
+    /// the CPU it burns is what `epoll_server` exists to save.
+    fn run_forever(&mut self) -> Result<()> {
+        let port = bound_port(&self.server_socket)?;
+        print_line(format_args!("Serving HTTP on port {port} ..."));
+        print_line(format_args!(
+            "Document root: {}",
+            self.site.root().display()
+        ));
+
+        loop {
+            self.accept_new_clients();
+
+            let now = Instant::now();
+            // Taken out of `self` for the turn, so that serving a client can
+            // use the rest of the server; `retain_mut` keeps the clients that
+            // stay open, in order, without skipping any.
+            let mut clients = mem::take(&mut self.client_socket_list);
+            clients.retain_mut(|client| self.serve_client(client, now));
+            self.client_socket_list = clients;
+        }
+    }
+
+    /// Accepts every client waiting in the listen queue.
+    ///
+    /// The Python tries one `accept` per turn. Here the loop goes on until
+    /// EAGAIN: with many clients a turn is long (a `recv` per client), and
+    /// a burst of connections would otherwise wait one turn each.
+    fn accept_new_clients(&mut self) {
+        loop {
+            match self.server_socket.accept() {
+                Ok((socket, address)) => self.add_client(socket, address.as_socket()),
+                // Nobody is waiting: the `except` of the Python.
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                // The kernel looks for a free descriptor before it looks at
+                // the queue: with the table full, accept says EMFILE even
+                // when nobody is waiting.
+                Err(error) if is_out_of_descriptors(&error) => {
+                    if !self.turn_away_one_client() {
+                        return;
+                    }
+                }
+                // The client gave up (reset) while it waited in the queue, or a
+                // signal arrived: nothing to do with the server, try again.
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(error) => {
+                    print_line(format_args!("accept: {error}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_client(&mut self, socket: Socket, address: Option<SocketAddr>) {
+        // Accepted sockets do not inherit O_NONBLOCK from the listening
+        // socket on Linux, so each is set non-blocking too (Python:
+        // new_socket.setblocking(False)); otherwise one recv on a silent
+        // client would stop the whole loop.
+        if let Err(error) = socket.set_nonblocking(true) {
+            print_line(format_args!("set a client non-blocking: {error}"));
+            return;
+        }
+        let address = address.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        print_line(format_args!("new client {address}"));
+        self.client_socket_list.push(Client {
+            stream: TcpStream::from(socket),
+            address,
+            connection: Connection::new(Instant::now()),
+        });
+    }
+
+    /// Out of descriptors (EMFILE): the waiting client cannot be accepted,
+    /// and stays in the listen queue, where it would wait with no answer.
+    ///
+    /// The classic remedy: keep one descriptor open on /dev/null from the
+    /// start; now close it, so that `accept` has a descriptor to use, close
+    /// the accepted connection at once (the client sees the connection
+    /// closed, not an endless wait), and open the spare again. Chosen over
+    /// "stop accepting until a client leaves" because it works unchanged in
+    /// this busy loop and in both of epoll_server's modes, and answers the
+    /// client instead of leaving it waiting.
+    /// The clients already connected go on being served meanwhile.
+    ///
+    /// Returns whether a client was waiting (and was turned away).
+    fn turn_away_one_client(&mut self) -> bool {
+        drop(self.spare_descriptor.take());
+        let turned_away = match self.server_socket.accept() {
+            Ok((socket, address)) => {
+                let address = address.as_socket().map(|address| address.to_string());
+                print_line(format_args!(
+                    "out of file descriptors: turned away {}",
+                    address.as_deref().unwrap_or("a client")
+                ));
+                drop(socket);
+                true
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
+            Err(error) => {
+                print_line(format_args!("accept: {error}"));
+                false
+            }
+        };
+        // The descriptor just freed is the one this takes again; no other
+        // thread could have taken it meanwhile.
+        self.spare_descriptor = open_spare_descriptor()
+            .inspect_err(|error| print_line(format_args!("{error:#}")))
+            .ok();
+        turned_away
+    }
+
+    /// One turn for one client: one `recv` if it may send more, one `send`
+    /// if a response is pending. Returns whether the connection stays open.
+    fn serve_client(&mut self, client: &mut Client, now: Instant) -> bool {
+        if client.connection.idle_for(now) >= self.idle_timeout {
+            print_line(format_args!("{}: idle, closing", client.address));
+            return false;
+        }
+        if let Err(error) = self.exchange_with(client) {
+            print_line(format_args!("{}: {error}", client.address));
+            return false;
+        }
+        if client.connection.is_finished() {
+            // Dropping the TcpStream closes the socket. Python:
+            // client_socket.close(); client_socket_list.remove(client_socket)
+            print_line(format_args!("{}: closed", client.address));
+            return false;
+        }
+        true
+    }
+
+    /// Tries to read, then tries to write, once each. EAGAIN is not an error
+    /// here, it is the common case: "nothing yet, ask again next turn".
+    fn exchange_with(&mut self, client: &mut Client) -> io::Result<()> {
+        if client.connection.wants_to_read() {
+            match client
+                .connection
+                .receive(&mut client.stream, &mut self.read_buffer)?
+            {
+                Received::Bytes(_) => self.deal_with_received_requests(client),
+                // The client has sent nothing since the last turn: the
+                // Python's `except Exception: pass`.
+                Received::WouldBlock => {}
+                // The client closed its side: answer what it sent, then close.
+                Received::EndOfStream => {}
+            }
+        }
+        if client.connection.has_output() {
+            match client.connection.send(&mut client.stream)? {
+                // The kernel took some or all of it; the rest goes next turn.
+                Sent::Bytes(_) | Sent::Nothing => self.deal_with_received_requests(client),
+                // The socket buffer is full (a slow reader): next turn.
+                Sent::WouldBlock => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers every complete request received whose turn it is: requests
+    /// pipelined behind a response still being sent wait for it.
+    fn deal_with_received_requests(&mut self, client: &mut Client) {
+        while let Some(request) = client.connection.next_request() {
+            self.deal_with_request(client, request);
+        }
+    }
+
+    /// Answers one request: queues the response on the client's connection,
+    /// to be sent as the socket takes it. The Python sends here, at once,
+    /// and loses whatever the socket buffer could not take.
+    fn deal_with_request(&self, client: &mut Client, request: Result<Request, RequestError>) {
+        let (request_line, response) = match request {
+            Ok(request) => (request.request_line.clone(), self.site.respond(&request)),
+            Err(error) => (error.to_string(), Response::for_refused_head(error)),
+        };
+        print_line(format_args!(
+            "{}: {request_line} -> {} {} ({} bytes)",
+            client.address,
+            response.status().code(),
+            response.status().reason(),
+            response.content_length()
+        ));
+        client.connection.queue(response);
+    }
+}
+
+fn open_spare_descriptor() -> Result<File> {
+    File::open("/dev/null").context("open /dev/null as the spare descriptor")
+}
+
+/// The port the kernel really bound: the one asked for, or a free one
+/// picked by the kernel when `PORT=0`.
+fn bound_port(socket: &Socket) -> Result<u16> {
+    let address = socket.local_addr().context("getsockname")?;
+    let address = address.as_socket().context("not an internet socket")?;
+    Ok(address.port())
+}
+
+fn main() {
+    // clap prints usage and exits with code 2 on a bad argument.
+    let arguments = Arguments::parse();
+    let result = WebServer::new(&arguments.site).and_then(|mut server| server.run_forever());
+    if let Err(err) = result {
+        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
+        std::process::exit(1);
+    }
+}
