@@ -97,7 +97,14 @@ fn read_request_head(client_connection: &mut TcpStream) -> io::Result<RequestHea
             None if received.len() > MAX_REQUEST_HEAD_BYTES => return Ok(RequestHead::TooLarge),
             None => {}
         }
-        let count = client_connection.read(&mut chunk)?;
+        let count = match client_connection.read(&mut chunk) {
+            Ok(count) => count,
+            // read(2) interrupted by a signal before any byte came: std's
+            // `read` reports EINTR (its `read_exact` and `read_to_end`
+            // retry), so retry here, as Python 3.5+ does for every call.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
         if count == 0 {
             return Ok(RequestHead::Cut {
                 received: received.len(),

@@ -231,12 +231,17 @@ fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Enviro
             continue;
         };
         // A header sent twice becomes one variable, values joined by
-        // commas, as HTTP allows (RFC 9110 §5.3).
+        // commas, as HTTP allows (RFC 9110 §5.3). Content-Length is the
+        // exception: repeated, it must repeat the same number (the request
+        // was checked for that), and the number is what CGI wants.
+        let is_length = name == "CONTENT_LENGTH";
         variables
             .entry(name)
             .and_modify(|earlier: &mut String| {
-                earlier.push_str(", ");
-                earlier.push_str(&value);
+                if !is_length {
+                    earlier.push_str(", ");
+                    earlier.push_str(&value);
+                }
             })
             .or_insert(value);
     }

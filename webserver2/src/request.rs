@@ -13,6 +13,12 @@
 //! | a request line that is not `METHOD /path HTTP/1.x`, a header line that is not `Name: value`, a control character in the target or a header, a head that is not UTF-8, a bad `%` escape, an HTTP/1.1 request without `Host`, a bad `Content-Length`, a connection closed halfway | 400 Bad Request |
 //! | `Transfer-Encoding` (a chunked body) | 501 Not Implemented |
 //! | `HTTP/2.0` or another version than 1.0 and 1.1 | 505 HTTP Version Not Supported |
+//!
+//! There is no timeout: a client that sends half a request and then waits
+//! holds this one-client-at-a-time server, and every other client waits
+//! behind it (Part 3's reason to fork). A production server bounds the time
+//! a request head may take (nginx: `client_header_timeout`, 60 s) and
+//! serves other clients meanwhile.
 
 use std::io::{self, Read};
 use std::str;
@@ -132,7 +138,14 @@ fn read_head(connection: &mut impl Read) -> Result<(Vec<u8>, Vec<u8>), Stop> {
             None => {}
         }
 
-        let count = connection.read(&mut chunk)?;
+        let count = match connection.read(&mut chunk) {
+            Ok(count) => count,
+            // read(2) interrupted by a signal before any byte came: std's
+            // `read` reports EINTR (its `read_exact` and `read_to_end`
+            // retry), so retry here, as Python 3.5+ does for every call.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err.into()),
+        };
         if count == 0 {
             if received.is_empty() {
                 return Err(Stop::NothingSent);

@@ -110,6 +110,7 @@ fn the_environ_holds_the_request_as_cgi_variables() {
               X_Underscored: dropped\r\n\
               Content-Type: text/plain\r\n\
               Content-Length: 3\r\n\
+              Content-Length: 3\r\n\
               \r\n\
               abc",
         )

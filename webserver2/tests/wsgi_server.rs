@@ -152,11 +152,22 @@ fn reads_the_whole_request_even_when_it_comes_in_pieces() {
     // Content-Length: a server that answered what one read brought would
     // answer before the end.
     stream.write_all(b"POST /echo HTT").unwrap();
-    assert!(stays_open_for(&mut stream, Duration::from_millis(300)));
+    let waiting = "the server answered or closed before the request was complete";
+    assert!(
+        stays_open_for(&mut stream, Duration::from_millis(300)),
+        "{waiting}; stdout: {}; stderr: {}",
+        server.stdout(),
+        server.stderr()
+    );
     stream
         .write_all(b"P/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello")
         .unwrap();
-    assert!(stays_open_for(&mut stream, Duration::from_millis(300)));
+    assert!(
+        stays_open_for(&mut stream, Duration::from_millis(300)),
+        "{waiting}; stdout: {}; stderr: {}",
+        server.stdout(),
+        server.stderr()
+    );
     stream.write_all(b" world").unwrap();
     let response = testkit::read_response(&mut &read_to_eof(&mut stream)[..], false).unwrap();
     assert_eq!(response.status, 200);
