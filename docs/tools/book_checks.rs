@@ -1,0 +1,588 @@
+//! Checks that the book's Markdown points at things that exist: every
+//! `{{#include}}` at a file (and its line range or anchor), every relative
+//! link at a chapter or file the built book will have.
+//!
+//! mdBook itself is lenient: a missing include becomes an error line in the
+//! log and a hole in the page, a broken link becomes a 404 in the browser,
+//! and the build still succeeds. These checks turn each into a test failure
+//! that names the file and line.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// Something wrong in the book, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// 1-based line number in `file`.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.message
+        )
+    }
+}
+
+/// Which part of a file an `{{#include}}` takes, as mdBook reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// `{{#include file}}`: the whole file.
+    Whole,
+    /// `{{#include file:3:10}}`, `file:3:`, `file::10`, `file:3`: a range of
+    /// lines, 1-based and inclusive, as written.
+    Lines {
+        first: Option<usize>,
+        last: Option<usize>,
+    },
+    /// `{{#include file:name}}`: the lines between `ANCHOR: name` and
+    /// `ANCHOR_END: name`.
+    Anchor(String),
+}
+
+/// One `{{#include …}}` found in a chapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Include {
+    /// 1-based line of the chapter it is on.
+    pub line: usize,
+    /// The path as written, relative to the chapter's directory.
+    pub path: String,
+    pub selection: Selection,
+}
+
+/// Every `{{#include …}}` (and `{{#rustdoc_include …}}`) in `text`, the way
+/// mdBook's preprocessor finds them: anywhere, code blocks included, except
+/// when escaped as `\{{#include …}}`. Directives this checker does not know
+/// come back as errors, so that none goes unchecked.
+pub fn includes_in(text: &str) -> (Vec<Include>, Vec<(usize, String)>) {
+    let mut includes = Vec::new();
+    let mut unknown = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{") {
+            let escaped = rest[..start].ends_with('\\');
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                break;
+            };
+            let directive = after[..end].trim();
+            rest = &after[end + 2..];
+            if escaped {
+                continue;
+            }
+            let Some(directive) = directive.strip_prefix('#') else {
+                continue;
+            };
+            let (kind, argument) = directive
+                .split_once(char::is_whitespace)
+                .unwrap_or((directive, ""));
+            match kind {
+                "include" | "rustdoc_include" => {
+                    let target = argument.split_whitespace().next().unwrap_or_default();
+                    includes.push(parse_include(index + 1, target));
+                }
+                _ => unknown.push((index + 1, format!("{{{{#{kind}}}}}"))),
+            }
+        }
+    }
+    (includes, unknown)
+}
+
+/// `path`, `path:anchor`, `path:first:last` and its open forms, read the
+/// way mdBook reads them (a number is a line, anything else an anchor).
+fn parse_include(line: usize, target: &str) -> Include {
+    let (path, selector) = match target.split_once(':') {
+        Some((path, selector)) => (path, Some(selector)),
+        None => (target, None),
+    };
+    let selection = match selector {
+        None => Selection::Whole,
+        Some(selector) => {
+            let mut parts = selector.splitn(2, ':');
+            let first_text = parts.next().unwrap_or_default();
+            let last_text = parts.next();
+            match (first_text.parse::<usize>().ok(), first_text.is_empty()) {
+                (None, false) => Selection::Anchor(first_text.to_owned()),
+                (first, _) => {
+                    let last = match last_text {
+                        // `file:3` is line 3 alone.
+                        None => first,
+                        Some(text) => text.parse().ok(),
+                    };
+                    if first.is_none() && last.is_none() {
+                        Selection::Whole
+                    } else {
+                        Selection::Lines { first, last }
+                    }
+                }
+            }
+        }
+    };
+    Include {
+        line,
+        path: path.to_owned(),
+        selection,
+    }
+}
+
+/// Problems with the includes of `chapter` (whose text is `text`): a file
+/// that does not exist, a line range outside the file, an anchor the file
+/// does not have, a directive this checker does not know.
+pub fn check_includes(chapter: &Path, text: &str) -> Vec<Problem> {
+    let directory = chapter.parent().unwrap_or(Path::new("."));
+    let (includes, unknown) = includes_in(text);
+    let mut problems: Vec<Problem> = unknown
+        .into_iter()
+        .map(|(line, directive)| Problem {
+            file: chapter.to_owned(),
+            line,
+            message: format!(
+                "{directive} is not checked by the book's tests; use {{{{#include}}}}"
+            ),
+        })
+        .collect();
+    for include in includes {
+        let target = directory.join(&include.path);
+        let complain = |message: String| Problem {
+            file: chapter.to_owned(),
+            line: include.line,
+            message,
+        };
+        let Ok(contents) = fs::read_to_string(&target) else {
+            problems.push(complain(format!(
+                "{{{{#include {}}}}}: no such file ({})",
+                include.path,
+                target.display()
+            )));
+            continue;
+        };
+        let line_count = contents.lines().count();
+        match &include.selection {
+            Selection::Whole => {}
+            Selection::Lines { first, last } => {
+                let first_line = first.unwrap_or(1);
+                let last_line = last.unwrap_or(line_count);
+                if first_line == 0 || first_line > last_line || last_line > line_count {
+                    problems.push(complain(format!(
+                        "{{{{#include {}}}}}: lines {first_line} to {last_line} are not in a file of {line_count} lines",
+                        include.path
+                    )));
+                }
+            }
+            Selection::Anchor(name) => {
+                let has = |marker: &str| {
+                    contents
+                        .lines()
+                        .any(|line| names_anchor(line, marker, name))
+                };
+                if !has("ANCHOR:") || !has("ANCHOR_END:") {
+                    problems.push(complain(format!(
+                        "{{{{#include {}:{name}}}}}: the file has no ANCHOR: {name} / ANCHOR_END: {name} pair",
+                        include.path
+                    )));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Whether `line` holds `marker` followed by the anchor `name` as a whole
+/// word (`ANCHOR: accept` names `accept`, not `accept_loop`).
+fn names_anchor(line: &str, marker: &str, name: &str) -> bool {
+    line.match_indices(marker).any(|(position, _)| {
+        let after = line[position + marker.len()..].trim_start();
+        after.strip_prefix(name).is_some_and(|rest| {
+            !rest
+                .chars()
+                .next()
+                .is_some_and(|next| next.is_alphanumeric() || next == '_' || next == '-')
+        })
+    })
+}
+
+/// The chapters `SUMMARY.md` lists, relative to `source_root`, in order.
+pub fn summary_chapters(source_root: &Path) -> Vec<PathBuf> {
+    let summary = fs::read_to_string(source_root.join("SUMMARY.md")).unwrap_or_default();
+    links_in(&summary)
+        .into_iter()
+        .map(|(_, target)| PathBuf::from(target))
+        .collect()
+}
+
+/// Every link target in Markdown `text` with its 1-based line: inline links
+/// and images `[text](target)`, reference definitions `[name]: target`, and
+/// `href="…"`/`src="…"` in raw HTML; not what is inside code.
+pub fn links_in(text: &str) -> Vec<(usize, String)> {
+    let mut links = Vec::new();
+    for (number, line) in prose_lines(text) {
+        let line = without_code_spans(line);
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            if let Some((_, after)) = trimmed.split_once("]:") {
+                if let Some(target) = after.split_whitespace().next() {
+                    links.push((number, target.trim_matches(['<', '>']).to_owned()));
+                    continue;
+                }
+            }
+        }
+        let mut rest = line.as_str();
+        while let Some(position) = rest.find("](") {
+            let after = &rest[position + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            let target = after[..end].split_whitespace().next().unwrap_or_default();
+            links.push((number, target.trim_matches(['<', '>']).to_owned()));
+            rest = &after[end..];
+        }
+        for attribute in ["href=\"", "src=\""] {
+            let mut rest = line.as_str();
+            while let Some(position) = rest.find(attribute) {
+                let after = &rest[position + attribute.len()..];
+                let end = after.find('"').unwrap_or(after.len());
+                links.push((number, after[..end].to_owned()));
+                rest = &after[end..];
+            }
+        }
+    }
+    links
+}
+
+/// The lines of `text` that are prose, with their 1-based numbers: not the
+/// lines of fenced code blocks (` ``` ` or `~~~`), fences included.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut prose = Vec::new();
+    let mut open_fence: Option<String> = None;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let fence: String = trimmed
+            .chars()
+            .take_while(|&character| character == '`' || character == '~')
+            .collect();
+        match &open_fence {
+            Some(opening) => {
+                if fence.len() >= opening.len() && fence.starts_with(&opening[..1]) {
+                    open_fence = None;
+                }
+            }
+            None if fence.len() >= 3 => open_fence = Some(fence),
+            None => prose.push((index + 1, line)),
+        }
+    }
+    prose
+}
+
+/// `line` with its inline code spans (`` `like this` ``) blanked out.
+fn without_code_spans(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut inside = false;
+    for character in line.chars() {
+        if character == '`' {
+            inside = !inside;
+            out.push(' ');
+        } else if inside {
+            out.push(' ');
+        } else {
+            out.push(character);
+        }
+    }
+    out
+}
+
+/// The anchors mdBook gives the headings of a chapter: the heading's text,
+/// lower-cased, spaces turned into `-`, punctuation dropped; a repeated one
+/// gets `-1`, `-2`, ….
+pub fn heading_ids(text: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for (_, line) in prose_lines(text) {
+        let Some(heading) = line.strip_prefix('#') else {
+            continue;
+        };
+        let heading = heading.trim_start_matches('#');
+        if !heading.starts_with(' ') {
+            continue;
+        }
+        let visible = visible_text(heading.trim().trim_end_matches('#').trim());
+        let id: String = visible
+            .chars()
+            .filter_map(|character| {
+                if character.is_alphanumeric() || character == '_' || character == '-' {
+                    Some(character.to_ascii_lowercase())
+                } else if character.is_whitespace() {
+                    Some('-')
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let mut unique = id.clone();
+        let mut repeat = 0;
+        while ids.contains(&unique) {
+            repeat += 1;
+            unique = format!("{id}-{repeat}");
+        }
+        ids.insert(unique);
+    }
+    ids
+}
+
+/// The text a reader sees of inline Markdown: `[text](target)` is `text`.
+fn visible_text(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find("](") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        rest = after.find(')').map_or("", |end| &after[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Problems with the links of `chapter` (inside `source_root`, whose
+/// `SUMMARY.md` lists `chapters`): a target that does not exist, that lies
+/// outside the book's source (the built book would not have it), a chapter
+/// that is not in `SUMMARY.md` (mdBook would not render it), a `#fragment`
+/// that names no heading, an empty target.
+pub fn check_links(
+    source_root: &Path,
+    chapters: &BTreeSet<PathBuf>,
+    chapter: &Path,
+    text: &str,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let directory = chapter.parent().unwrap_or(Path::new(""));
+    for (line, target) in links_in(text) {
+        let mut complain = |message: String| {
+            problems.push(Problem {
+                file: source_root.join(chapter),
+                line,
+                message,
+            })
+        };
+        if target.is_empty() {
+            complain("a link with an empty target (a draft chapter?)".to_owned());
+            continue;
+        }
+        if target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        let (path, fragment) = match target.split_once('#') {
+            Some((path, fragment)) => (path, Some(fragment)),
+            None => (target.as_str(), None),
+        };
+        let Some(resolved) = normalize(&directory.join(path)) else {
+            complain(format!(
+                "{target}: points outside docs/src, so the built book would not have it"
+            ));
+            continue;
+        };
+        let on_disk = source_root.join(&resolved);
+        if !path.is_empty() && !on_disk.exists() {
+            complain(format!("{target}: no such file ({})", on_disk.display()));
+            continue;
+        }
+        let is_chapter = path.is_empty() || path.ends_with(".md");
+        if is_chapter && !path.is_empty() && !chapters.contains(&resolved) {
+            complain(format!(
+                "{target}: not listed in SUMMARY.md, so mdBook does not render it"
+            ));
+            continue;
+        }
+        if let (Some(fragment), true) = (fragment, is_chapter) {
+            let linked_text = fs::read_to_string(&on_disk)
+                .ok()
+                .filter(|_| !path.is_empty())
+                .unwrap_or_else(|| text.to_owned());
+            if !heading_ids(&linked_text).contains(fragment) {
+                complain(format!("{target}: no heading with the id {fragment:?}"));
+            }
+        }
+    }
+    problems
+}
+
+/// `path` with `.` and `..` resolved, without touching the disk; `None` if
+/// it climbs above its starting point.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
+/// Every Markdown file under `source_root`, relative to it, sorted.
+pub fn markdown_files(source_root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut directories = vec![PathBuf::new()];
+    while let Some(relative) = directories.pop() {
+        let Ok(entries) = fs::read_dir(source_root.join(&relative)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = relative.join(entry.file_name());
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                directories.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "md") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A scratch book source directory, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new() -> Scratch {
+            static COUNT: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "book-checks-{}-{}",
+                std::process::id(),
+                COUNT.fetch_add(1, Ordering::SeqCst)
+            ));
+            fs::create_dir_all(&path).unwrap();
+            Scratch(path)
+        }
+
+        fn write(&self, name: &str, text: &str) -> PathBuf {
+            let path = self.0.join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, text).unwrap();
+            path
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn reads_includes_the_way_mdbook_does() {
+        let text = "a\n{{#include ../x.rs}}\n{{#include x.rs:2:4}} {{#include x.rs:main}}\n\\{{#include escaped.rs}}\n{{#include x.rs:3}}\n{{#include x.rs::5}}\n";
+        let (includes, unknown) = includes_in(text);
+        assert!(unknown.is_empty());
+        let selections: Vec<_> = includes
+            .iter()
+            .map(|include| include.selection.clone())
+            .collect();
+        assert_eq!(
+            selections,
+            vec![
+                Selection::Whole,
+                Selection::Lines {
+                    first: Some(2),
+                    last: Some(4)
+                },
+                Selection::Anchor("main".to_owned()),
+                Selection::Lines {
+                    first: Some(3),
+                    last: Some(3)
+                },
+                Selection::Lines {
+                    first: None,
+                    last: Some(5)
+                },
+            ]
+        );
+        assert_eq!(includes[0].path, "../x.rs");
+        assert_eq!(includes[0].line, 2);
+    }
+
+    #[test]
+    fn flags_a_missing_file_a_range_past_the_end_and_a_missing_anchor() {
+        let scratch = Scratch::new();
+        scratch.write(
+            "code.rs",
+            "one\n// ANCHOR: here\ntwo\n// ANCHOR_END: here\n",
+        );
+        let chapter = scratch.0.join("chapter.md");
+        let good = "{{#include code.rs}}\n{{#include code.rs:1:4}}\n{{#include code.rs:here}}\n";
+        assert_eq!(check_includes(&chapter, good), vec![]);
+        for bad in [
+            "{{#include missing.rs}}",
+            "{{#include code.rs:2:9}}",
+            "{{#include code.rs:5}}",
+            "{{#include code.rs:her}}",
+            "{{#include code.rs:there}}",
+            "{{#playground code.rs}}",
+        ] {
+            assert_eq!(check_includes(&chapter, bad).len(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn finds_links_but_not_in_code() {
+        let text = "See [a](a.md) and ![img](p.png \"title\").\n`[not](code.md)`\n```\n[no](fence.md)\n```\n[ref]: ref.md\n<a href=\"h.md\">h</a>\n";
+        let targets: Vec<_> = links_in(text)
+            .into_iter()
+            .map(|(_, target)| target)
+            .collect();
+        assert_eq!(targets, ["a.md", "p.png", "ref.md", "h.md"]);
+    }
+
+    #[test]
+    fn heading_ids_follow_mdbook() {
+        let ids = heading_ids(
+            "# The `accept` call, again!\n## Exercises\n## Exercises\n```\n# not a heading\n```\n",
+        );
+        let expected: BTreeSet<String> = ["the-accept-call-again", "exercises", "exercises-1"]
+            .map(String::from)
+            .into();
+        assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn flags_broken_escaping_unlisted_and_fragment_links() {
+        let scratch = Scratch::new();
+        scratch.write("SUMMARY.md", "[One](one.md)\n[Two](sub/two.md)\n");
+        scratch.write("one.md", "# One\n## Part A\n");
+        scratch.write("sub/two.md", "# Two\n");
+        scratch.write("orphan.md", "# Orphan\n");
+        scratch.write("picture.svg", "<svg/>");
+        let chapters: BTreeSet<PathBuf> = summary_chapters(&scratch.0).into_iter().collect();
+        let chapter = Path::new("sub/two.md");
+        let good = "# Two\n[1](../one.md) [2](../one.md#part-a) [3](#two) [4](../picture.svg) [w](https://example.com/)\n";
+        assert_eq!(check_links(&scratch.0, &chapters, chapter, good), vec![]);
+        for bad in [
+            "[x](missing.md)",
+            "[x](../../outside.md)",
+            "[x](../orphan.md)",
+            "[x](../one.md#part-b)",
+            "[x](#nowhere)",
+            "[x]()",
+        ] {
+            let text = format!("# Two\n{bad}\n");
+            assert_eq!(
+                check_links(&scratch.0, &chapters, chapter, &text).len(),
+                1,
+                "{bad}"
+            );
+        }
+    }
+}

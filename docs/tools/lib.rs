@@ -1,0 +1,53 @@
+//! The book's machinery: it writes the diffs the chapters show, and checks
+//! that the book still matches the code.
+//!
+//! - [`stages`] lists the diffs (each stage against the one it grew from)
+//!   and the chapter of each crate.
+//! - [`unified_diff`] writes a diff in the format of `diff -u`.
+//! - [`book_checks`] finds the `{{#include}}`s and links of the Markdown and
+//!   says which point at nothing.
+//!
+//! `cargo run -p book --bin write-diffs` rewrites `docs/src/diffs/`;
+//! `cargo test -p book` fails when a committed diff, an include or a link no
+//! longer matches the sources.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub mod book_checks;
+pub mod stages;
+pub mod unified_diff;
+
+/// The workspace root: the directory above `docs/`.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("docs/ has a parent directory")
+        .to_owned()
+}
+
+/// The mdBook's source directory, `docs/src`.
+pub fn book_source() -> PathBuf {
+    workspace_root().join("docs").join("src")
+}
+
+/// Where the diffs live, `docs/src/diffs`.
+pub fn diffs_directory() -> PathBuf {
+    book_source().join("diffs")
+}
+
+/// The text of `diff` as the current sources give it.
+pub fn expected_diff(diff: &stages::StageDiff) -> io::Result<String> {
+    let root = workspace_root();
+    let read = |path: &str| {
+        fs::read_to_string(root.join(path))
+            .map_err(|err| io::Error::new(err.kind(), format!("{path}: {err}")))
+    };
+    Ok(unified_diff::unified_diff(
+        diff.from,
+        &read(diff.from)?,
+        diff.to,
+        &read(diff.to)?,
+    ))
+}
