@@ -1,0 +1,170 @@
+//! The book is written against the code as it stands. These tests fail when
+//! the two drift apart: a stage changed and its diff was not rewritten, an
+//! `{{#include}}` points at a file, line range or anchor that is gone, a link
+//! points at nothing, or a stage's chapter stopped showing its source.
+//!
+//! After changing a stage: `cargo run -p book --bin write-diffs`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use book::book_checks::{self, Problem};
+use book::stages::{STAGE_CHAPTERS, STAGE_DIFFS};
+use book::unified_diff;
+
+/// Fails, listing every problem, when there is any.
+fn assert_no_problems(what: &str, problems: &[Problem]) {
+    let listed: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    assert!(problems.is_empty(), "{what}:\n{}", listed.join("\n"));
+}
+
+fn read_chapter(relative: &Path) -> String {
+    let path = book::book_source().join(relative);
+    fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+#[test]
+fn every_committed_diff_is_what_the_sources_give() {
+    let mut stale = Vec::new();
+    for diff in STAGE_DIFFS {
+        let path = book::diffs_directory().join(diff.file_name());
+        let expected = book::expected_diff(diff).expect("the two sources of a diff");
+        let committed = fs::read_to_string(&path).unwrap_or_default();
+        if committed != expected {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these diffs no longer match the sources; run `cargo run -p book --bin write-diffs`:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn every_diff_turns_one_stage_into_the_next() {
+    // A diff that is current but wrong would mislead the reader as much as
+    // a stale one: apply each to the earlier stage and get the later one.
+    let root = book::workspace_root();
+    for diff in STAGE_DIFFS {
+        let from = fs::read_to_string(root.join(diff.from)).unwrap();
+        let to = fs::read_to_string(root.join(diff.to)).unwrap();
+        let text = book::expected_diff(diff).unwrap();
+        assert_ne!(text, "", "{} and {} are the same", diff.from, diff.to);
+        assert_eq!(
+            unified_diff::apply(&from, &text).as_deref(),
+            Ok(to.as_str()),
+            "{}",
+            diff.file_name()
+        );
+    }
+}
+
+#[test]
+fn no_diff_file_is_left_over_from_a_pair_that_is_gone() {
+    let wanted: BTreeSet<String> = STAGE_DIFFS.iter().map(|diff| diff.file_name()).collect();
+    let present: BTreeSet<String> = fs::read_dir(book::diffs_directory())
+        .expect("docs/src/diffs")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    let left_over: Vec<&String> = present.difference(&wanted).collect();
+    assert!(
+        left_over.is_empty(),
+        "no stage pair produces {left_over:?}; run `cargo run -p book --bin write-diffs`"
+    );
+}
+
+#[test]
+fn every_include_points_at_an_existing_file_range_or_anchor() {
+    let source = book::book_source();
+    let mut problems = Vec::new();
+    for chapter in book_checks::markdown_files(&source) {
+        let text = read_chapter(&chapter);
+        problems.extend(book_checks::check_includes(&source.join(&chapter), &text));
+    }
+    assert_no_problems("broken {{#include}}s", &problems);
+}
+
+#[test]
+fn every_relative_link_points_at_a_page_or_file_of_the_book() {
+    let source = book::book_source();
+    let chapters: BTreeSet<PathBuf> = book_checks::summary_chapters(&source).into_iter().collect();
+    let mut problems = Vec::new();
+    for chapter in book_checks::markdown_files(&source) {
+        let text = read_chapter(&chapter);
+        problems.extend(book_checks::check_links(
+            &source, &chapters, &chapter, &text,
+        ));
+    }
+    assert_no_problems("broken links", &problems);
+}
+
+#[test]
+fn every_page_is_in_the_summary_and_every_summary_entry_exists() {
+    let source = book::book_source();
+    let listed: BTreeSet<PathBuf> = book_checks::summary_chapters(&source).into_iter().collect();
+    assert!(!listed.is_empty(), "SUMMARY.md lists no chapter");
+    for chapter in &listed {
+        assert!(
+            source.join(chapter).is_file(),
+            "SUMMARY.md lists {}, which does not exist (mdbook would create it empty)",
+            chapter.display()
+        );
+    }
+    for page in book_checks::markdown_files(&source) {
+        assert!(
+            page == Path::new("SUMMARY.md") || listed.contains(&page),
+            "{} is not in SUMMARY.md, so the built book leaves it out",
+            page.display()
+        );
+    }
+}
+
+#[test]
+fn each_stage_chapter_shows_its_diff_its_source_and_exercises() {
+    let source = book::book_source();
+    let listed: BTreeSet<PathBuf> = book_checks::summary_chapters(&source).into_iter().collect();
+    for stage in STAGE_CHAPTERS {
+        let chapter = PathBuf::from(stage.chapter);
+        assert!(
+            listed.contains(&chapter),
+            "{} is not in SUMMARY.md",
+            stage.chapter
+        );
+        let text = read_chapter(&chapter);
+        let (includes, _) = book_checks::includes_in(&text);
+        let included: BTreeSet<String> = includes
+            .iter()
+            .filter(|include| include.selection == book_checks::Selection::Whole)
+            .map(|include| include.path.clone())
+            .collect();
+        for source_file in stage.sources {
+            // Chapters sit in docs/src, two levels below the workspace root.
+            let path = format!("../../{source_file}");
+            assert!(
+                included.contains(&path),
+                "{} does not include the whole of {source_file}",
+                stage.chapter
+            );
+        }
+        for diff in STAGE_DIFFS
+            .iter()
+            .filter(|diff| stage.sources.contains(&diff.to))
+        {
+            let path = format!("diffs/{}", diff.file_name());
+            assert!(
+                included.contains(&path),
+                "{} does not include {path}",
+                stage.chapter
+            );
+        }
+        let exercises = text.matches("<summary>Solution</summary>").count();
+        assert!(
+            (2..=3).contains(&exercises),
+            "{} has {exercises} folded solutions; a chapter has two or three exercises",
+            stage.chapter
+        );
+    }
+}
