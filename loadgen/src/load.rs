@@ -81,6 +81,7 @@ pub fn hold(
             }
         }
     }
+    pool.reset_all();
     Ok(tally)
 }
 

@@ -7,9 +7,11 @@
 //!   all N are answered. wrk cannot: it keeps every connection busy, while
 //!   C10K is about many connections that are mostly idle.
 //! - `loadgen close`: one connection per request (`Connection: close`), a
-//!   few in flight at a time, for a duration. A response without
-//!   `Content-Length` (webserver3a to 3g send none) ends at end-of-file, so
-//!   loadgen reads to EOF; wrk cannot count such responses.
+//!   few in flight at a time, for a duration. Each response is read to
+//!   end-of-file, as the request asked the server to close: webserver3a to
+//!   3g send no `Content-Length`, so end-of-file is the only end their
+//!   responses have, and wrk cannot count them. Where there is a
+//!   `Content-Length`, the body must match it.
 //!
 //! Both report answered and failed requests, failures by kind, and latency
 //! percentiles, one `key: value` per line.
@@ -203,11 +205,7 @@ fn run(cli: Cli) -> Result<()> {
                 args.target.path, args.concurrency, args.duration
             );
             let deadline = Instant::now() + args.duration + args.timeout;
-            let mut pool = Pool::new(
-                address,
-                request(&args.target, true)?,
-                Framing::UntilCloseOrLength,
-            )?;
+            let mut pool = Pool::new(address, request(&args.target, true)?, Framing::UntilClose)?;
             let mut tally =
                 load::connection_per_request(&mut pool, args.concurrency, args.duration, deadline)?;
             print!("{}", tally.render());

@@ -15,10 +15,17 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How a response ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
-    /// The request said `Connection: close`: the body ends at
-    /// `Content-Length` when there is one, else at end-of-file (webserver3a
-    /// to 3g send no Content-Length, so end-of-file is all a client has).
-    UntilCloseOrLength,
+    /// The request said `Connection: close`: the response ends when the
+    /// server closes the connection. A `Content-Length`, when there is one,
+    /// must match the body; without one (webserver3a to 3g send none),
+    /// end-of-file is all a client has.
+    ///
+    /// Waiting for the server to close, rather than closing once
+    /// `Content-Length` bytes are in, also puts TIME_WAIT on the server's
+    /// side of each connection, where it costs the load nothing: a client
+    /// that closes first keeps each of its ports in TIME_WAIT for a minute,
+    /// and a fast run would exhaust the ~28,000 ephemeral ports.
+    UntilClose,
     /// A keep-alive connection: the connection stays open after the
     /// response, so `Content-Length` is the only way to know it is over, and
     /// a response without one cannot be checked.
@@ -137,16 +144,19 @@ impl ResponseCheck {
         self.count_body(body_bytes_so_far)
     }
 
-    /// The connection reached end-of-file before [`Progress::Complete`].
-    /// Fine only for a body that ends at end-of-file.
+    /// The connection reached end-of-file before [`Progress::Complete`]:
+    /// the end of the response with [`Framing::UntilClose`] if the whole
+    /// body is in, a failure otherwise.
     pub fn at_end_of_file(&self) -> Result<(), Failure> {
         match &self.body {
             None if self.head.is_empty() => Err(Failure::ClosedBeforeResponse),
             None => Err(Failure::ClosedEarly),
             Some(Body { expected: None, .. }) => Ok(()),
             Some(Body {
-                expected: Some(_), ..
-            }) => Err(Failure::ClosedEarly),
+                expected: Some(expected),
+                received,
+            }) if received == expected => Ok(()),
+            Some(_) => Err(Failure::ClosedEarly),
         }
     }
 
@@ -154,8 +164,13 @@ impl ResponseCheck {
         let body = self.body.as_mut().expect("the head was parsed");
         body.received += count;
         match body.expected {
-            Some(expected) if body.received == expected => Ok(Progress::Complete),
             Some(expected) if body.received > expected => Err(Failure::ExtraBytes),
+            Some(expected)
+                if body.received == expected && self.framing == Framing::ContentLengthRequired =>
+            {
+                Ok(Progress::Complete)
+            }
+            // Keep reading: more body, or (UntilClose) the end-of-file.
             _ => Ok(Progress::NeedMore),
         }
     }
@@ -247,12 +262,23 @@ mod tests {
 
     #[test]
     fn the_greeting_of_3a_ends_at_end_of_file() {
-        let mut check = ResponseCheck::new(Framing::UntilCloseOrLength);
+        let mut check = ResponseCheck::new(Framing::UntilClose);
         assert_eq!(
             check.feed(b"HTTP/1.1 200 OK\r\n\r\nHello, World!\r\n"),
             Ok(Progress::NeedMore)
         );
         assert_eq!(check.at_end_of_file(), Ok(()));
+    }
+
+    #[test]
+    fn with_connection_close_the_response_ends_at_end_of_file() {
+        let mut check = ResponseCheck::new(Framing::UntilClose);
+        assert_eq!(
+            check.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+            Ok(Progress::NeedMore)
+        );
+        assert_eq!(check.at_end_of_file(), Ok(()));
+        assert_eq!(check.feed(b"!"), Err(Failure::ExtraBytes));
     }
 
     #[test]
@@ -303,7 +329,7 @@ mod tests {
 
     #[test]
     fn end_of_file_too_early_is_a_failure() {
-        let mut check = ResponseCheck::new(Framing::UntilCloseOrLength);
+        let mut check = ResponseCheck::new(Framing::UntilClose);
         assert_eq!(check.at_end_of_file(), Err(Failure::ClosedBeforeResponse));
         check.feed(b"HTTP/1.1 200 OK\r\n").unwrap();
         assert_eq!(check.at_end_of_file(), Err(Failure::ClosedEarly));

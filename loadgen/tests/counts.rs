@@ -185,3 +185,23 @@ fn loads_only_this_machine() {
         "loadgen: 192.0.2.1 is not a loopback address: loadgen only loads servers on this machine\n"
     );
 }
+
+#[test]
+fn close_waits_for_the_server_to_close_the_connection() {
+    // A complete response, but the server ignores `Connection: close`: the
+    // request is not over until the server closes, so each of the 4 in
+    // flight ends as a timeout.
+    let server = ScriptedListener::start(|_, _| Reply::AnswerAndKeepOpen(GOOD.to_vec()));
+    let report = run_loadgen(Launch::new(LOADGEN).args([
+        "close",
+        "--port",
+        &server.port().to_string(),
+        "--duration",
+        "0.2",
+        "--timeout",
+        "0.3",
+    ]));
+    assert_eq!(count(&report, "answered"), 0, "{report:?}");
+    assert_eq!(count(&report, "failed[timeout]"), 4, "{report:?}");
+    assert_eq!(server.accepted(), 4);
+}
