@@ -78,10 +78,13 @@ pub fn sleep_duration(default_seconds: u64) -> Result<Duration> {
 /// single `write(2)`: the only kind of printing a signal handler may do.
 ///
 /// A signal handler runs in the middle of whatever the process was doing.
-/// If that was `println!`, the process holds the lock on `stdout`, and a
-/// `println!` in the handler would wait for that lock forever; if it was
-/// `malloc`, the allocator's state is half-updated, and allocating again
-/// corrupts it. POSIX lists the functions that are safe in a handler
+/// If that was `println!`, the interrupted code holds the lock on `stdout`
+/// and is halfway through changing its buffer. That lock is reentrant, so a
+/// `println!` in the handler, on the same thread, gets in, finds the buffer
+/// already borrowed, and panics; a panic in a signal handler aborts the
+/// process. (In C, `printf` from a handler may deadlock or garble its buffer
+/// instead.) If it was `malloc`, the allocator's state is half-updated, and
+/// allocating again corrupts it. POSIX lists the functions that are safe in a handler
 /// ("async-signal-safe"); `write(2)` is one of them, `printf` is not. So the
 /// handlers of webserver3e–3g format into this fixed buffer (`core::fmt`
 /// writes into it without allocating) and hand it to `write(2)` in one call.
