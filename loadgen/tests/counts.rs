@@ -12,6 +12,11 @@ const LOADGEN: &str = env!("CARGO_BIN_EXE_loadgen");
 
 const GOOD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
+/// loadgen in `mode` (`hold` or `close`), aimed at `server`.
+fn loadgen_against(server: &ScriptedListener, mode: &str) -> Launch {
+    Launch::new(LOADGEN).args([mode, "--port", &server.port().to_string()])
+}
+
 /// Runs loadgen to its exit; returns its report as `key → value`.
 fn run_loadgen(launch: Launch) -> BTreeMap<String, String> {
     let mut process = launch.spawn();
@@ -38,10 +43,7 @@ fn hold_keeps_every_connection_open_until_all_are_answered() {
     let server = ScriptedListener::start(|_, _| Reply::AnswerAndKeepOpen(GOOD.to_vec()));
     // At most 5 unanswered at a time: if loadgen closed a connection once
     // it was answered, the server would never see more than 5 open.
-    let report = run_loadgen(Launch::new(LOADGEN).args([
-        "hold",
-        "--port",
-        &server.port().to_string(),
+    let report = run_loadgen(loadgen_against(&server, "hold").args([
         "--path",
         "/small.html",
         "--connections",
@@ -74,10 +76,7 @@ fn hold_counts_each_kind_of_failure() {
         4 => Reply::AnswerAndClose(GOOD.to_vec()),
         _ => Reply::Ignore,
     });
-    let report = run_loadgen(Launch::new(LOADGEN).args([
-        "hold",
-        "--port",
-        &server.port().to_string(),
+    let report = run_loadgen(loadgen_against(&server, "hold").args([
         "--connections",
         "60",
         "--timeout",
@@ -108,13 +107,7 @@ fn close_reads_a_response_without_content_length_to_end_of_file() {
     let server = ScriptedListener::start(|_, _| {
         Reply::AnswerAndClose(b"HTTP/1.1 200 OK\r\n\r\nHello, World!\r\n".to_vec())
     });
-    let report = run_loadgen(Launch::new(LOADGEN).args([
-        "close",
-        "--port",
-        &server.port().to_string(),
-        "--duration",
-        "0.3",
-    ]));
+    let report = run_loadgen(loadgen_against(&server, "close").args(["--duration", "0.3"]));
     let answered = count(&report, "answered");
     assert!(answered > 0, "{report:?}");
     assert_eq!(count(&report, "failed"), 0, "{report:?}");
@@ -128,13 +121,7 @@ fn close_counts_a_body_cut_short_as_failed() {
     let server = ScriptedListener::start(|_, _| {
         Reply::AnswerAndClose(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello".to_vec())
     });
-    let report = run_loadgen(Launch::new(LOADGEN).args([
-        "close",
-        "--port",
-        &server.port().to_string(),
-        "--duration",
-        "0.2",
-    ]));
+    let report = run_loadgen(loadgen_against(&server, "close").args(["--duration", "0.2"]));
     let failed = count(&report, "failed");
     assert!(failed > 0, "{report:?}");
     assert_eq!(count(&report, "answered"), 0, "{report:?}");
@@ -145,9 +132,8 @@ fn close_counts_a_body_cut_short_as_failed() {
 fn raises_its_open_file_limit_to_the_hard_limit_and_says_so() {
     let server = ScriptedListener::start(|_, _| Reply::AnswerAndKeepOpen(GOOD.to_vec()));
     let report = run_loadgen(
-        Launch::new(LOADGEN)
+        loadgen_against(&server, "hold")
             .open_file_limits(64, 512)
-            .args(["hold", "--port", &server.port().to_string()])
             .args(["--connections", "200"]),
     );
     assert_eq!(
@@ -160,9 +146,8 @@ fn raises_its_open_file_limit_to_the_hard_limit_and_says_so() {
 #[test]
 fn says_when_the_connections_do_not_fit_the_hard_limit() {
     let server = ScriptedListener::start(|_, _| Reply::AnswerAndKeepOpen(GOOD.to_vec()));
-    let mut process = Launch::new(LOADGEN)
+    let mut process = loadgen_against(&server, "hold")
         .open_file_limit(64)
-        .args(["hold", "--port", &server.port().to_string()])
         .args(["--connections", "100"])
         .spawn();
     assert_eq!(process.wait_for_exit(), 1);
@@ -192,10 +177,7 @@ fn close_waits_for_the_server_to_close_the_connection() {
     // request is not over until the server closes, so each of the 4 in
     // flight ends as a timeout.
     let server = ScriptedListener::start(|_, _| Reply::AnswerAndKeepOpen(GOOD.to_vec()));
-    let report = run_loadgen(Launch::new(LOADGEN).args([
-        "close",
-        "--port",
-        &server.port().to_string(),
+    let report = run_loadgen(loadgen_against(&server, "close").args([
         "--duration",
         "0.2",
         "--timeout",
