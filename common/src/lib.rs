@@ -11,7 +11,10 @@
 //!   `PORT` (with `PORT=0`, the kernel picks a free port) and `SLEEP_SECS`
 //!   (shortens a stage's 60 s or 3 s sleep) ([`sleep_duration`]);
 //! * a line printer that is safe to call from a signal handler
-//!   ([`SignalSafeLine`]).
+//!   ([`SignalSafeLine`]);
+//! * the percent-decoding of a request path, which the servers that read
+//!   paths (hello_name, webserver2, the static servers) do the same way
+//!   ([`percent_decode`]).
 
 use std::env;
 use std::fmt;
@@ -72,6 +75,35 @@ pub fn sleep_duration(default_seconds: u64) -> Result<Duration> {
             bail!("SLEEP_SECS must be a number of seconds, 0 or more, not {text:?}")
         }
     }
+}
+
+/// Decodes each `%XX` escape (two hex digits, RFC 3986 §2.1) into the byte
+/// it stands for, once: `%2541` becomes `%41`, not `A`. A `+` stays a `+`
+/// (it means a space only in form data). `None` when a `%` is not followed
+/// by two hex digits: an error, not a literal, because guessing what a
+/// malformed escape meant is how two programs end up disagreeing about a
+/// path.
+pub fn percent_decode(encoded: &[u8]) -> Option<Vec<u8>> {
+    let mut decoded = Vec::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while let Some((&byte, after)) = rest.split_first() {
+        if byte == b'%' {
+            let high = hex_digit_value(*after.first()?)?;
+            let low = hex_digit_value(*after.get(1)?)?;
+            decoded.push(high << 4 | low);
+            rest = &after[2..];
+        } else {
+            decoded.push(byte);
+            rest = after;
+        }
+    }
+    Some(decoded)
+}
+
+fn hex_digit_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
 }
 
 /// A line of text built on the stack and written to standard output with a
@@ -152,6 +184,16 @@ impl fmt::Write for SignalSafeLine {
 mod tests {
     use super::*;
     use std::fmt::Write;
+
+    #[test]
+    fn percent_decode_decodes_once_and_refuses_broken_escapes() {
+        assert_eq!(percent_decode(b"%2541").unwrap(), b"%41");
+        assert_eq!(percent_decode(b"a+b%20c").unwrap(), b"a+b c");
+        assert_eq!(percent_decode(b"%E5%BC%A0").unwrap(), "张".as_bytes());
+        assert_eq!(percent_decode(b"%+1"), None);
+        assert_eq!(percent_decode(b"%4"), None);
+        assert_eq!(percent_decode(b"%"), None);
+    }
 
     #[test]
     fn signal_safe_line_cuts_text_longer_than_its_buffer() {

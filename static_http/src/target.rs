@@ -71,32 +71,10 @@ pub fn relative_path(target: &[u8]) -> Result<PathBuf, BadTarget> {
     Ok(relative)
 }
 
-/// Decodes `%XX` escapes (RFC 3986 §2.1). A `%` not followed by two hex
-/// digits is an error, not a literal: guessing what a malformed escape meant
-/// is how two programs end up disagreeing about a path.
+/// Decodes `%XX` escapes once ([`common::percent_decode`]); a `%` not
+/// followed by two hex digits makes the target bad.
 pub fn percent_decode(encoded: &[u8]) -> Result<Vec<u8>, BadTarget> {
-    let mut decoded = Vec::with_capacity(encoded.len());
-    let mut rest = encoded;
-    while let Some((&byte, after)) = rest.split_first() {
-        if byte == b'%' {
-            let (Some(high), Some(low)) = (
-                after.first().and_then(|&digit| hex_value(digit)),
-                after.get(1).and_then(|&digit| hex_value(digit)),
-            ) else {
-                return Err(BadTarget("a % is not followed by two hex digits"));
-            };
-            decoded.push(high << 4 | low);
-            rest = &after[2..];
-        } else {
-            decoded.push(byte);
-            rest = after;
-        }
-    }
-    Ok(decoded)
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    (digit as char).to_digit(16).map(|value| value as u8)
+    common::percent_decode(encoded).ok_or(BadTarget("a % is not followed by two hex digits"))
 }
 
 #[cfg(test)]

@@ -169,8 +169,8 @@ fn name_in(target: &str) -> Result<String, &'static str> {
     let Some(encoded_name) = path.strip_prefix('/') else {
         return Err("The path must start with /.");
     };
-    let decoded =
-        percent_decode(encoded_name).ok_or("A % in the path is not followed by two hex digits.")?;
+    let decoded = common::percent_decode(encoded_name.as_bytes())
+        .ok_or("A % in the path is not followed by two hex digits.")?;
     let name = String::from_utf8(decoded).map_err(|_| "The name is not UTF-8.")?;
     if name.chars().any(char::is_control) {
         return Err("A name cannot hold control characters.");
@@ -179,32 +179,6 @@ fn name_in(target: &str) -> Result<String, &'static str> {
         return Ok("World".to_owned());
     }
     Ok(name)
-}
-
-/// Decodes each `%XX` (two hex digits) into the byte it stands for, once.
-/// None if a `%` is not followed by two hex digits.
-fn percent_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let high = hex_digit_value(*bytes.get(index + 1)?)?;
-            let low = hex_digit_value(*bytes.get(index + 2)?)?;
-            decoded.push(high * 16 + low);
-            index += 3;
-        } else {
-            decoded.push(bytes[index]);
-            index += 1;
-        }
-    }
-    Some(decoded)
-}
-
-fn hex_digit_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
 }
 
 /// The response on the wire. A HEAD request gets the head only, with the

@@ -251,7 +251,7 @@ fn is_http_version(version: &str) -> bool {
 /// The path, percent-decoded once, and the raw query string.
 fn split_target(target: &str) -> Result<(String, &str), Rejection> {
     let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
-    let decoded = percent_decode(raw_path).ok_or(bad_request(
+    let decoded = common::percent_decode(raw_path.as_bytes()).ok_or(bad_request(
         "A % in the path is not followed by two hex digits.",
     ))?;
     let path = String::from_utf8(decoded)
@@ -266,33 +266,6 @@ fn split_target(target: &str) -> Result<(String, &str), Rejection> {
         ));
     }
     Ok((path, query))
-}
-
-/// Decodes each `%XX` (two hex digits) into the byte it stands for, once:
-/// `%2541` becomes `%41`, not `A`. None if a `%` is not followed by two hex
-/// digits. A `+` stays a `+`: it means a space only in form data.
-pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let high = hex_digit_value(*bytes.get(index + 1)?)?;
-            let low = hex_digit_value(*bytes.get(index + 2)?)?;
-            decoded.push(high * 16 + low);
-            index += 3;
-        } else {
-            decoded.push(bytes[index]);
-            index += 1;
-        }
-    }
-    Some(decoded)
-}
-
-fn hex_digit_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
 }
 
 /// `Name: value` (RFC 9112 §5): a token, a colon right after it, a value
@@ -448,13 +421,5 @@ mod tests {
             "505 HTTP Version Not Supported"
         );
         assert_eq!(rejection(b"GET / HTTP/1\r\n\r\n").status, "400 Bad Request");
-    }
-
-    #[test]
-    fn decodes_percent_escapes_once() {
-        assert_eq!(percent_decode("%2541").unwrap(), b"%41");
-        assert_eq!(percent_decode("a+b%20c").unwrap(), b"a+b c");
-        assert_eq!(percent_decode("%+1"), None);
-        assert_eq!(percent_decode("%4"), None);
     }
 }
