@@ -14,55 +14,41 @@ const BINARY: &str = env!("CARGO_BIN_EXE_epoll_server");
 
 testkit::server_contract_tests!(BINARY);
 
-macro_rules! in_both_trigger_modes {
-    ($($name:ident),* $(,)?) => {
-        mod edge_triggered {
-            use super::*;
-            $(
-                #[test]
-                fn $name() {
-                    scenario::$name(BINARY, &["--trigger", "edge"]);
-                }
-            )*
+mod edge_triggered {
+    use super::*;
 
-            #[test]
-            fn survives_running_out_of_descriptors_without_spinning() {
-                scenario::survives_running_out_of_descriptors(BINARY, &["--trigger", "edge"], true);
-            }
-        }
+    const EDGE: &[&str] = &["--trigger", "edge"];
 
-        mod level_triggered {
-            use super::*;
-            $(
-                #[test]
-                fn $name() {
-                    scenario::$name(BINARY, &["--trigger", "level"]);
-                }
-            )*
+    testkit::static_server_scenario_tests!(BINARY, EDGE);
 
-            #[test]
-            fn survives_running_out_of_descriptors_without_spinning() {
-                scenario::survives_running_out_of_descriptors(BINARY, &["--trigger", "level"], true);
-            }
-        }
-    };
+    #[test]
+    fn sleeps_while_idle() {
+        scenario::sleeps_while_idle(BINARY, EDGE);
+    }
+
+    #[test]
+    fn survives_running_out_of_descriptors_without_spinning() {
+        scenario::survives_running_out_of_descriptors(BINARY, EDGE, true);
+    }
 }
 
-in_both_trigger_modes!(
-    serves_files_with_length_and_type,
-    answers_errors_with_the_right_status,
-    head_sends_the_headers_without_the_body,
-    keeps_a_connection_alive_over_100_requests,
-    closes_or_keeps_the_connection_as_the_client_asks,
-    answers_pipelined_requests_in_order,
-    reads_a_request_sent_byte_by_byte,
-    sends_a_large_file_whole_to_a_slow_reader,
-    never_serves_a_file_outside_the_root,
-    slow_and_silent_clients_do_not_delay_others,
-    closes_idle_connections,
-    serves_2000_keep_alive_connections,
-    sleeps_while_idle,
-);
+mod level_triggered {
+    use super::*;
+
+    const LEVEL: &[&str] = &["--trigger", "level"];
+
+    testkit::static_server_scenario_tests!(BINARY, LEVEL);
+
+    #[test]
+    fn sleeps_while_idle() {
+        scenario::sleeps_while_idle(BINARY, LEVEL);
+    }
+
+    #[test]
+    fn survives_running_out_of_descriptors_without_spinning() {
+        scenario::survives_running_out_of_descriptors(BINARY, LEVEL, true);
+    }
+}
 
 /// Without `--trigger`, the server is edge-triggered, as the course's last
 /// server, and says so.

@@ -14,31 +14,7 @@ const NO_EXTRA_ARGUMENTS: &[&str] = &[];
 
 testkit::server_contract_tests!(BINARY);
 
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                scenario::$name(BINARY, NO_EXTRA_ARGUMENTS);
-            }
-        )*
-    };
-}
-
-scenarios!(
-    serves_files_with_length_and_type,
-    answers_errors_with_the_right_status,
-    head_sends_the_headers_without_the_body,
-    keeps_a_connection_alive_over_100_requests,
-    closes_or_keeps_the_connection_as_the_client_asks,
-    answers_pipelined_requests_in_order,
-    reads_a_request_sent_byte_by_byte,
-    sends_a_large_file_whole_to_a_slow_reader,
-    never_serves_a_file_outside_the_root,
-    slow_and_silent_clients_do_not_delay_others,
-    closes_idle_connections,
-    serves_2000_keep_alive_connections,
-);
+testkit::static_server_scenario_tests!(BINARY, NO_EXTRA_ARGUMENTS);
 
 /// The lesson: with no client at all, the loop still runs flat out.
 #[test]
