@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use testkit::{example_binary, Launch};
+use testkit::Launch;
 
 /// The byte counts of the `recv from ADDRESS (N bytes): ...` lines so far.
 fn bytes_received_from(server: &testkit::Server, address: &str) -> usize {
@@ -21,7 +21,7 @@ fn bytes_received_from(server: &testkit::Server, address: &str) -> usize {
 #[test]
 fn prints_what_each_client_sends_and_closes_at_end_of_file() {
     let server =
-        Launch::new(&example_binary("epoll_model")).start_with_banner("Listening on port ");
+        Launch::new(env!("CARGO_BIN_EXE_epoll_model")).start_with_banner("Listening on port ");
 
     let mut first = server.connect();
     let mut second = server.connect();

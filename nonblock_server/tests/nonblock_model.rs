@@ -4,11 +4,11 @@
 
 use std::io::Write;
 
-use testkit::{example_binary, Launch};
+use testkit::Launch;
 
 #[test]
 fn polls_every_socket_and_prints_what_each_client_sent() {
-    let server = Launch::new(&example_binary("nonblock_model"))
+    let server = Launch::new(env!("CARGO_BIN_EXE_nonblock_model"))
         .env("SLEEP_SECS", "0.01")
         .start_with_banner("Listening on port ");
     // The loop asks the listening socket even when nobody comes.

@@ -8,14 +8,14 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
-use testkit::{contract, example_binary, read_to_eof, Launch, Process, Server};
+use testkit::{contract, read_to_eof, Launch, Process, Server};
 
 fn server_binary() -> String {
-    example_binary("blocking_server")
+    env!("CARGO_BIN_EXE_blocking_server").to_owned()
 }
 
 fn client_binary() -> String {
-    example_binary("blocking_client")
+    env!("CARGO_BIN_EXE_blocking_client").to_owned()
 }
 
 testkit::server_contract_tests!(&server_binary(), sleeps);

@@ -5,12 +5,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use testkit::{
-    example_binary, has_control_characters, read_to_eof, stays_open_for, Launch, Response, Server,
-};
+use testkit::{has_control_characters, read_to_eof, stays_open_for, Launch, Response, Server};
 
 fn binary() -> String {
-    example_binary("hello_name")
+    env!("CARGO_BIN_EXE_hello_name").to_owned()
 }
 
 testkit::server_contract_tests!(&binary());

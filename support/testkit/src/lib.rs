@@ -31,12 +31,10 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
-mod examples;
 mod resources;
 pub mod static_server;
 mod temp_dir;
 
-pub use examples::example_binary;
 pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
 pub use temp_dir::TempDir;
 

@@ -23,7 +23,7 @@ impl StageDiff {
 }
 
 /// `webserver3a` for `webserver3a/src/main.rs`; `epoll_model` for
-/// `epoll_server/examples/epoll_model.rs`.
+/// `epoll_server/src/bin/epoll_model.rs`.
 fn short_name(path: &str) -> &str {
     match path.strip_suffix("/src/main.rs") {
         Some(crate_directory) => crate_directory,
@@ -49,8 +49,8 @@ pub const STAGE_DIFFS: &[StageDiff] = &[
     StageDiff::new("webserver3f/src/main.rs", "webserver3g/src/main.rs"),
     StageDiff::new("nonblock_server/src/main.rs", "epoll_server/src/main.rs"),
     StageDiff::new(
-        "nonblock_server/examples/nonblock_model.rs",
-        "epoll_server/examples/epoll_model.rs",
+        "nonblock_server/src/bin/nonblock_model.rs",
+        "epoll_server/src/bin/epoll_model.rs",
     ),
 ];
 
@@ -70,9 +70,9 @@ pub const STAGE_CHAPTERS: &[StageChapter] = &[
         chapter: "webserver1.md",
         sources: &[
             "webserver1/src/main.rs",
-            "webserver1/examples/blocking_server.rs",
-            "webserver1/examples/blocking_client.rs",
-            "webserver1/examples/hello_name.rs",
+            "webserver1/src/bin/blocking_server.rs",
+            "webserver1/src/bin/blocking_client.rs",
+            "webserver1/src/bin/hello_name.rs",
         ],
     },
     StageChapter {
@@ -126,21 +126,21 @@ pub const STAGE_CHAPTERS: &[StageChapter] = &[
         // static_http, the layer it shares with epoll_server, is shown here.
         sources: &[
             "nonblock_server/src/main.rs",
-            "nonblock_server/examples/nonblock_model.rs",
-            "static_http/src/lib.rs",
-            "static_http/src/options.rs",
-            "static_http/src/request.rs",
-            "static_http/src/target.rs",
-            "static_http/src/content_type.rs",
-            "static_http/src/response.rs",
-            "static_http/src/connection.rs",
+            "nonblock_server/src/bin/nonblock_model.rs",
+            "support/static_http/src/lib.rs",
+            "support/static_http/src/options.rs",
+            "support/static_http/src/request.rs",
+            "support/static_http/src/target.rs",
+            "support/static_http/src/content_type.rs",
+            "support/static_http/src/response.rs",
+            "support/static_http/src/connection.rs",
         ],
     },
     StageChapter {
         chapter: "epoll_server.md",
         sources: &[
             "epoll_server/src/main.rs",
-            "epoll_server/examples/epoll_model.rs",
+            "epoll_server/src/bin/epoll_model.rs",
         ],
     },
 ];

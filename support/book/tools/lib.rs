@@ -19,11 +19,12 @@ pub mod book_checks;
 pub mod stages;
 pub mod unified_diff;
 
-/// The workspace root: the directory above `docs/`.
+/// The workspace root: two directories above this crate, `support/book`.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("docs/ has a parent directory")
+        .ancestors()
+        .nth(2)
+        .expect("support/book sits two levels below the workspace root")
         .to_owned()
 }
 
