@@ -33,6 +33,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddrV4, TcpStream};
 
 use anyhow::{Context, Result};
+use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The `backlog` of listen(2), 1 as in the Python: how many completed
@@ -125,8 +126,6 @@ fn run() -> Result<()> {
 }
 
 fn main() {
-    if let Err(err) = run() {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every lesson.
+    common::run(env!("CARGO_BIN_NAME"), run);
 }

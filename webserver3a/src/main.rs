@@ -1,15 +1,5 @@
-//! webserver3a: an iterative server.
-//!
-//! Ports `part3/webserver3a.py` of "Let's Build A Web Server, Part 3".
-//!
-//! Changed from Part 2: nothing is pluggable any more; the server answers
-//! every request with the same greeting, so that the chapter can watch what
-//! the server does with its sockets and processes.
-//!
-//! - The socket steps, written out in the article's order: create a socket,
-//!   set `SO_REUSEADDR`, bind, listen with `REQUEST_QUEUE_SIZE`, accept.
-//! - One client at a time: accept, read the request, print it, answer, close,
-//!   and only then accept the next one.
+//! webserver3a (part3/webserver3a.py): an iterative server, one client at a time.
+//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
 //!
 //! Try it:
 //!
@@ -22,6 +12,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use anyhow::{Context, Result};
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The `backlog` of listen(2): how many connections the kernel keeps
@@ -60,7 +51,7 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
-    let port = bound_port(&listen_socket)?;
+    let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
     println!("Serving HTTP on port {port} ...");
 
     loop {
@@ -77,17 +68,7 @@ fn serve_forever() -> Result<()> {
     }
 }
 
-/// The port the kernel really bound: the one asked for, or a free one
-/// picked by the kernel when `PORT=0`.
-fn bound_port(listen_socket: &Socket) -> Result<u16> {
-    let address = listen_socket.local_addr().context("getsockname")?;
-    let address = address.as_socket().context("not an internet socket")?;
-    Ok(address.port())
-}
-
 fn main() {
-    if let Err(err) = serve_forever() {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every stage.
+    common::run(env!("CARGO_BIN_NAME"), serve_forever);
 }

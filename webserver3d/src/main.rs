@@ -1,30 +1,12 @@
-//! webserver3d: the parent forgets to close the client socket (on purpose).
-//!
-//! Ports `part3/webserver3d.py` of "Let's Build A Web Server, Part 3".
-//!
-//! Changed from webserver3c:
-//!
-//! - BUG ON PURPOSE: the parent keeps every client socket in `clients`
-//!   instead of closing its copy, and prints how many it holds. The child
-//!   answers and closes its copy, but the connection is only shut down when
-//!   the *last* descriptor for it is closed, and the parent still has one.
-//!   No FIN is sent: curl prints the greeting and then hangs, waiting for an
-//!   end-of-file that never comes.
-//! - Each kept socket is an open descriptor of the parent. With a limit of
-//!   256 open files (`ulimit -n 256`), `accept` soon fails with EMFILE and
-//!   the server dies with "Too many open files".
-//! - The child's sleep is gone, so the hang is the descriptor's doing alone;
-//!   the children exit at once, and still nobody reaps them: zombies.
+//! webserver3d (part3/webserver3d.py): the parent keeps its copies of client sockets: no FIN, curl hangs.
+//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3d
-//! curl http://localhost:8888/hello        # greeting, then hangs: Ctrl-C
-//! ls -l /proc/$(pgrep -o webserver3d)/fd  # one socket per client, kept
-//!
-//! ulimit -n 256; cargo run -p webserver3d
-//! cargo run -p client3 -- --max-clients=300   # in another terminal
+//! curl http://localhost:8888/hello   # the greeting, then it hangs: Ctrl-C
+//! ulimit -n 256; cargo run -p webserver3d   # with cargo run -p client3 -- --max-clients=300
 //! ```
 
 use std::io::{Read, Write};
@@ -32,6 +14,7 @@ use std::net::TcpStream;
 use std::process;
 
 use anyhow::{Context, Result};
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use nix::unistd::{fork, getpid, getppid, ForkResult};
 use socket2::{Domain, Socket, Type};
 
@@ -39,7 +22,7 @@ use socket2::{Domain, Socket, Type};
 /// completed and waiting for `accept` while the server is busy.
 const REQUEST_QUEUE_SIZE: i32 = 5;
 
-/// Runs in the child: reads the request, prints it, sends the greeting.
+/// Reads the request, prints it and sends the greeting.
 ///
 /// Like the Python, it reads once, at most 1024 bytes: enough for curl's
 /// request. A production server reads until the blank line that ends the
@@ -72,7 +55,7 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
-    let port = bound_port(&listen_socket)?;
+    let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
     println!("Serving HTTP on port {port} ...");
     println!("Parent PID (PPID): {}\n", getpid());
 
@@ -80,37 +63,22 @@ fn serve_forever() -> Result<()> {
     loop {
         let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
         let mut client_connection = TcpStream::from(client_socket);
-        // SAFETY: this process has a single thread (none was ever spawned),
-        // so the child is a complete copy of a consistent process: no lock
-        // is held by a thread that does not exist in the child, and the
-        // child may allocate and print. (After fork in a multi-threaded
-        // process, only async-signal-safe calls are allowed until exec.)
+        // SAFETY: the process has one thread, so the child is a consistent copy that may
+        // allocate and print (with threads, only async-signal-safe calls until exec).
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 drop(listen_socket); // close child copy
-                let exit_code = match handle_request(&mut client_connection) {
-                    Ok(()) => 0,
-                    Err(err) => {
-                        eprintln!("{err:#}");
-                        1
-                    }
-                };
+                if let Err(err) = handle_request(&mut client_connection) {
+                    eprintln!("{err:#}");
+                }
                 drop(client_connection);
-                // Python uses os._exit here, as C uses _exit(2) and not
-                // exit(3): the child must not flush stdio buffers it copied
-                // from the parent, or their text would print twice. Rust's
-                // process::exit runs no destructors, and println! flushed
-                // each line as it printed it, so nothing is printed twice.
-                process::exit(exit_code) // child exits here
+                process::exit(0) // child exits here (Python's os._exit: no destructors, no flush)
             }
             ForkResult::Parent { .. } => {
-                // BUG ON PURPOSE: the parent keeps its copy instead of
-                // closing it (Python: `# client_connection.close()`). The
-                // kernel never sees the last close, so the client never
-                // sees FIN, and each kept socket uses up one descriptor.
-                // As in Python, merely forgetting the socket would not do:
-                // Drop would close it at the end of this iteration, so the
-                // parent has to store it somewhere that lives on.
+                // BUG ON PURPOSE: the parent keeps its copy instead of closing it
+                // (Python: `# client_connection.close()`), so the child's close is
+                // never the last one: no FIN, and one descriptor used per client.
+                // Merely forgetting it would not do: Drop would close it.
                 clients.push(client_connection);
                 println!("{}", clients.len());
             }
@@ -118,17 +86,7 @@ fn serve_forever() -> Result<()> {
     }
 }
 
-/// The port the kernel really bound: the one asked for, or a free one
-/// picked by the kernel when `PORT=0`.
-fn bound_port(listen_socket: &Socket) -> Result<u16> {
-    let address = listen_socket.local_addr().context("getsockname")?;
-    let address = address.as_socket().context("not an internet socket")?;
-    Ok(address.port())
-}
-
 fn main() {
-    if let Err(err) = serve_forever() {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every stage.
+    common::run(env!("CARGO_BIN_NAME"), serve_forever);
 }

@@ -1,39 +1,22 @@
-//! webserver3f: accept is restarted after EINTR; zombies come back in bursts.
-//!
-//! Ports `part3/webserver3f.py` of "Let's Build A Web Server, Part 3".
-//!
-//! Changed from webserver3e:
-//!
-//! - `accept` failing with EINTR is not an error any more: the loop goes
-//!   round and calls `accept` again. The server survives its children.
-//! - `REQUEST_QUEUE_SIZE` grows from 5 to 1024, so that a burst of clients
-//!   connecting at once finds room in the listen queue.
-//! - The child no longer sleeps: it answers, closes and exits at once.
-//! - BUG ON PURPOSE: `grim_reaper` still calls `wait` once per signal. When
-//!   many children exit at nearly the same moment, the kernel does not queue
-//!   one SIGCHLD per child: a standard signal is only *pending* or not, so
-//!   several exits while one SIGCHLD is pending are delivered as one. One
-//!   `wait` then collects one child, and the others stay zombies. Count the
-//!   "terminated" lines against the clients, and look with `ps`.
+//! webserver3f (part3/webserver3f.py): accept is restarted after EINTR; zombies come back in bursts.
+//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3f
-//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # in another terminal
-//! ps -o pid,stat,cmd --ppid $(pgrep -o webserver3f) | grep -c defunct
+//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # then count the "terminated" lines
 //! ```
 
-use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process;
 
 use anyhow::{Context, Result};
-use common::SignalSafeLine;
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use nix::sys::wait::{wait, WaitStatus};
+use nix::sys::wait::wait;
 use nix::unistd::{fork, getpid, getppid, ForkResult};
 use socket2::{Domain, Socket, Type};
 
@@ -41,40 +24,21 @@ use socket2::{Domain, Socket, Type};
 /// completed and waiting for `accept` while the server is busy.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
-/// The SIGCHLD handler: collects one exited child with `wait`.
+/// The SIGCHLD handler. It interrupts whatever the parent was doing, so it
+/// calls only async-signal-safe functions (no `println!`, no allocation) and
+/// keeps `errno` as it found it.
 ///
-/// BUG ON PURPOSE: one `wait` per signal. Signals are not queued: the
-/// exits of several children while one SIGCHLD is pending make one signal,
-/// one call of this handler, one reaped child, and zombies for the rest.
-///
-/// It runs whenever a child exits, in the middle of whatever the parent was
-/// doing, so it may only call async-signal-safe functions: `wait` and
-/// `write` are; `println!` (it takes the stdout lock) and anything that
-/// allocates are not. It also keeps `errno` as it found it, because the code
-/// it interrupted may be about to read `errno`.
+/// BUG ON PURPOSE: one `wait` per signal. Signals are not queued: children
+/// that exit while a SIGCHLD is pending make one signal, one reaped child.
 extern "C" fn grim_reaper(_signal_number: i32) {
     let saved_errno = Errno::last_raw();
     if let Ok(status) = wait() {
-        report_terminated_child(status);
+        common::print_child_status(status); // one write(2), nothing allocated
     }
     Errno::set_raw(saved_errno);
 }
 
-/// Prints `Child PID terminated with status N` from a signal handler:
-/// formatted on the stack, written with one write(2).
-fn report_terminated_child(status: WaitStatus) {
-    let mut line = SignalSafeLine::new();
-    let _ = match status {
-        WaitStatus::Exited(pid, code) => write!(line, "Child {pid} terminated with status {code}"),
-        WaitStatus::Signaled(pid, signal, _) => {
-            write!(line, "Child {pid} terminated by {}", signal.as_str())
-        }
-        _ => return,
-    };
-    line.write_to_stdout();
-}
-
-/// Runs in the child: reads the request, prints it, sends the greeting.
+/// Reads the request, prints it and sends the greeting.
 ///
 /// Like the Python, it reads once, at most 1024 bytes: enough for curl's
 /// request. A production server reads until the blank line that ends the
@@ -107,7 +71,7 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
-    let port = bound_port(&listen_socket)?;
+    let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
     println!("Serving HTTP on port {port} ...");
     println!("Parent PID (PPID): {}\n", getpid());
 
@@ -118,12 +82,12 @@ fn serve_forever() -> Result<()> {
         SaFlags::empty(),
         SigSet::empty(),
     );
-    // SAFETY: grim_reaper calls only async-signal-safe functions (wait
-    // and write), touches no data shared with the interrupted code, and
-    // restores errno; and no other handler for SIGCHLD is being replaced.
+    // SAFETY: grim_reaper calls only async-signal-safe functions, touches no
+    // data shared with the code it interrupts, and restores errno.
     unsafe { sigaction(Signal::SIGCHLD, &grim_reaper_action) }.context("sigaction SIGCHLD")?;
 
     loop {
+        // socket2's accept returns EINTR to us, as C's does; std's would retry.
         let (client_socket, _client_address) = match listen_socket.accept() {
             Ok(accepted) => accepted,
             // restart 'accept' if it was interrupted
@@ -131,28 +95,16 @@ fn serve_forever() -> Result<()> {
             Err(err) => return Err(err).context("accept"),
         };
         let mut client_connection = TcpStream::from(client_socket);
-        // SAFETY: this process has a single thread (none was ever spawned),
-        // so the child is a complete copy of a consistent process: no lock
-        // is held by a thread that does not exist in the child, and the
-        // child may allocate and print. (After fork in a multi-threaded
-        // process, only async-signal-safe calls are allowed until exec.)
+        // SAFETY: the process has one thread, so the child is a consistent copy that may
+        // allocate and print (with threads, only async-signal-safe calls until exec).
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 drop(listen_socket); // close child copy
-                let exit_code = match handle_request(&mut client_connection) {
-                    Ok(()) => 0,
-                    Err(err) => {
-                        eprintln!("{err:#}");
-                        1
-                    }
-                };
+                if let Err(err) = handle_request(&mut client_connection) {
+                    eprintln!("{err:#}");
+                }
                 drop(client_connection);
-                // Python uses os._exit here, as C uses _exit(2) and not
-                // exit(3): the child must not flush stdio buffers it copied
-                // from the parent, or their text would print twice. Rust's
-                // process::exit runs no destructors, and println! flushed
-                // each line as it printed it, so nothing is printed twice.
-                process::exit(exit_code) // child exits here
+                process::exit(0) // child exits here (Python's os._exit: no destructors, no flush)
             }
             ForkResult::Parent { .. } => {
                 // Close the parent's copy and loop over to accept. The
@@ -163,17 +115,7 @@ fn serve_forever() -> Result<()> {
     }
 }
 
-/// The port the kernel really bound: the one asked for, or a free one
-/// picked by the kernel when `PORT=0`.
-fn bound_port(listen_socket: &Socket) -> Result<u16> {
-    let address = listen_socket.local_addr().context("getsockname")?;
-    let address = address.as_socket().context("not an internet socket")?;
-    Ok(address.port())
-}
-
 fn main() {
-    if let Err(err) = serve_forever() {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every stage.
+    common::run(env!("CARGO_BIN_NAME"), serve_forever);
 }

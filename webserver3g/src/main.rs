@@ -1,32 +1,19 @@
-//! webserver3g: the handler reaps every exited child. No more zombies.
-//!
-//! Ports `part3/webserver3g.py` of "Let's Build A Web Server, Part 3".
-//!
-//! Changed from webserver3f:
-//!
-//! - `grim_reaper` calls `waitpid(-1, WNOHANG)` in a loop instead of `wait`
-//!   once. One SIGCHLD may stand for many exited children (signals are not
-//!   queued), so the handler collects every child that has exited, and stops
-//!   when `waitpid` says no exited child is left (`StillAlive`: children
-//!   exist but are running) or there is no child at all (ECHILD). `WNOHANG`
-//!   is what makes the loop safe: without it, the last call would block the
-//!   handler, and so the server, until some running child exits.
+//! webserver3g (part3/webserver3g.py): waitpid in a loop reaps every exited child. No more zombies.
+//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3g
-//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # in another terminal
-//! ps -o pid,stat,cmd --ppid $(pgrep -o webserver3g) | grep -c defunct  # 0
+//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # 128 "terminated" lines, no zombie
 //! ```
 
-use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process;
 
 use anyhow::{Context, Result};
-use common::SignalSafeLine;
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -37,13 +24,9 @@ use socket2::{Domain, Socket, Type};
 /// completed and waiting for `accept` while the server is busy.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
-/// The SIGCHLD handler: collects every exited child with `waitpid`.
-///
-/// It runs whenever a child exits, in the middle of whatever the parent was
-/// doing, so it may only call async-signal-safe functions: `waitpid` and
-/// `write` are; `println!` (it takes the stdout lock) and anything that
-/// allocates are not. It also keeps `errno` as it found it, because the code
-/// it interrupted may be about to read `errno`.
+/// The SIGCHLD handler. It interrupts whatever the parent was doing, so it
+/// calls only async-signal-safe functions (no `println!`, no allocation) and
+/// keeps `errno` as it found it.
 extern "C" fn grim_reaper(_signal_number: i32) {
     let saved_errno = Errno::last_raw();
     loop {
@@ -51,7 +34,7 @@ extern "C" fn grim_reaper(_signal_number: i32) {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
             // no more zombies: the children left are still running
             Ok(WaitStatus::StillAlive) => break,
-            Ok(status) => report_terminated_child(status),
+            Ok(status) => common::print_child_status(status), // one write(2), nothing allocated
             // ECHILD: no children at all
             Err(_) => break,
         }
@@ -59,21 +42,7 @@ extern "C" fn grim_reaper(_signal_number: i32) {
     Errno::set_raw(saved_errno);
 }
 
-/// Prints `Child PID terminated with status N` from a signal handler:
-/// formatted on the stack, written with one write(2).
-fn report_terminated_child(status: WaitStatus) {
-    let mut line = SignalSafeLine::new();
-    let _ = match status {
-        WaitStatus::Exited(pid, code) => write!(line, "Child {pid} terminated with status {code}"),
-        WaitStatus::Signaled(pid, signal, _) => {
-            write!(line, "Child {pid} terminated by {}", signal.as_str())
-        }
-        _ => return,
-    };
-    line.write_to_stdout();
-}
-
-/// Runs in the child: reads the request, prints it, sends the greeting.
+/// Reads the request, prints it and sends the greeting.
 ///
 /// Like the Python, it reads once, at most 1024 bytes: enough for curl's
 /// request. A production server reads until the blank line that ends the
@@ -106,7 +75,7 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
-    let port = bound_port(&listen_socket)?;
+    let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
     println!("Serving HTTP on port {port} ...");
     println!("Parent PID (PPID): {}\n", getpid());
 
@@ -117,12 +86,12 @@ fn serve_forever() -> Result<()> {
         SaFlags::empty(),
         SigSet::empty(),
     );
-    // SAFETY: grim_reaper calls only async-signal-safe functions (waitpid
-    // and write), touches no data shared with the interrupted code, and
-    // restores errno; and no other handler for SIGCHLD is being replaced.
+    // SAFETY: grim_reaper calls only async-signal-safe functions, touches no
+    // data shared with the code it interrupts, and restores errno.
     unsafe { sigaction(Signal::SIGCHLD, &grim_reaper_action) }.context("sigaction SIGCHLD")?;
 
     loop {
+        // socket2's accept returns EINTR to us, as C's does; std's would retry.
         let (client_socket, _client_address) = match listen_socket.accept() {
             Ok(accepted) => accepted,
             // restart 'accept' if it was interrupted
@@ -130,28 +99,24 @@ fn serve_forever() -> Result<()> {
             Err(err) => return Err(err).context("accept"),
         };
         let mut client_connection = TcpStream::from(client_socket);
-        // SAFETY: this process has a single thread (none was ever spawned),
-        // so the child is a complete copy of a consistent process: no lock
-        // is held by a thread that does not exist in the child, and the
-        // child may allocate and print. (After fork in a multi-threaded
-        // process, only async-signal-safe calls are allowed until exec.)
-        match unsafe { fork() }.context("fork")? {
+        // SAFETY: the process has one thread, so the child is a consistent copy that may
+        // allocate and print (with threads, only async-signal-safe calls until exec).
+        let forked = match unsafe { fork() } {
+            Ok(forked) => forked,
+            // EAGAIN (too many processes) or ENOMEM: lose this client, not the server.
+            Err(err) => {
+                eprintln!("fork: {err}");
+                continue;
+            }
+        };
+        match forked {
             ForkResult::Child => {
                 drop(listen_socket); // close child copy
-                let exit_code = match handle_request(&mut client_connection) {
-                    Ok(()) => 0,
-                    Err(err) => {
-                        eprintln!("{err:#}");
-                        1
-                    }
-                };
+                if let Err(err) = handle_request(&mut client_connection) {
+                    eprintln!("{err:#}");
+                }
                 drop(client_connection);
-                // Python uses os._exit here, as C uses _exit(2) and not
-                // exit(3): the child must not flush stdio buffers it copied
-                // from the parent, or their text would print twice. Rust's
-                // process::exit runs no destructors, and println! flushed
-                // each line as it printed it, so nothing is printed twice.
-                process::exit(exit_code) // child exits here
+                process::exit(0) // child exits here (Python's os._exit: no destructors, no flush)
             }
             ForkResult::Parent { .. } => {
                 // Close the parent's copy and loop over to accept. The
@@ -162,17 +127,7 @@ fn serve_forever() -> Result<()> {
     }
 }
 
-/// The port the kernel really bound: the one asked for, or a free one
-/// picked by the kernel when `PORT=0`.
-fn bound_port(listen_socket: &Socket) -> Result<u16> {
-    let address = listen_socket.local_addr().context("getsockname")?;
-    let address = address.as_socket().context("not an internet socket")?;
-    Ok(address.port())
-}
-
 fn main() {
-    if let Err(err) = serve_forever() {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every stage.
+    common::run(env!("CARGO_BIN_NAME"), serve_forever);
 }

@@ -26,6 +26,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 
 use anyhow::{Context, Result};
+use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use socket2::{Domain, Socket, Type};
@@ -41,10 +42,8 @@ struct Client {
 }
 
 fn main() {
-    if let Err(err) = run() {
-        eprintln!("epoll_model: {err:#}");
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every lesson.
+    common::run(env!("CARGO_BIN_NAME"), run);
 }
 
 fn run() -> Result<()> {

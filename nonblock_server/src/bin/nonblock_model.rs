@@ -26,6 +26,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The port of the course's first model.
@@ -41,16 +42,14 @@ struct Client {
 }
 
 fn main() {
-    if let Err(err) = run() {
-        eprintln!("nonblock_model: {err:#}");
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every lesson.
+    common::run(env!("CARGO_BIN_NAME"), run);
 }
 
 fn run() -> Result<()> {
     let server_address = static_http::server_address(None, DEFAULT_PORT)?;
     let pause = match std::env::var_os("SLEEP_SECS") {
-        Some(_) => common::sleep_duration(0)?,
+        Some(_) => common::sleep_duration(0),
         None => PAUSE,
     };
 

@@ -1,28 +1,35 @@
-//! What every Part 3 stage shares and that is *not* the lesson.
+//! What the lessons share and is *not* the lesson. The socket steps
+//! (create, `SO_REUSEADDR`, bind, listen, accept), `fork`, the signal
+//! handlers and the closing of descriptors are lessons, so each stage writes
+//! them out itself; this crate holds the scenery around them:
 //!
-//! The socket steps (create, `SO_REUSEADDR`, bind, listen, accept), `fork`,
-//! the signal handlers and the closing of descriptors are the lessons, so each
-//! stage writes them out itself. What lives here is the scenery around them:
-//!
-//! * the greeting every stage sends ([`HTTP_RESPONSE`]);
-//! * the address the stages listen on, `'', 8888` in the Python
-//!   ([`HOST`], [`DEFAULT_PORT`], [`server_address`]);
-//! * the two environment overrides that tests and classrooms rely on:
-//!   `PORT` (with `PORT=0`, the kernel picks a free port) and `SLEEP_SECS`
+//! * how a lesson starts and fails ([`run`]): `--help`, no other arguments,
+//!   one-line errors with a hint, exit codes 0, 1 and 2;
+//! * printing that never stops a server ([`println!`], [`SignalSafeLine`]):
+//!   a line is dropped, not blocked on, when nobody reads standard output;
+//! * the greeting every Part 3 stage sends ([`HTTP_RESPONSE`]);
+//! * the address the stages listen on, `'', 8888` in the Python ([`HOST`],
+//!   [`DEFAULT_PORT`], [`server_address`]), and the port the kernel really
+//!   bound ([`bound_port`]);
+//! * the two environment overrides that tests and classrooms rely on: `PORT`
+//!   (with `PORT=0`, the kernel picks a free port) and `SLEEP_SECS`
 //!   (shortens a stage's 60 s or 3 s sleep) ([`sleep_duration`]);
-//! * a line printer that is safe to call from a signal handler
-//!   ([`SignalSafeLine`]);
-//! * the percent-decoding of a request path, which the servers that read
-//!   paths (hello_name, webserver2, the static servers) do the same way
-//!   ([`percent_decode`]).
+//! * the percent-decoding of a request path, which every server that reads
+//!   paths does the same way ([`percent_decode`]).
+
+pub mod output;
+mod stage;
+
+pub use output::{print_child_status, SignalSafeLine};
+pub use stage::{exit_with_error, run};
 
 use std::env;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use socket2::Socket;
 
 /// The Python scripts bind `''`, which means `INADDR_ANY`: every interface.
 pub const HOST: Ipv4Addr = Ipv4Addr::UNSPECIFIED;
@@ -56,25 +63,47 @@ pub fn server_address() -> Result<SocketAddrV4> {
     Ok(SocketAddrV4::new(HOST, port))
 }
 
-/// How long a stage sleeps after answering: `SLEEP_SECS` from the
-/// environment if set (whole seconds, fractions allowed, e.g. `0.5`), else
-/// the stage's own default. The tests use it to keep the suite fast; a
-/// learner can use it to shorten the 60 s waits of webserver3b and 3c.
-pub fn sleep_duration(default_seconds: u64) -> Result<Duration> {
+/// How long a stage sleeps: `SLEEP_SECS` from the environment if set
+/// (whole seconds, fractions allowed, e.g. `0.5`), else the stage's own
+/// default. The tests use it to keep the suite fast; a learner can use it to
+/// shorten the 60 s waits of webserver3b and 3c. [`run`] has already refused
+/// a `SLEEP_SECS` that is not a number, so this cannot fail.
+pub fn sleep_duration(default_seconds: u64) -> Duration {
+    parse_sleep_secs()
+        .ok()
+        .flatten()
+        .unwrap_or(Duration::from_secs(default_seconds))
+}
+
+/// Refuses a `SLEEP_SECS` that is not a number of seconds (see [`run`]).
+fn check_sleep_secs() -> Result<()> {
+    parse_sleep_secs().map(|_| ())
+}
+
+/// `SLEEP_SECS` as a duration, `None` when it is not set.
+fn parse_sleep_secs() -> Result<Option<Duration>> {
+    let complaint = |text: &dyn fmt::Debug| {
+        format!("SLEEP_SECS must be a number of seconds, 0 or more, not {text:?}")
+    };
     match env::var("SLEEP_SECS") {
         Ok(text) => text
             .trim()
             .parse::<f64>()
             .ok()
             .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-            .with_context(|| {
-                format!("SLEEP_SECS must be a number of seconds, 0 or more, not {text:?}")
-            }),
-        Err(env::VarError::NotPresent) => Ok(Duration::from_secs(default_seconds)),
-        Err(env::VarError::NotUnicode(text)) => {
-            bail!("SLEEP_SECS must be a number of seconds, 0 or more, not {text:?}")
-        }
+            .map(Some)
+            .with_context(|| complaint(&text)),
+        Err(env::VarError::NotPresent) => Ok(None),
+        Err(env::VarError::NotUnicode(text)) => bail!(complaint(&text)),
     }
+}
+
+/// The port the kernel really bound: the one asked for, or a free one
+/// picked by the kernel when `PORT=0` (getsockname(2)).
+pub fn bound_port(listen_socket: &Socket) -> Result<u16> {
+    let address = listen_socket.local_addr().context("getsockname")?;
+    let address = address.as_socket().context("not an internet socket")?;
+    Ok(address.port())
 }
 
 /// Decodes each `%XX` escape (two hex digits, RFC 3986 §2.1) into the byte
@@ -106,84 +135,9 @@ fn hex_digit_value(digit: u8) -> Option<u8> {
         .and_then(|value| u8::try_from(value).ok())
 }
 
-/// A line of text built on the stack and written to standard output with a
-/// single `write(2)`: the only kind of printing a signal handler may do.
-///
-/// A signal handler runs in the middle of whatever the process was doing.
-/// If that was `println!`, the interrupted code holds the lock on `stdout`
-/// and is halfway through changing its buffer. That lock is reentrant, so a
-/// `println!` in the handler, on the same thread, gets in, finds the buffer
-/// already borrowed, and panics; a panic in a signal handler aborts the
-/// process. (In C, `printf` from a handler may deadlock or garble its buffer
-/// instead.) If it was `malloc`, the allocator's state is half-updated, and
-/// allocating again corrupts it. POSIX lists the functions that are safe in a handler
-/// ("async-signal-safe"); `write(2)` is one of them, `printf` is not. So the
-/// handlers of webserver3e–3g format into this fixed buffer (`core::fmt`
-/// writes into it without allocating) and hand it to `write(2)` in one call.
-///
-/// ```
-/// use std::fmt::Write;
-/// let mut line = common::SignalSafeLine::new();
-/// write!(line, "Child {} terminated with status {}", 42, 0).unwrap();
-/// assert_eq!(line.as_bytes(), b"Child 42 terminated with status 0");
-/// ```
-pub struct SignalSafeLine {
-    buffer: [u8; Self::CAPACITY],
-    length: usize,
-}
-
-impl SignalSafeLine {
-    /// Long enough for any line a handler here prints; longer text is cut.
-    pub const CAPACITY: usize = 128;
-
-    pub const fn new() -> Self {
-        SignalSafeLine {
-            buffer: [0; Self::CAPACITY],
-            length: 0,
-        }
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buffer[..self.length]
-    }
-
-    /// Adds a newline and writes the line to file descriptor 1 with one
-    /// `write(2)` call. Errors are ignored: a handler has nobody to report
-    /// them to.
-    pub fn write_to_stdout(mut self) {
-        if self.length == Self::CAPACITY {
-            self.length -= 1;
-        }
-        self.buffer[self.length] = b'\n';
-        self.length += 1;
-        // SAFETY: descriptor 1, standard output, is open for the whole life
-        // of the process and nothing here closes it; we only borrow it for
-        // this one call.
-        let stdout = unsafe { BorrowedFd::borrow_raw(1) };
-        let _ = nix::unistd::write(stdout, &self.buffer[..self.length]);
-    }
-}
-
-impl Default for SignalSafeLine {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Write for SignalSafeLine {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        let room = Self::CAPACITY - self.length;
-        let taken = text.len().min(room);
-        self.buffer[self.length..self.length + taken].copy_from_slice(&text.as_bytes()[..taken]);
-        self.length += taken;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fmt::Write;
 
     #[test]
     fn percent_decode_decodes_once_and_refuses_broken_escapes() {
@@ -193,14 +147,5 @@ mod tests {
         assert_eq!(percent_decode(b"%+1"), None);
         assert_eq!(percent_decode(b"%4"), None);
         assert_eq!(percent_decode(b"%"), None);
-    }
-
-    #[test]
-    fn signal_safe_line_cuts_text_longer_than_its_buffer() {
-        let mut line = SignalSafeLine::new();
-        for _ in 0..100 {
-            write!(line, "0123456789").unwrap();
-        }
-        assert_eq!(line.as_bytes().len(), SignalSafeLine::CAPACITY);
     }
 }

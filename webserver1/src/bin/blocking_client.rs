@@ -23,6 +23,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
 
 /// The server's port in the chapter. `PORT` overrides it.
 const DEFAULT_PORT: u16 = 50007;
@@ -83,8 +84,6 @@ fn run() -> Result<()> {
 }
 
 fn main() {
-    if let Err(err) = run() {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every lesson.
+    common::run(env!("CARGO_BIN_NAME"), run);
 }

@@ -38,6 +38,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The chapter's port. `PORT` overrides it, as for every server here.
@@ -90,7 +91,7 @@ fn handle_request(client_connection: &mut TcpStream, work: Duration) -> Result<(
 
 fn serve_forever() -> Result<()> {
     let server_address = server_address()?;
-    let work = common::sleep_duration(WORK_SECONDS)?;
+    let work = common::sleep_duration(WORK_SECONDS);
 
     let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
     // Without SO_REUSEADDR, a restarted server could not bind its port
@@ -102,7 +103,7 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
-    let port = bound_port(&listen_socket)?;
+    let port = common::bound_port(&listen_socket)?;
     println!("Server on port {port} ...");
 
     loop {
@@ -119,17 +120,7 @@ fn serve_forever() -> Result<()> {
     }
 }
 
-/// The port the kernel really bound: the one asked for, or a free one
-/// picked by the kernel when `PORT=0`.
-fn bound_port(listen_socket: &Socket) -> Result<u16> {
-    let address = listen_socket.local_addr().context("getsockname")?;
-    let address = address.as_socket().context("not an internet socket")?;
-    Ok(address.port())
-}
-
 fn main() {
-    if let Err(err) = serve_forever() {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
-    }
+    // --help, one-line errors and exit codes: the same for every lesson.
+    common::run(env!("CARGO_BIN_NAME"), serve_forever);
 }

@@ -1,0 +1,195 @@
+//! Printing that never stops a server: [`println!`](crate::println) and
+//! [`SignalSafeLine`].
+//!
+//! A server's log is standard output, and whoever reads it can go away
+//! (`server | head -1` closes the pipe after one line) or stop reading (a
+//! pipe holds 64 KiB; `server | sleep 1000` fills it). With std's
+//! `println!`, the first case panics ("failed printing to stdout: Broken
+//! pipe") and kills the server, and the second blocks the server inside
+//! `write(2)` until somebody reads: it stops answering. Both are wrong for a
+//! server, whose job is its clients, not its log.
+//!
+//! So every lesson prints through this module. Each line goes out with one
+//! `write(2)`, and only when standard output can take it at once (`poll`
+//! with a zero timeout says so); otherwise the line is dropped and counted,
+//! and the next line that does get through is preceded by a note of how
+//! many were lost. A production server does the same in spirit: its log
+//! buffers or drops, and never blocks the loop that accepts clients.
+//!
+//! One gap remains in the forking stages: parent and children share the
+//! pipe, so a child can fill it between the parent's `poll` and its
+//! `write`. The parent then blocks until the reader drains the pipe; the
+//! chapters on 3c–3g say so.
+
+use std::fmt::Write as _;
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::wait::WaitStatus;
+
+/// Lines dropped since the last line that got out. An atomic, because the
+/// signal handlers of 3e–3g print too, and an atomic is async-signal-safe
+/// where a lock is not.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Like std's `println!`, for the lessons: the line is written with one
+/// `write(2)`, is dropped (and counted) rather than block when standard
+/// output is full, and is dropped rather than panic when it is closed.
+///
+/// A lesson imports it with `use common::println;`, and from then on reads
+/// like the Python's `print(...)`.
+#[macro_export]
+macro_rules! println {
+    () => {
+        $crate::output::print_line("")
+    };
+    ($($argument:tt)*) => {
+        $crate::output::print_line(&::std::format!($($argument)*))
+    };
+}
+
+/// Writes `text` and a newline to standard output if it can take them now;
+/// see [`println!`](crate::println). Not for signal handlers: it allocates.
+pub fn print_line(text: &str) {
+    let mut line = String::with_capacity(text.len() + 1);
+    line.push_str(text);
+    line.push('\n');
+    write_or_drop(line.as_bytes());
+}
+
+/// One `write(2)` of `bytes` to standard output if `poll` says it will not
+/// block, else a dropped line. Async-signal-safe: `poll` and `write` are,
+/// and nothing here allocates or locks.
+fn write_or_drop(bytes: &[u8]) {
+    // SAFETY: descriptor 1, standard output, is open for the whole life of
+    // the process and nothing here closes it; it is only borrowed for these
+    // calls.
+    let stdout = unsafe { BorrowedFd::borrow_raw(1) };
+    let mut ready = [PollFd::new(stdout, PollFlags::POLLOUT)];
+    let writable = matches!(poll(&mut ready, PollTimeout::ZERO), Ok(1))
+        && ready[0]
+            .revents()
+            .is_some_and(|events| events == PollFlags::POLLOUT);
+    if !writable {
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let dropped = DROPPED.swap(0, Ordering::Relaxed);
+    if dropped > 0 {
+        let mut note = SignalSafeLine::new();
+        let _ = write!(
+            note,
+            "({dropped} lines of log dropped: nobody was reading standard output)\n"
+        );
+        let _ = nix::unistd::write(stdout, note.as_bytes());
+    }
+    // A short or failed write (EPIPE: the reader is gone) loses this line;
+    // Rust ignores SIGPIPE, so the process lives on.
+    if nix::unistd::write(stdout, bytes).is_err() {
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Prints `Child PID terminated with status N` (or `terminated by SIGNAL`)
+/// for what `wait` or `waitpid` returned, from a signal handler: formatted
+/// on the stack, written with one `write(2)`. The Python's
+/// `print('Child {pid} terminated with status {status}')`, for webserver3e–3g.
+pub fn print_child_status(status: WaitStatus) {
+    let mut line = SignalSafeLine::new();
+    let _ = match status {
+        WaitStatus::Exited(pid, code) => write!(line, "Child {pid} terminated with status {code}"),
+        WaitStatus::Signaled(pid, signal, _) => {
+            write!(line, "Child {pid} terminated by {}", signal.as_str())
+        }
+        _ => return,
+    };
+    line.write_to_stdout();
+}
+
+/// A line of text built on the stack and written to standard output with a
+/// single `write(2)`: the only kind of printing a signal handler may do.
+///
+/// A signal handler runs in the middle of whatever the process was doing.
+/// If that was `println!`, the interrupted code may be halfway through
+/// formatting into a heap buffer; if it was `malloc`, the allocator's state
+/// is half-updated, and allocating again corrupts it. (std's `println!` is
+/// worse still: its stdout lock is reentrant, so a `println!` in the handler
+/// gets in, finds the buffer already borrowed, and panics; a panic in a
+/// signal handler aborts the process.) POSIX lists the functions that are
+/// safe in a handler ("async-signal-safe"); `write(2)` and `poll(2)` are,
+/// `printf` is not. So the handlers of webserver3e–3g format into this
+/// fixed buffer (`core::fmt` writes into it without allocating) and hand it
+/// to `write(2)` in one call, under the same never-block rule as
+/// [`println!`](crate::println).
+///
+/// ```
+/// use std::fmt::Write;
+/// let mut line = common::SignalSafeLine::new();
+/// write!(line, "Child {} terminated with status {}", 42, 0).unwrap();
+/// assert_eq!(line.as_bytes(), b"Child 42 terminated with status 0");
+/// ```
+pub struct SignalSafeLine {
+    /// The text so far, on the stack: no allocation in a handler.
+    buffer: [u8; Self::CAPACITY],
+    /// How many bytes of `buffer` hold text.
+    length: usize,
+}
+
+impl SignalSafeLine {
+    /// Long enough for any line a handler here prints; longer text is cut.
+    pub const CAPACITY: usize = 128;
+
+    pub const fn new() -> Self {
+        SignalSafeLine {
+            buffer: [0; Self::CAPACITY],
+            length: 0,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buffer[..self.length]
+    }
+
+    /// Adds a newline and writes the line to standard output with one
+    /// `write(2)`, or drops it when standard output cannot take it now.
+    /// Errors are ignored: a handler has nobody to report them to.
+    pub fn write_to_stdout(mut self) {
+        if self.length == Self::CAPACITY {
+            self.length -= 1;
+        }
+        self.buffer[self.length] = b'\n';
+        self.length += 1;
+        write_or_drop(&self.buffer[..self.length]);
+    }
+}
+
+impl Default for SignalSafeLine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Write for SignalSafeLine {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let room = Self::CAPACITY - self.length;
+        let taken = text.len().min(room);
+        self.buffer[self.length..self.length + taken].copy_from_slice(&text.as_bytes()[..taken]);
+        self.length += taken;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_safe_line_cuts_text_longer_than_its_buffer() {
+        let mut line = SignalSafeLine::new();
+        for _ in 0..100 {
+            write!(line, "0123456789").unwrap();
+        }
+        assert_eq!(line.as_bytes().len(), SignalSafeLine::CAPACITY);
+    }
+}
