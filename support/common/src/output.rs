@@ -78,9 +78,9 @@ fn write_or_drop(bytes: &[u8]) {
     let dropped = DROPPED.swap(0, Ordering::Relaxed);
     if dropped > 0 {
         let mut note = SignalSafeLine::new();
-        let _ = write!(
+        let _ = writeln!(
             note,
-            "({dropped} lines of log dropped: nobody was reading standard output)\n"
+            "({dropped} lines of log dropped: nobody was reading standard output)"
         );
         let _ = nix::unistd::write(stdout, note.as_bytes());
     }
