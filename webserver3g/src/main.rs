@@ -105,7 +105,7 @@ fn serve_forever() -> Result<()> {
             Ok(forked) => forked,
             // EAGAIN (too many processes) or ENOMEM: lose this client, not the server.
             Err(err) => {
-                eprintln!("fork: {err}");
+                eprintln!("fork: {}", io::Error::from(err)); // strerror: the C library's words
                 continue;
             }
         };

@@ -34,6 +34,7 @@ use nix::unistd::Pid;
 mod resources;
 pub mod static_server;
 mod temp_dir;
+mod unprivileged;
 
 pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
 pub use temp_dir::TempDir;
