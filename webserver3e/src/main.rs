@@ -83,8 +83,7 @@ fn serve_forever() -> Result<()> {
         SaFlags::empty(),
         SigSet::empty(),
     );
-    // SAFETY: grim_reaper calls only async-signal-safe functions, touches no
-    // data shared with the code it interrupts, and restores errno.
+    // SAFETY: grim_reaper is async-signal-safe (see above) and shares no data.
     unsafe { sigaction(Signal::SIGCHLD, &grim_reaper_action) }.context("sigaction SIGCHLD")?;
 
     loop {

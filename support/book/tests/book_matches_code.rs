@@ -168,3 +168,35 @@ fn each_stage_chapter_shows_its_diff_its_source_and_exercises() {
         );
     }
 }
+
+/// The Part 3 diffs are the lesson and little else: 3a→3b (one sleep) in at
+/// most 12 changed lines, every other step in at most 35. A diff that grows
+/// past its budget has picked up plumbing that belongs in `support/common`
+/// or prose that belongs in the chapter.
+#[test]
+fn every_part3_diff_stays_within_its_budget() {
+    let mut over = Vec::new();
+    for diff in STAGE_DIFFS {
+        if !diff.file_name().starts_with("webserver3") {
+            continue;
+        }
+        let budget = if diff.file_name() == "webserver3a-webserver3b.diff" {
+            12
+        } else {
+            35
+        };
+        let text = book::expected_diff(diff).expect("the two sources of a diff");
+        let changed = text
+            .lines()
+            .filter(|line| line.starts_with(['+', '-']))
+            .filter(|line| !line.starts_with("+++ ") && !line.starts_with("--- "))
+            .count();
+        if changed > budget {
+            over.push(format!(
+                "{}: {changed} changed lines, budget {budget}",
+                diff.file_name()
+            ));
+        }
+    }
+    assert!(over.is_empty(), "{}", over.join("\n"));
+}
