@@ -5,7 +5,7 @@ use testkit::{contract, Launch};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3e");
 
-testkit::server_contract_tests!(BINARY, sleeps);
+testkit::server_contract_tests!(BINARY, sleeps, dies_after_one_child);
 
 #[test]
 fn reaps_the_child_then_dies_of_the_interrupted_accept() {

@@ -31,6 +31,8 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
+#[doc(hidden)]
+pub mod contract_cli_log;
 mod resources;
 pub mod static_server;
 mod temp_dir;
@@ -159,9 +161,17 @@ impl Launch {
         self.start_with_banner("Serving HTTP on port ")
     }
 
+    /// Starts the binary and waits for a first line of stdout that names a
+    /// port (`... on port N ...`), whatever it says around it: for checks
+    /// that every server binary shares.
+    pub fn start_with_any_banner(self) -> Server {
+        self.start_with_banner("")
+    }
+
     /// Starts the binary and waits for a first line of stdout of the form
     /// `{prefix}N ...`, N being the port: for servers that do not speak
     /// HTTP, whose banner says something else (`Listening on port N ...`).
+    /// An empty prefix takes any line with `on port N`.
     pub fn start_with_banner(self, prefix: &str) -> Server {
         let mut process = self.spawn();
         let banner = eventually(PATIENCE, "the server's first line", || {
@@ -177,8 +187,15 @@ impl Launch {
             }
             None
         });
-        let port = parse_port_line(&banner, prefix)
-            .unwrap_or_else(|| panic!("first line is not the banner: {banner:?}"));
+        let port = if prefix.is_empty() {
+            banner
+                .split_once("on port ")
+                .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|digits| digits.parse().ok())
+        } else {
+            parse_port_line(&banner, prefix)
+        };
+        let port = port.unwrap_or_else(|| panic!("first line is not the banner: {banner:?}"));
         Server { process, port }
     }
 }
@@ -822,17 +839,39 @@ pub mod contract {
     }
 }
 
-/// The startup contract of a server binary, as `#[test]`s: a bad `PORT` and
-/// an address in use each give a one-line error and exit code 1; with
-/// `sleeps`, so does a bad `SLEEP_SECS`.
+/// The contract of a server binary, as `#[test]`s: a bad `PORT` and an
+/// address in use each give a one-line error and exit code 1; `--help`
+/// exits 0 and an unknown argument 2; the server keeps answering when the
+/// reader of its stdout goes away or stops reading; with `sleeps`, a bad
+/// `SLEEP_SECS` is a one-line error too.
 ///
 /// ```text
 /// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3a"));
 /// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3b"), sleeps);
+/// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3e"), sleeps, dies_after_one_child);
 /// ```
 #[macro_export]
 macro_rules! server_contract_tests {
     ($binary:expr) => {
+        $crate::server_contract_tests!(@startup $binary);
+        $crate::server_contract_tests!(@log $binary);
+    };
+    ($binary:expr, sleeps) => {
+        $crate::server_contract_tests!($binary);
+        $crate::server_contract_tests!(@sleep $binary);
+    };
+    // webserver3e dies of its first child's SIGCHLD by design: its log can
+    // be checked on one client only.
+    ($binary:expr, sleeps, dies_after_one_child) => {
+        $crate::server_contract_tests!(@startup $binary);
+        $crate::server_contract_tests!(@sleep $binary);
+
+        #[test]
+        fn keeps_answering_when_its_log_reader_goes_away() {
+            $crate::contract_cli_log::survives_a_closed_stdout($binary, 1);
+        }
+    };
+    (@startup $binary:expr) => {
         #[test]
         fn a_bad_port_is_a_one_line_error_with_exit_code_1() {
             $crate::contract::rejects_a_bad_port($binary);
@@ -842,10 +881,24 @@ macro_rules! server_contract_tests {
         fn an_address_in_use_is_a_one_line_error_with_exit_code_1() {
             $crate::contract::reports_an_address_in_use($binary);
         }
-    };
-    ($binary:expr, sleeps) => {
-        $crate::server_contract_tests!($binary);
 
+        #[test]
+        fn answers_help_and_refuses_an_unknown_argument_with_exit_code_2() {
+            $crate::contract_cli_log::answers_help_and_refuses_unknown_arguments($binary);
+        }
+    };
+    (@log $binary:expr) => {
+        #[test]
+        fn keeps_answering_when_its_log_reader_goes_away() {
+            $crate::contract_cli_log::survives_a_closed_stdout($binary, 3);
+        }
+
+        #[test]
+        fn keeps_answering_when_nobody_reads_its_log() {
+            $crate::contract_cli_log::survives_a_full_stdout($binary, 300);
+        }
+    };
+    (@sleep $binary:expr) => {
         #[test]
         fn a_bad_sleep_is_a_one_line_error_with_exit_code_1() {
             $crate::contract::rejects_a_bad_sleep($binary);
