@@ -158,6 +158,24 @@ fn a_client_holds_every_connection_open_until_the_open_file_limit_stops_it() {
 }
 
 #[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_one_before_forking() {
+    let listener = RecordingListener::start();
+    let port = listener.port().to_string();
+    // As `ulimit -Sn 24` under a hard limit of 64: 40 connections fit only
+    // once client3 has raised its soft limit, which needs no privilege.
+    let mut client = Launch::new(BINARY)
+        .open_file_limits(24, 64)
+        .args(["--max-conns=40", "--port", &port])
+        .spawn();
+    assert_eq!(client.wait_for_exit(), 0, "stderr: {}", client.stderr());
+    assert_eq!(
+        stderr_lines(&client),
+        ["client3: 1 client opened 40 of 40 connections"]
+    );
+    assert_eq!(listener.connections_so_far().len(), 40);
+}
+
+#[test]
 fn a_connect_the_server_never_completes_times_out() {
     let busy = UnacceptingListener::new();
     let port = busy.port.to_string();

@@ -1,0 +1,27 @@
+//! The limits check. client3.py raises nothing, so a client of it that held
+//! its 1024 connections would stop at the usual soft limit of 1024 files.
+
+use anyhow::{Context, Result};
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+
+/// Raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard
+/// limit, which needs no privilege, for the children to inherit through
+/// fork (Linux refuses more than `/proc/sys/fs/nr_open`: an "unlimited" hard
+/// limit leaves the soft one as it was). Then warns, in one line, if a
+/// client's connections still do not fit: the one past the limit will fail
+/// with EMFILE, "Too many open files".
+pub fn raise_open_file_limit(max_conns: u32) -> Result<()> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("getrlimit RLIMIT_NOFILE")?;
+    let raised = soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok();
+    let limit = if raised { hard } else { soft };
+    // Besides its connections, a client holds stdin, stdout, stderr and
+    // its end of the report pipe.
+    let needed = u64::from(max_conns) + 4;
+    if needed > limit {
+        eprintln!(
+            "client3: each client needs at least {needed} descriptors for {max_conns} \
+             connections, but the open-file limit is {limit}: expect \"Too many open files\""
+        );
+    }
+    Ok(())
+}
