@@ -119,7 +119,12 @@ pub const STAGE_CHAPTERS: &[StageChapter] = &[
     },
     StageChapter {
         chapter: "client3.md",
-        sources: &["client3/src/main.rs"],
+        sources: &[
+            "client3/src/main.rs",
+            "client3/src/cli.rs",
+            "client3/src/limits.rs",
+            "client3/src/report.rs",
+        ],
     },
     StageChapter {
         chapter: "nonblock_server.md",
