@@ -35,11 +35,11 @@
 //! Where this differs from the Python, besides the above: the same fixes as
 //! nonblock_server (requests in pieces, responses kept until sent, files sent
 //! in chunks, paths kept under the root, idle timeout, running out of
-//! descriptors), and the Python's `elif event == select.EPOLLIN` misses
-//! events that carry other bits too (EPOLLIN|EPOLLHUP when a client resets),
-//! which in level mode are then reported forever: here any event means "try
-//! what this connection is waiting for", and the socket calls say what is
-//! really possible.
+//! descriptors, a log that never stops the loop), and the Python's
+//! `elif event == select.EPOLLIN` misses events that carry other bits too
+//! (EPOLLIN|EPOLLHUP when a client resets), which in level mode are then
+//! reported forever: here any event means "try what this connection is
+//! waiting for", and the socket calls say what is really possible.
 //!
 //! In Rust terms: EAGAIN comes back as `io::ErrorKind::WouldBlock`, a value
 //! to match, where Python raises an exception to catch; dropping a
@@ -59,7 +59,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
@@ -67,12 +66,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use socket2::{Domain, Socket, Type};
 use static_http::{
-    is_out_of_descriptors, print_line, Connection, Received, Request, RequestError, Response, Sent,
-    Site, SiteOptions,
+    is_out_of_descriptors, turn_away_one_client, Connection, Log, Received, Request, RequestError,
+    Response, Sent, Site, SiteOptions, Spare,
 };
 
 /// The `backlog` of listen(2): connections the kernel completes and queues
@@ -96,7 +96,10 @@ const MAX_EVENTS: usize = 1024;
 const LONGEST_IDLE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Parser, Debug)]
-#[command(about = "Static web server on epoll, edge- or level-triggered")]
+#[command(
+    about = "Static web server on epoll, edge- or level-triggered",
+    after_help = "Chapter: docs/src/epoll_server.md (or the book: mdbook serve docs)."
+)]
 struct Arguments {
     #[command(flatten)]
     site: SiteOptions,
@@ -116,16 +119,22 @@ enum Trigger {
 /// A client: its socket, its address (for the log), its buffers, and what
 /// it is registered for in epoll.
 struct Client {
+    /// The connected socket, non-blocking; dropping it closes it.
     stream: TcpStream,
+    /// Who it is, for the log.
     address: SocketAddr,
+    /// What was received and not yet parsed, and what is left to send.
     connection: Connection,
+    /// What it is registered for: EPOLLIN or EPOLLOUT, and EPOLLET if edge.
     interest: EpollFlags,
 }
 
 /// A web server of static files on one epoll instance (the Python's
 /// `WSGIServer`).
 struct WebServer {
+    /// The listening socket, non-blocking.
     server_socket: Socket,
+    /// The epoll instance every socket is registered with.
     epoll: Epoll,
     /// Every client by its descriptor, which is what epoll hands back.
     ///
@@ -134,14 +143,20 @@ struct WebServer {
     /// the batch): a later event of the same batch can never be about an
     /// old connection whose number a new one has taken.
     fd_socket: HashMap<RawFd, Client>,
+    /// The document root, and how to answer a request for a file in it.
     site: Site,
+    /// `--idle-timeout`: how long a silent connection is kept.
     idle_timeout: Duration,
+    /// When to look for idle connections next.
     next_idle_check: Instant,
+    /// `--trigger`: edge or level.
     trigger: Trigger,
+    /// Where each `recv` lands, for every client in turn.
     read_buffer: Box<[u8]>,
-    /// A descriptor kept open for nothing but to be given up when the
-    /// process runs out (see [`WebServer::turn_away_one_client`]).
-    spare_descriptor: Option<File>,
+    /// Given up to accept and turn away a client when descriptors run out.
+    spare: Spare,
+    /// The line per client and per request, or none with `--quiet`.
+    log: Log,
 }
 
 impl WebServer {
@@ -182,7 +197,6 @@ impl WebServer {
             .context("epoll_ctl: register the listening socket")?;
 
         let site = Site::open(&options.root)?;
-        let spare_descriptor = Some(open_spare_descriptor()?);
         Ok(WebServer {
             server_socket,
             epoll,
@@ -192,20 +206,18 @@ impl WebServer {
             next_idle_check: Instant::now(),
             trigger,
             read_buffer: vec![0; READ_BUFFER_SIZE].into_boxed_slice(),
-            spare_descriptor,
+            spare: Spare::open()?,
+            log: Log::new(options.quiet),
         })
     }
 
     /// Runs the server: sleep in epoll_wait until some sockets are ready,
     /// serve those, and again, forever.
     fn run_forever(&mut self) -> Result<()> {
-        let port = bound_port(&self.server_socket)?;
-        print_line(format_args!("Serving HTTP on port {port} ..."));
-        print_line(format_args!(
-            "Document root: {}",
-            self.site.root().display()
-        ));
-        print_line(format_args!("Trigger: {}", self.trigger.describe()));
+        let port = common::bound_port(&self.server_socket)?; // PORT=0: the one the kernel chose
+        println!("Serving HTTP on port {port} ...");
+        println!("Document root: {}", self.site.root().display());
+        println!("Trigger: {}", self.trigger.describe());
 
         let mut events = vec![EpollEvent::empty(); MAX_EVENTS];
         loop {
@@ -246,7 +258,7 @@ impl WebServer {
                 // the queue: with the table full, accept says EMFILE even
                 // when nobody is waiting.
                 Err(error) if is_out_of_descriptors(&error) => {
-                    if !self.turn_away_one_client() {
+                    if !turn_away_one_client(&self.server_socket, &mut self.spare) {
                         return;
                     }
                 }
@@ -258,7 +270,7 @@ impl WebServer {
                         io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
                     ) => {}
                 Err(error) => {
-                    print_line(format_args!("accept: {error}"));
+                    println!("accept: {error}");
                     return;
                 }
             }
@@ -275,7 +287,7 @@ impl WebServer {
         // sleep: epoll's "ready" may be stale by the time the call runs, and
         // edge mode reads and writes until EAGAIN.
         if let Err(error) = socket.set_nonblocking(true) {
-            print_line(format_args!("set a client non-blocking: {error}"));
+            println!("set a client non-blocking: {error}");
             return;
         }
         let address = address.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -290,10 +302,10 @@ impl WebServer {
             .epoll
             .add(&stream, EpollEvent::new(interest, fd as u64))
         {
-            print_line(format_args!("epoll_ctl: register {address}: {errno}"));
+            println!("epoll_ctl: register {address}: {errno}");
             return;
         }
-        print_line(format_args!("new client {address}"));
+        self.log.new_client(address);
         self.fd_socket.insert(
             fd,
             Client {
@@ -303,47 +315,6 @@ impl WebServer {
                 interest,
             },
         );
-    }
-
-    /// Out of descriptors (EMFILE): the waiting client cannot be accepted,
-    /// and stays in the listen queue, where it would wait with no answer.
-    /// Worse, a level-triggered listening socket stays ready, and
-    /// epoll_wait would return it at once, forever: the server would spin.
-    ///
-    /// The classic remedy: keep one descriptor open on /dev/null from the
-    /// start; now close it, so that `accept` has a descriptor to use, close
-    /// the accepted connection at once (the client sees the connection
-    /// closed, not an endless wait), and open the spare again. Chosen over
-    /// "stop watching the listening socket until a client leaves" because
-    /// it works the same in both modes and in nonblock_server's busy loop,
-    /// and answers the client instead of leaving it waiting.
-    /// The clients already connected go on being served meanwhile.
-    ///
-    /// Returns whether a client was waiting (and was turned away).
-    fn turn_away_one_client(&mut self) -> bool {
-        drop(self.spare_descriptor.take());
-        let turned_away = match self.server_socket.accept() {
-            Ok((socket, address)) => {
-                let address = address.as_socket().map(|address| address.to_string());
-                print_line(format_args!(
-                    "out of file descriptors: turned away {}",
-                    address.as_deref().unwrap_or("a client")
-                ));
-                drop(socket);
-                true
-            }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
-            Err(error) => {
-                print_line(format_args!("accept: {error}"));
-                false
-            }
-        };
-        // The descriptor just freed is the one this takes again; no other
-        // thread could have taken it meanwhile.
-        self.spare_descriptor = open_spare_descriptor()
-            .inspect_err(|error| print_line(format_args!("{error:#}")))
-            .ok();
-        turned_away
     }
 
     /// Handles an event on a client: does what the connection is waiting
@@ -356,17 +327,17 @@ impl WebServer {
             return;
         };
         if let Err(error) = self.exchange_with(&mut client) {
-            print_line(format_args!("{}: {error}", client.address));
+            println!("{}: {error}", client.address);
             self.close_client(client);
             return;
         }
         if client.connection.is_finished() {
-            print_line(format_args!("{}: closed", client.address));
+            self.log.closed(client.address);
             self.close_client(client);
             return;
         }
         if let Err(errno) = self.register_what_it_waits_for(&mut client) {
-            print_line(format_args!("{}: epoll_ctl: {errno}", client.address));
+            println!("{}: epoll_ctl: {errno}", client.address);
             self.close_client(client);
             return;
         }
@@ -440,13 +411,7 @@ impl WebServer {
             Ok(request) => (request.request_line.clone(), self.site.respond(&request)),
             Err(error) => (error.to_string(), Response::for_refused_head(error)),
         };
-        print_line(format_args!(
-            "{}: {request_line} -> {} {} ({} bytes)",
-            client.address,
-            response.status().code(),
-            response.status().reason(),
-            response.content_length()
-        ));
+        self.log.answered(client.address, &request_line, &response);
         client.connection.queue(response);
     }
 
@@ -510,7 +475,7 @@ impl WebServer {
             .collect();
         for fd in idle {
             if let Some(client) = self.fd_socket.remove(&fd) {
-                print_line(format_args!("{}: idle, closing", client.address));
+                self.log.idle(client.address);
                 self.close_client(client);
             }
         }
@@ -534,25 +499,13 @@ fn trigger_flag(trigger: Trigger) -> EpollFlags {
     }
 }
 
-fn open_spare_descriptor() -> Result<File> {
-    File::open("/dev/null").context("open /dev/null as the spare descriptor")
-}
-
-/// The port the kernel really bound: the one asked for, or a free one
-/// picked by the kernel when `PORT=0`.
-fn bound_port(socket: &Socket) -> Result<u16> {
-    let address = socket.local_addr().context("getsockname")?;
-    let address = address.as_socket().context("not an internet socket")?;
-    Ok(address.port())
-}
-
 fn main() {
     // clap prints usage and exits with code 2 on a bad argument.
     let arguments = Arguments::parse();
     let result = WebServer::new(&arguments.site, arguments.trigger)
         .and_then(|mut server| server.run_forever());
     if let Err(err) = result {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
+        // One line, a hint where a learner needs one, exit code 1.
+        common::exit_with_error(env!("CARGO_BIN_NAME"), &err);
     }
 }

@@ -81,11 +81,6 @@ fn rejects_bad_arguments_with_usage() {
 }
 
 #[test]
-fn reports_a_missing_root() {
-    scenario::reports_a_missing_root(BINARY);
-}
-
-#[test]
 fn listens_on_the_port_given_as_argument() {
     scenario::listens_on_the_port_given_as_argument(BINARY);
 }

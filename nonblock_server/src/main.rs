@@ -38,8 +38,11 @@
 //!   same in both servers and not the lesson: they live in `static_http`,
 //!   which also refuses every path out of the document root.
 //! - Idle connections are closed after `--idle-timeout`; when descriptors run
-//!   out, the server turns clients away instead of failing (see
-//!   [`WebServer::turn_away_one_client`]).
+//!   out, the server turns clients away instead of failing
+//!   (`static_http::turn_away_one_client`).
+//! - The log (`static_http::Log`) never stops the loop: a line that standard
+//!   output cannot take at once is dropped, not waited for, so the server
+//!   goes on answering under `| head -1` or a pipe nobody reads.
 //!
 //! In Rust terms: EAGAIN comes back as `io::ErrorKind::WouldBlock`, a value
 //! to match, where Python raises an exception to catch; dropping a
@@ -56,7 +59,6 @@
 //! top -p $(pgrep nonblock_server)          # 100% CPU, serving nobody
 //! ```
 
-use std::fs::File;
 use std::io;
 use std::mem;
 use std::net::{SocketAddr, TcpStream};
@@ -64,10 +66,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 use static_http::{
-    is_out_of_descriptors, print_line, Connection, Received, Request, RequestError, Response, Sent,
-    Site, SiteOptions,
+    is_out_of_descriptors, turn_away_one_client, Connection, Log, Received, Request, RequestError,
+    Response, Sent, Site, SiteOptions, Spare,
 };
 
 /// The `backlog` of listen(2): connections the kernel completes and queues
@@ -84,7 +87,10 @@ const REQUEST_QUEUE_SIZE: i32 = 1024;
 const READ_BUFFER_SIZE: usize = 16 * 1024;
 
 #[derive(Parser, Debug)]
-#[command(about = "Static web server: non-blocking sockets polled in a busy loop")]
+#[command(
+    about = "Static web server: non-blocking sockets polled in a busy loop",
+    after_help = "Chapter: docs/src/nonblock_server.md (or the book: mdbook serve docs)."
+)]
 struct Arguments {
     #[command(flatten)]
     site: SiteOptions,
@@ -92,22 +98,31 @@ struct Arguments {
 
 /// A client: its socket, its address (for the log) and its buffers.
 struct Client {
+    /// The connected socket, non-blocking; dropping it closes it.
     stream: TcpStream,
+    /// Who it is, for the log.
     address: SocketAddr,
+    /// What was received and not yet parsed, and what is left to send.
     connection: Connection,
 }
 
 /// A web server of static files on non-blocking sockets, polled in a busy
 /// loop (the Python's `WSGIServer`).
 struct WebServer {
+    /// The listening socket, non-blocking.
     server_socket: Socket,
+    /// Every client, in the order they came.
     client_socket_list: Vec<Client>,
+    /// The document root, and how to answer a request for a file in it.
     site: Site,
+    /// `--idle-timeout`: how long a silent connection is kept.
     idle_timeout: Duration,
+    /// Where each `recv` lands, for every client in turn.
     read_buffer: Box<[u8]>,
-    /// A descriptor kept open for nothing but to be given up when the
-    /// process runs out (see [`WebServer::turn_away_one_client`]).
-    spare_descriptor: Option<File>,
+    /// Given up to accept and turn away a client when descriptors run out.
+    spare: Spare,
+    /// The line per client and per request, or none with `--quiet`.
+    log: Log,
 }
 
 impl WebServer {
@@ -135,14 +150,14 @@ impl WebServer {
             .context("set the listening socket non-blocking")?;
 
         let site = Site::open(&options.root)?;
-        let spare_descriptor = Some(open_spare_descriptor()?);
         Ok(WebServer {
             server_socket,
             client_socket_list: Vec::new(),
             site,
             idle_timeout: options.idle_timeout,
             read_buffer: vec![0; READ_BUFFER_SIZE].into_boxed_slice(),
-            spare_descriptor,
+            spare: Spare::open()?,
+            log: Log::new(options.quiet),
         })
     }
 
@@ -152,12 +167,9 @@ impl WebServer {
     /// client, whether or not anything happened: that is the busy loop, and
     /// the CPU it burns is what `epoll_server` exists to save.
     fn run_forever(&mut self) -> Result<()> {
-        let port = bound_port(&self.server_socket)?;
-        print_line(format_args!("Serving HTTP on port {port} ..."));
-        print_line(format_args!(
-            "Document root: {}",
-            self.site.root().display()
-        ));
+        let port = common::bound_port(&self.server_socket)?; // PORT=0: the one the kernel chose
+        println!("Serving HTTP on port {port} ...");
+        println!("Document root: {}", self.site.root().display());
 
         loop {
             self.accept_new_clients();
@@ -187,7 +199,7 @@ impl WebServer {
                 // the queue: with the table full, accept says EMFILE even
                 // when nobody is waiting.
                 Err(error) if is_out_of_descriptors(&error) => {
-                    if !self.turn_away_one_client() {
+                    if !turn_away_one_client(&self.server_socket, &mut self.spare) {
                         return;
                     }
                 }
@@ -199,7 +211,7 @@ impl WebServer {
                         io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
                     ) => {}
                 Err(error) => {
-                    print_line(format_args!("accept: {error}"));
+                    println!("accept: {error}");
                     return;
                 }
             }
@@ -212,11 +224,11 @@ impl WebServer {
         // new_socket.setblocking(False)); otherwise one recv on a silent
         // client would stop the whole loop.
         if let Err(error) = socket.set_nonblocking(true) {
-            print_line(format_args!("set a client non-blocking: {error}"));
+            println!("set a client non-blocking: {error}");
             return;
         }
         let address = address.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        print_line(format_args!("new client {address}"));
+        self.log.new_client(address);
         self.client_socket_list.push(Client {
             stream: TcpStream::from(socket),
             address,
@@ -224,60 +236,21 @@ impl WebServer {
         });
     }
 
-    /// Out of descriptors (EMFILE): the waiting client cannot be accepted,
-    /// and stays in the listen queue, where it would wait with no answer.
-    ///
-    /// The classic remedy: keep one descriptor open on /dev/null from the
-    /// start; now close it, so that `accept` has a descriptor to use, close
-    /// the accepted connection at once (the client sees the connection
-    /// closed, not an endless wait), and open the spare again. Chosen over
-    /// "stop accepting until a client leaves" because it works unchanged in
-    /// this busy loop and in both of epoll_server's modes, and answers the
-    /// client instead of leaving it waiting.
-    /// The clients already connected go on being served meanwhile.
-    ///
-    /// Returns whether a client was waiting (and was turned away).
-    fn turn_away_one_client(&mut self) -> bool {
-        drop(self.spare_descriptor.take());
-        let turned_away = match self.server_socket.accept() {
-            Ok((socket, address)) => {
-                let address = address.as_socket().map(|address| address.to_string());
-                print_line(format_args!(
-                    "out of file descriptors: turned away {}",
-                    address.as_deref().unwrap_or("a client")
-                ));
-                drop(socket);
-                true
-            }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
-            Err(error) => {
-                print_line(format_args!("accept: {error}"));
-                false
-            }
-        };
-        // The descriptor just freed is the one this takes again; no other
-        // thread could have taken it meanwhile.
-        self.spare_descriptor = open_spare_descriptor()
-            .inspect_err(|error| print_line(format_args!("{error:#}")))
-            .ok();
-        turned_away
-    }
-
     /// One turn for one client: one `recv` if it may send more, one `send`
     /// if a response is pending. Returns whether the connection stays open.
     fn serve_client(&mut self, client: &mut Client, now: Instant) -> bool {
         if client.connection.idle_for(now) >= self.idle_timeout {
-            print_line(format_args!("{}: idle, closing", client.address));
+            self.log.idle(client.address);
             return false;
         }
         if let Err(error) = self.exchange_with(client) {
-            print_line(format_args!("{}: {error}", client.address));
+            println!("{}: {error}", client.address);
             return false;
         }
         if client.connection.is_finished() {
             // Dropping the TcpStream closes the socket. Python:
             // client_socket.close(); client_socket_list.remove(client_socket)
-            print_line(format_args!("{}: closed", client.address));
+            self.log.closed(client.address);
             return false;
         }
         true
@@ -326,27 +299,9 @@ impl WebServer {
             Ok(request) => (request.request_line.clone(), self.site.respond(&request)),
             Err(error) => (error.to_string(), Response::for_refused_head(error)),
         };
-        print_line(format_args!(
-            "{}: {request_line} -> {} {} ({} bytes)",
-            client.address,
-            response.status().code(),
-            response.status().reason(),
-            response.content_length()
-        ));
+        self.log.answered(client.address, &request_line, &response);
         client.connection.queue(response);
     }
-}
-
-fn open_spare_descriptor() -> Result<File> {
-    File::open("/dev/null").context("open /dev/null as the spare descriptor")
-}
-
-/// The port the kernel really bound: the one asked for, or a free one
-/// picked by the kernel when `PORT=0`.
-fn bound_port(socket: &Socket) -> Result<u16> {
-    let address = socket.local_addr().context("getsockname")?;
-    let address = address.as_socket().context("not an internet socket")?;
-    Ok(address.port())
 }
 
 fn main() {
@@ -354,7 +309,7 @@ fn main() {
     let arguments = Arguments::parse();
     let result = WebServer::new(&arguments.site).and_then(|mut server| server.run_forever());
     if let Err(err) = result {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
+        // One line, a hint where a learner needs one, exit code 1.
+        common::exit_with_error(env!("CARGO_BIN_NAME"), &err);
     }
 }

@@ -16,8 +16,8 @@
 //! Try it:
 //!
 //! ```text
-//! cargo run -p epoll_server --example epoll_model    # port 7788
-//! nc localhost 7788                                   # type lines; Ctrl-D to close
+//! cargo run -p epoll_server --bin epoll_model  # port 7788
+//! nc localhost 7788                            # type lines; Ctrl-D to close
 //! ```
 
 use std::collections::HashMap;
@@ -26,7 +26,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 
 use anyhow::{Context, Result};
-use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use socket2::{Domain, Socket, Type};
@@ -62,12 +62,7 @@ fn run() -> Result<()> {
     listener
         .set_nonblocking(true)
         .context("set the listening socket non-blocking")?;
-    let port = listener
-        .local_addr()
-        .context("getsockname")?
-        .as_socket()
-        .context("not an internet socket")?
-        .port();
+    let port = common::bound_port(&listener)?; // PORT=0: the one the kernel chose
     println!("Listening on port {port} ...");
 
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).context("epoll_create1")?;

@@ -16,8 +16,8 @@
 //! Try it:
 //!
 //! ```text
-//! cargo run -p nonblock_server --example nonblock_model    # port 7899
-//! nc localhost 7899                                         # type lines; Ctrl-D to close
+//! cargo run -p nonblock_server --bin nonblock_model  # port 7899
+//! nc localhost 7899                                  # type lines; Ctrl-D to close
 //! ```
 
 use std::io::{self, Read};
@@ -26,7 +26,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The port of the course's first model.
@@ -65,12 +65,7 @@ fn run() -> Result<()> {
     tcp_server
         .set_nonblocking(true)
         .context("set the listening socket non-blocking")?;
-    let port = tcp_server
-        .local_addr()
-        .context("getsockname")?
-        .as_socket()
-        .context("not an internet socket")?
-        .port();
+    let port = common::bound_port(&tcp_server)?; // PORT=0: the one the kernel chose
     println!("Listening on port {port} ...");
 
     let mut client_socket_list: Vec<Client> = Vec::new();

@@ -139,6 +139,8 @@ pub const STAGE_CHAPTERS: &[StageChapter] = &[
             "support/static_http/src/content_type.rs",
             "support/static_http/src/response.rs",
             "support/static_http/src/connection.rs",
+            "support/static_http/src/log.rs",
+            "support/static_http/src/descriptors.rs",
         ],
     },
     StageChapter {

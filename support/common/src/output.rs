@@ -13,7 +13,8 @@
 //! `write(2)`, and only when standard output can take it at once (`poll`
 //! with a zero timeout says so); otherwise the line is dropped and counted,
 //! and the next line that does get through is preceded by a note of how
-//! many were lost. A production server does the same in spirit: its log
+//! many were lost. (POLLOUT on a pipe promises room for one write of
+//! `PIPE_BUF` bytes, no more, so a longer line is cut to that.) A production server does the same in spirit: its log
 //! buffers or drops, and never blocks the loop that accepts clients.
 //!
 //! One gap remains in the forking stages: parent and children share the
@@ -49,29 +50,45 @@ macro_rules! println {
     };
 }
 
+/// The most one `write(2)` to a pipe takes whole, with no other writer's
+/// bytes in between and, once `poll` has said POLLOUT, without waiting for
+/// room: POSIX's `PIPE_BUF`, 4096 bytes on Linux. A longer write takes what
+/// fits and then sleeps until the reader makes room for the rest.
+pub const PIPE_BUF: usize = 4096;
+
 /// Writes `text` and a newline to standard output if it can take them now;
 /// see [`println!`](crate::println). Not for signal handlers: it allocates.
+///
+/// A line longer than [`PIPE_BUF`] (newline included) is cut to fit, at a
+/// character boundary: written whole, it could block.
 pub fn print_line(text: &str) {
+    let text = cut_to_fit_a_pipe_write(text);
     let mut line = String::with_capacity(text.len() + 1);
     line.push_str(text);
     line.push('\n');
     write_or_drop(line.as_bytes());
 }
 
-/// One `write(2)` of `bytes` to standard output if `poll` says it will not
-/// block, else a dropped line. Async-signal-safe: `poll` and `write` are,
-/// and nothing here allocates or locks.
+/// The longest start of `text` that, with a newline, is at most
+/// [`PIPE_BUF`] bytes, ending at a character boundary.
+fn cut_to_fit_a_pipe_write(text: &str) -> &str {
+    let mut end = text.len().min(PIPE_BUF - 1);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// One `write(2)` of `bytes` (at most [`PIPE_BUF`]) to standard output if
+/// `poll` says it will not block, else a dropped line. Async-signal-safe:
+/// `poll` and `write` are, and nothing here allocates or locks.
 fn write_or_drop(bytes: &[u8]) {
     // SAFETY: descriptor 1, standard output, is open for the whole life of
-    // the process and nothing here closes it; it is only borrowed for these
+    // the process (std's runtime opens /dev/null there before `main` if it
+    // was closed) and nothing here closes it; it is only borrowed for these
     // calls.
     let stdout = unsafe { BorrowedFd::borrow_raw(1) };
-    let mut ready = [PollFd::new(stdout, PollFlags::POLLOUT)];
-    let writable = matches!(poll(&mut ready, PollTimeout::ZERO), Ok(1))
-        && ready[0]
-            .revents()
-            .is_some_and(|events| events == PollFlags::POLLOUT);
-    if !writable {
+    if !can_take_a_write_now(stdout) {
         DROPPED.fetch_add(1, Ordering::Relaxed);
         return;
     }
@@ -83,12 +100,28 @@ fn write_or_drop(bytes: &[u8]) {
             "({dropped} lines of log dropped: nobody was reading standard output)"
         );
         let _ = nix::unistd::write(stdout, note.as_bytes());
+        // The note may have taken the last of the room POLLOUT promised.
+        if !can_take_a_write_now(stdout) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
     }
     // A short or failed write (EPIPE: the reader is gone) loses this line;
     // Rust ignores SIGPIPE, so the process lives on.
     if nix::unistd::write(stdout, bytes).is_err() {
         DROPPED.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Whether `poll` says a write of up to [`PIPE_BUF`] bytes to `fd` will not
+/// block: POLLOUT, and nothing else (POLLERR: the reader of a pipe is gone;
+/// POLLNVAL: not open).
+fn can_take_a_write_now(fd: BorrowedFd) -> bool {
+    let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
+    matches!(poll(&mut ready, PollTimeout::ZERO), Ok(1))
+        && ready[0]
+            .revents()
+            .is_some_and(|events| events == PollFlags::POLLOUT)
 }
 
 /// Prints `Child PID terminated with status N` (or `terminated by SIGNAL`)
@@ -183,6 +216,15 @@ impl std::fmt::Write for SignalSafeLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_is_cut_to_fit_one_pipe_write() {
+        assert_eq!(cut_to_fit_a_pipe_write("short"), "short");
+        let long = "张".repeat(PIPE_BUF);
+        let cut = cut_to_fit_a_pipe_write(&long);
+        assert!(cut.len() < PIPE_BUF && cut.len() + "张".len() >= PIPE_BUF);
+        assert!(long.starts_with(cut));
+    }
 
     #[test]
     fn signal_safe_line_cuts_text_longer_than_its_buffer() {

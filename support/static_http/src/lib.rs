@@ -20,16 +20,24 @@
 //!   bytes received and not yet parsed, the bytes not yet sent, the file being
 //!   streamed. Its methods make *one* system call each; how often to call
 //!   them, and when, is the I/O model, and stays in each server's `main.rs`;
-//! * [`options`]: the command line both servers share, and the address.
+//! * [`options`]: the command line both servers share, and the address;
+//! * [`log`]: the line per client and per request, written so that a closed
+//!   or full standard output never stops the loop;
+//! * [`descriptors`]: turning a client away when `accept` fails with EMFILE,
+//!   with a spare descriptor kept for the purpose.
 
 pub mod connection;
 pub mod content_type;
+pub mod descriptors;
+pub mod log;
 pub mod options;
 pub mod request;
 pub mod response;
 pub mod target;
 
 pub use connection::{Connection, Received, Sent};
-pub use options::{is_out_of_descriptors, print_line, server_address, SiteOptions};
+pub use descriptors::{is_out_of_descriptors, turn_away_one_client, Spare};
+pub use log::Log;
+pub use options::{server_address, SiteOptions};
 pub use request::{Request, RequestError};
 pub use response::{Response, Site, Status};

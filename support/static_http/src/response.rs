@@ -10,11 +10,11 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use nix::errno::Errno;
 
 use crate::content_type;
-use crate::options::is_out_of_descriptors;
+use crate::descriptors::is_out_of_descriptors;
 use crate::request::{Method, Request, RequestError};
 use crate::target::{self, BadTarget};
 
@@ -214,6 +214,9 @@ fn response_head(
     .into_bytes()
 }
 
+/// The hint after a document root that is missing or not a directory.
+const WHERE_TO_RUN: &str = "(run from the repository root, or pass --root DIR)";
+
 /// The document root, and the answer to a request for a file under it.
 pub struct Site {
     /// The root with every symbolic link resolved, so that a resolved file
@@ -223,12 +226,25 @@ pub struct Site {
 
 impl Site {
     /// The site under `root`, which must be a directory.
+    ///
+    /// The default root, `./html`, is relative to the directory the server
+    /// was started in: the repository root, where `cargo run` from the top
+    /// starts it. Started from anywhere else, it finds no `./html`, and the
+    /// error says where to run it from instead of only "No such file".
     pub fn open(root: &Path) -> Result<Site> {
-        let canonical =
-            fs::canonicalize(root).with_context(|| format!("document root {}", root.display()))?;
+        let canonical = match fs::canonicalize(root) {
+            Ok(canonical) => canonical,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => bail!(
+                "document root {}: No such file or directory {WHERE_TO_RUN}",
+                root.display()
+            ),
+            Err(error) => {
+                return Err(error).with_context(|| format!("document root {}", root.display()))
+            }
+        };
         ensure!(
             canonical.is_dir(),
-            "document root {} is not a directory",
+            "document root {} is not a directory {WHERE_TO_RUN}",
             root.display()
         );
         Ok(Site { root: canonical })
@@ -403,8 +419,16 @@ mod tests {
         let file = directory.write("file.txt", "");
         let error = Site::open(&file).err().unwrap();
         assert!(format!("{error:#}").contains("not a directory"));
-        let error = Site::open(&directory.path().join("missing")).err().unwrap();
-        assert!(format!("{error:#}").contains("No such file"));
+        let missing = directory.path().join("missing");
+        let error = Site::open(&missing).err().unwrap();
+        assert_eq!(
+            format!("{error:#}"),
+            format!(
+                "document root {}: No such file or directory \
+                 (run from the repository root, or pass --root DIR)",
+                missing.display()
+            )
+        );
     }
 
     #[test]

@@ -35,10 +35,12 @@ use nix::unistd::Pid;
 pub mod contract_cli_log;
 mod resources;
 pub mod static_server;
+mod stdout_pipe;
 mod temp_dir;
 mod unprivileged;
 
 pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
+pub use stdout_pipe::StdoutPipe;
 pub use temp_dir::TempDir;
 
 /// How long any single wait in a test may take before the test fails.
@@ -128,7 +130,22 @@ impl Launch {
     }
 
     /// Starts the binary; does not wait for anything.
-    pub fn spawn(mut self) -> Process {
+    pub fn spawn(self) -> Process {
+        let (program, mut child) = self.spawn_child();
+        let stdout = Collected::lines_of(child.stdout.take().expect("stdout is piped"));
+        let stderr = Collected::text_of(child.stderr.take().expect("stderr is piped"));
+        Process {
+            program,
+            child,
+            stdout,
+            stderr,
+            exit_status: None,
+        }
+    }
+
+    /// Starts the binary with its limits; returns its name and the child,
+    /// whose stdout and stderr are pipes nobody reads yet.
+    fn spawn_child(mut self) -> (String, Child) {
         if let Some((soft, hard)) = self.open_file_limit {
             // SAFETY: the closure runs in the forked child before exec, where
             // only async-signal-safe calls are allowed; setrlimit(2) is a
@@ -140,19 +157,11 @@ impl Launch {
             }
         }
         let program = self.command.get_program().to_string_lossy().into_owned();
-        let mut child = self
+        let child = self
             .command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
-        let stdout = Collected::lines_of(child.stdout.take().expect("stdout is piped"));
-        let stderr = Collected::text_of(child.stderr.take().expect("stderr is piped"));
-        Process {
-            program,
-            child,
-            stdout,
-            stderr,
-            exit_status: None,
-        }
+        (program, child)
     }
 
     /// Starts the binary and waits for its `Serving HTTP on port N ...`
@@ -1105,6 +1114,11 @@ macro_rules! static_server_scenario_tests {
             slow_and_silent_clients_do_not_delay_others,
             closes_idle_connections,
             serves_2000_keep_alive_connections,
+            reports_a_missing_root,
+            help_names_the_chapter_and_the_port,
+            keeps_answering_after_its_stdout_is_closed,
+            keeps_answering_when_nobody_reads_its_stdout,
+            quiet_prints_no_line_per_client,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {

@@ -839,15 +839,176 @@ pub fn rejects_bad_arguments_with_usage(binary: &str, bad_argument_lists: &[&[&s
     }
 }
 
-/// A document root that does not exist: one line on stderr, exit code 1.
-pub fn reports_a_missing_root(binary: &str) {
-    let missing = TempDir::new("missing-root");
-    let root = missing.path().join("no-such-directory");
+/// A document root that does not exist: one line on stderr that names it
+/// and says where to run the server from, and exit code 1. Both for
+/// `--root` and for the default `./html`, missing when the server is
+/// started anywhere but the repository root (`cd nonblock_server && cargo
+/// run`).
+pub fn reports_a_missing_root(binary: &str, extra: &[&str]) {
+    const HINT: &str = "(run from the repository root, or pass --root DIR)";
+    let elsewhere = TempDir::new("missing-root");
+    let root = elsewhere.path().join("no-such-directory");
+    let mut process = launch(binary, extra, &root).spawn();
+    contract::assert_one_line_error(
+        &mut process,
+        &format!(
+            "document root {}: No such file or directory {HINT}",
+            root.display()
+        ),
+    );
+
     let mut process = Launch::new(binary)
-        .arg("--root")
-        .arg(root.as_os_str())
+        .args(extra.iter().copied())
+        .current_dir(elsewhere.path())
         .spawn();
-    contract::assert_one_line_error(&mut process, "document root");
+    contract::assert_one_line_error(
+        &mut process,
+        &format!("document root ./html: No such file or directory {HINT}"),
+    );
+}
+
+/// `--help` says which chapter of the book the server belongs to
+/// (`docs/src/NAME.md`, NAME being the binary's) and how the port is
+/// chosen, and exits with code 0.
+pub fn help_names_the_chapter_and_the_port(binary: &str, extra: &[&str]) {
+    let name = Path::new(binary)
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("the binary's name");
+    let mut process = Launch::new(binary)
+        .args(extra.iter().copied())
+        .arg("--help")
+        .spawn();
+    assert_eq!(process.wait_for_exit(), 0, "stderr: {}", process.stderr());
+    let help = process.stdout();
+    assert!(
+        help.contains(&format!("Chapter: docs/src/{name}.md")),
+        "{help}"
+    );
+    assert!(help.contains("[PORT]") && help.contains("PORT=0"), "{help}");
+}
+
+/// `server | head -1`: the test reads the banner from the server's stdout,
+/// then closes its end of the pipe, as `head` does after one line. Every
+/// later log line finds no reader; std's `println!` would panic on the
+/// first ("failed printing to stdout: Broken pipe") and the server would
+/// be gone. It goes on answering, on a kept-alive connection and on new
+/// ones (each logs its own lines), and nothing panics.
+pub fn keeps_answering_after_its_stdout_is_closed(binary: &str, extra: &[&str]) {
+    const REQUESTS: usize = 50;
+    let site = test_site();
+    let (mut server, stdout) = launch(binary, extra, site.path()).start_server_with_stdout_pipe();
+    drop(stdout);
+
+    let mut kept = HttpClient::connect(&server);
+    for round in 0..REQUESTS {
+        let answer = if round % 2 == 0 {
+            kept.send(request_for("/a.txt").as_bytes())
+                .and_then(|()| kept.read_response(false))
+        } else {
+            let mut fresh = HttpClient::connect(&server);
+            fresh
+                .send(request_for("/a.txt").as_bytes())
+                .and_then(|()| fresh.read_response(false))
+        };
+        match answer {
+            Ok(response) => assert_eq!(response.status, 200, "request {round}: {response:?}"),
+            Err(err) => panic!(
+                "request {round} of {REQUESTS} after stdout was closed: {err}; stderr: {}",
+                server.stderr()
+            ),
+        }
+    }
+    assert!(server.is_running(), "stderr: {}", server.stderr());
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}
+
+/// `server | sleep 1000`: stdout is a pipe whose reader never reads. The
+/// pipe holds 64 KiB, about 400 of these log lines; a server that waits for
+/// room to write its log stops answering there. This one answers all 2,000
+/// requests, each within a few seconds, and when the test finally reads,
+/// the pipe holds what fitted, and the next line that gets out is preceded
+/// by the count of the lines dropped meanwhile.
+pub fn keeps_answering_when_nobody_reads_its_stdout(binary: &str, extra: &[&str]) {
+    const REQUESTS: usize = 2000;
+    /// Far below PATIENCE: a server blocked on its log never answers, and
+    /// the test should say so without waiting long.
+    const STALL: Duration = Duration::from_secs(5);
+    let site = test_site();
+    let (server, mut stdout) = launch(binary, extra, site.path()).start_server_with_stdout_pipe();
+
+    // A long query makes each request's log line about 170 bytes, so that
+    // 2,000 of them are five times what the pipe holds.
+    let path = format!("/a.txt?{}", "x".repeat(100));
+    let mut client = HttpClient::connect(&server);
+    client.stream().set_read_timeout(Some(STALL)).unwrap();
+    let started = Instant::now();
+    for round in 0..REQUESTS {
+        let answer = client
+            .send(request_for(&path).as_bytes())
+            .and_then(|()| client.read_response(false));
+        match answer {
+            Ok(response) => assert_eq!(response.status, 200, "request {round}: {response:?}"),
+            Err(err) => panic!(
+                "request {round} of {REQUESTS}, with nobody reading stdout: {err} after {:?}; \
+                 stderr: {}",
+                started.elapsed(),
+                server.stderr()
+            ),
+        }
+    }
+
+    let backlog = stdout.read_what_is_there();
+    assert!(
+        backlog.lines().count() < REQUESTS,
+        "the pipe held all {} lines: it should have filled",
+        backlog.lines().count()
+    );
+    assert_eq!(client.get("/b.txt").status, 200);
+    let mut seen = Vec::new();
+    let note = loop {
+        let Some(line) = stdout.read_line(PATIENCE) else {
+            panic!("no note of dropped lines after the pipe was read; lines: {seen:?}");
+        };
+        if line.contains("lines of log dropped") {
+            break line;
+        }
+        seen.push(line);
+    };
+    let dropped: u64 = note
+        .strip_prefix('(')
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {note:?}"));
+    assert!(dropped > 0, "{note}");
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}
+
+/// `--quiet`: the start-up lines, and no line per client or request.
+pub fn quiet_prints_no_line_per_client(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path())
+        .arg("--quiet")
+        .start_server();
+    let mut kept = HttpClient::connect(&server);
+    for _ in 0..5 {
+        assert_eq!(kept.get("/a.txt").status, 200);
+        assert_eq!(HttpClient::connect(&server).get("/missing").status, 404);
+    }
+    drop(kept);
+    // Lines are written before the response is sent, but the test's reader
+    // thread may be a moment behind.
+    thread::sleep(Duration::from_millis(200));
+    let per_client: Vec<String> = server
+        .stdout_lines()
+        .into_iter()
+        .filter(|line| {
+            !["Serving HTTP on port ", "Document root: ", "Trigger: "]
+                .iter()
+                .any(|start| line.starts_with(start))
+        })
+        .collect();
+    assert!(per_client.is_empty(), "{per_client:?}");
 }
 
 /// The port on the command line wins over `PORT`, and the banner names it.
