@@ -1,61 +1,12 @@
-//! epoll_server: one process, non-blocking sockets, and a kernel that says
-//! which ones are ready.
-//!
-//! Ports the course's "web静态服务器-epool" ("Web静态服务器-6-epoll",
-//! seed 003): the same server class (here [`WebServer`]) with `run_forever`
-//! and `deal_with_request`, now on one epoll instance, with the listening
-//! socket and every client registered, and a map from descriptor to client
-//! (the Python's `self.fd_socket`).
-//!
-//! Changed from nonblock_server:
-//!
-//! - No busy loop. `epoll_wait` puts the process to sleep until a registered
-//!   socket is ready (a client waiting to be accepted, bytes to read, room to
-//!   write) and returns only those. With no client the server sleeps: `top`
-//!   shows 0% CPU. With 10,000 idle clients a turn costs nothing for them,
-//!   where nonblock_server made 10,000 `recv` calls to learn "nothing".
-//! - Interest follows need: a client is registered for EPOLLIN while the
-//!   server waits for its request, and for EPOLLOUT only while a response is
-//!   waiting for room in the socket buffer. (Registered for EPOLLOUT always,
-//!   a level-triggered server would be woken for every idle client on every
-//!   turn: an idle socket is always writable.)
-//! - Two trigger modes, `--trigger edge|level`, because their difference is
-//!   the lesson (the course's "LT模式" and "ET模式"):
-//!   - level-triggered (the default of epoll, `EPOLLIN`): epoll_wait reports
-//!     a socket for as long as it is ready. The server may read once per
-//!     event; if more is waiting, the next epoll_wait says so again.
-//!   - edge-triggered (`EPOLLIN | EPOLLET`, the course's last server and the
-//!     default here): epoll_wait reports a socket once, when it *becomes*
-//!     ready. Whatever the server leaves behind is not reported again until
-//!     new data arrives. So accept, read and write must each loop until
-//!     EAGAIN. The course reads once per event in edge mode, and strands
-//!     data: a request bigger than its `recv(1024)`, a second pipelined
-//!     request, a second client that connected in the same instant.
-//!
-//! Where this differs from the Python, besides the above: the same fixes as
-//! nonblock_server (requests in pieces, responses kept until sent, files sent
-//! in chunks, paths kept under the root, idle timeout, running out of
-//! descriptors, a log that never stops the loop), and the Python's
-//! `elif event == select.EPOLLIN` misses events that carry other bits too
-//! (EPOLLIN|EPOLLHUP when a client resets), which in level mode are then
-//! reported forever: here any event means "try what this connection is
-//! waiting for", and the socket calls say what is really possible.
-//!
-//! In Rust terms: EAGAIN comes back as `io::ErrorKind::WouldBlock`, a value
-//! to match, where Python raises an exception to catch; dropping a
-//! `TcpStream` closes its socket (Python's `close()`), so a client removed
-//! from the map is closed; and a plain `read` or `write` on a socket does
-//! not retry after EINTR (std retries only in `read_exact`, `write_all` and
-//! the like), so `static_http::Connection` does, and neither does nix's
-//! `Epoll::wait`, so `run_forever` does.
+//! epoll_server (the course's "web静态服务器-epool", seed 003): nonblock_server on one epoll instance, edge- or level-triggered.
+//! Its chapter, docs/src/<crate>.md, says what changed and why; what is not the lesson lives in static_http.
 //!
 //! Try it:
 //!
 //! ```text
-//! cargo run -p epoll_server                     # ./html on port 7890, edge-triggered
+//! cargo run -p epoll_server                      # ./html on port 7890, edge-triggered
 //! cargo run -p epoll_server -- 7890 --trigger level
-//! curl -v http://localhost:7890/
-//! top -p $(pgrep epoll_server)                   # 0% CPU while idle
+//! top -p $(pgrep epoll_server)                    # 0% CPU while idle
 //! ```
 
 use std::collections::HashMap;

@@ -1,62 +1,12 @@
-//! nonblock_server: one process, non-blocking sockets, and a loop that never
-//! waits.
-//!
-//! Ports the course's "web静态服务器-单进程非堵塞(长链接) 详细版本"
-//! ("Web静态服务器-5-非堵塞模式", seed 003): a server class (here
-//! [`WebServer`]) with `run_forever` and `deal_with_request`, a listening
-//! socket set non-blocking, every client socket set non-blocking and kept in
-//! a list, and a loop that tries `accept`, then tries `recv` on every client.
-//!
-//! Changed from the forking servers of Part 3:
-//!
-//! - One process serves every client. No socket call may block, or one
-//!   silent client would stall all the others: `setblocking(False)` makes
-//!   `accept` and `recv` return at once, with EAGAIN ("would block") when
-//!   there is nothing yet.
-//! - Keep-alive ("长链接"): each response says how long its body is
-//!   (`Content-Length`), so the connection can stay open for the next
-//!   request instead of being closed to mark the end.
-//!
-//! **The busy loop is the lesson.** Nothing here ever sleeps: with no client
-//! at all, the loop still asks the listening socket "anyone?" and every
-//! client "anything?" as fast as the CPU allows, and `top` shows the
-//! process at 100% of a core while it serves nobody.
-//! With N clients, every turn makes N `recv` calls, nearly all of them
-//! answered "nothing". `epoll_server` fixes exactly this: the kernel tells
-//! the process which sockets are ready, and the process sleeps until then.
-//!
-//! Where this differs from the Python (which is wrong in these places):
-//!
-//! - A request may arrive in pieces, or several at once (pipelining); a
-//!   response may not fit in the socket buffer. Each client keeps what it
-//!   received and what is still to be sent (`static_http::Connection`); a
-//!   send that would block is retried on the next turn of the loop, and a
-//!   large file is read a chunk at a time as the socket takes it.
-//! - The Python removes clients from the list it is iterating over, which
-//!   skips the next client; here the list is filtered (`retain_mut`).
-//! - Parsing, the document root, content types and response heads are the
-//!   same in both servers and not the lesson: they live in `static_http`,
-//!   which also refuses every path out of the document root.
-//! - Idle connections are closed after `--idle-timeout`; when descriptors run
-//!   out, the server turns clients away instead of failing
-//!   (`static_http::turn_away_one_client`).
-//! - The log (`static_http::Log`) never stops the loop: a line that standard
-//!   output cannot take at once is dropped, not waited for, so the server
-//!   goes on answering under `| head -1` or a pipe nobody reads.
-//!
-//! In Rust terms: EAGAIN comes back as `io::ErrorKind::WouldBlock`, a value
-//! to match, where Python raises an exception to catch; dropping a
-//! `TcpStream` closes its socket (Python's `close()`), so a client removed
-//! from the list is closed; and a plain `read` or `write` on a socket does
-//! not retry after EINTR (std retries only in `read_exact`, `write_all` and
-//! the like), so `static_http::Connection` does.
+//! nonblock_server (the course's "web静态服务器-单进程非堵塞(长链接)", seed 003): one process, non-blocking sockets, a busy loop.
+//! Its chapter, docs/src/<crate>.md, says what changed and why; what is not the lesson lives in static_http.
 //!
 //! Try it:
 //!
 //! ```text
-//! cargo run -p nonblock_server            # serves ./html on port 7890
+//! cargo run -p nonblock_server           # serves ./html on port 7890
 //! curl -v http://localhost:7890/
-//! top -p $(pgrep nonblock_server)          # 100% CPU, serving nobody
+//! top -p $(pgrep nonblock_server)         # 100% CPU, serving nobody: the lesson
 //! ```
 
 use std::io;
