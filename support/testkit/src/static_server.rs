@@ -866,3 +866,41 @@ pub fn listens_on_the_port_given_as_argument(binary: &str) {
     assert_eq!(server.port, port);
     assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
 }
+
+/// The promises every static server keeps (issue 3), as `#[test]`s: each
+/// runs one scenario of [`static_server`](crate::static_server) against
+/// `$binary`, started with the extra arguments `$extra` (e.g.
+/// `&["--trigger", "edge"]`). The one list of shared scenarios lives here,
+/// so a new one reaches every server.
+///
+/// ```text
+/// testkit::static_server_scenario_tests!(BINARY, &["--trigger", "edge"]);
+/// ```
+#[macro_export]
+macro_rules! static_server_scenario_tests {
+    ($binary:expr, $extra:expr) => {
+        $crate::static_server_scenario_tests!(
+            @each $binary, $extra,
+            serves_files_with_length_and_type,
+            answers_errors_with_the_right_status,
+            head_sends_the_headers_without_the_body,
+            keeps_a_connection_alive_over_100_requests,
+            closes_or_keeps_the_connection_as_the_client_asks,
+            answers_pipelined_requests_in_order,
+            reads_a_request_sent_byte_by_byte,
+            sends_a_large_file_whole_to_a_slow_reader,
+            never_serves_a_file_outside_the_root,
+            slow_and_silent_clients_do_not_delay_others,
+            closes_idle_connections,
+            serves_2000_keep_alive_connections,
+        );
+    };
+    (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::static_server::$name($binary, $extra);
+            }
+        )*
+    };
+}

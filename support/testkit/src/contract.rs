@@ -1,0 +1,133 @@
+//! The contract every server binary of the workspace keeps, as checks that
+//! each crate's tests call on its own binary (see
+//! [`server_contract_tests`](crate::server_contract_tests)).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use crate::{contains, read_until_contains, send_request, Launch, Process, Server};
+
+/// Asserts that a process failed the way a learner should see it fail:
+/// exit code 1 and one line on stderr, naming what is wrong; no panic,
+/// no backtrace.
+pub fn assert_one_line_error(process: &mut Process, mentions: &str) {
+    let code = process.wait_for_exit();
+    let stderr = process.stderr();
+    assert_eq!(code, 1, "exit code; stderr: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line on stderr, got: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(mentions),
+        "stderr should mention {mentions:?}: {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
+}
+
+/// `PORT=nope` is refused with a one-line error and exit code 1.
+pub fn rejects_a_bad_port(binary: &str) {
+    let mut process = Launch::new(binary).env("PORT", "nope").spawn();
+    assert_one_line_error(&mut process, "PORT");
+    let mut process = Launch::new(binary).env("PORT", "70000").spawn();
+    assert_one_line_error(&mut process, "PORT");
+}
+
+/// A port another socket is listening on is refused with a one-line
+/// error naming the problem, and exit code 1.
+pub fn reports_an_address_in_use(binary: &str) {
+    let holder = TcpListener::bind("0.0.0.0:0").expect("bind a port to hold");
+    let port = holder.local_addr().unwrap().port().to_string();
+    let mut process = Launch::new(binary).env("PORT", &port).spawn();
+    assert_one_line_error(&mut process, "Address already in use");
+}
+
+/// `SLEEP_SECS=soon` is refused with a one-line error and exit code 1.
+pub fn rejects_a_bad_sleep(binary: &str) {
+    let mut process = Launch::new(binary).env("SLEEP_SECS", "soon").spawn();
+    assert_one_line_error(&mut process, "SLEEP_SECS");
+}
+
+/// Something a client does to a server that it should survive.
+type Misbehaviour = fn(&Server);
+
+/// Clients that misbehave do not bring the server down: one that
+/// connects and closes at once, one that sends bytes that are not UTF-8,
+/// one that resets the connection, one whose request is longer than the
+/// 1024 bytes the stages read. After each, a plain request still gets
+/// the greeting, and nothing panicked.
+pub fn survives_hostile_clients(server: &Server) {
+    let greeting = b"Hello, World!";
+    let hostile: [(&str, Misbehaviour); 4] = [
+        ("an empty connection", |server| drop(server.connect())),
+        ("bytes that are not UTF-8", |server| {
+            let mut stream = server.connect();
+            stream
+                .write_all(b"\xff\xfe\xfd GET /\x80 \r\n\r\n")
+                .unwrap();
+            read_until_contains(&mut stream, b"Hello, World!");
+        }),
+        ("a reset", |server| {
+            let mut stream = server.connect();
+            stream.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+            // SO_LINGER with a zero timeout turns close into a reset (RST).
+            socket2::SockRef::from(&stream)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+        }),
+        ("a request longer than 1024 bytes", |server| {
+            let mut stream = server.connect();
+            let long_path = "/".to_owned() + &"x".repeat(4000);
+            send_request(&mut stream, &long_path);
+            // The server reads 1024 bytes and may close with the rest
+            // unread, which resets the connection: either outcome is
+            // the server's right. It must not crash.
+            let _ = stream.read(&mut [0u8; 64]);
+        }),
+    ];
+    for (what, misbehave) in hostile {
+        misbehave(server);
+        let mut stream = server.connect();
+        send_request(&mut stream, "/hello");
+        let answer = read_until_contains(&mut stream, greeting);
+        assert!(
+            contains(&answer, greeting),
+            "no greeting after {what}; got {answer:?}; stderr: {}",
+            server.stderr()
+        );
+    }
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}
+
+/// The startup contract of a server binary, as `#[test]`s: a bad `PORT` and
+/// an address in use each give a one-line error and exit code 1; with
+/// `sleeps`, so does a bad `SLEEP_SECS`.
+///
+/// ```text
+/// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3a"));
+/// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3b"), sleeps);
+/// ```
+#[macro_export]
+macro_rules! server_contract_tests {
+    ($binary:expr) => {
+        #[test]
+        fn a_bad_port_is_a_one_line_error_with_exit_code_1() {
+            $crate::contract::rejects_a_bad_port($binary);
+        }
+
+        #[test]
+        fn an_address_in_use_is_a_one_line_error_with_exit_code_1() {
+            $crate::contract::reports_an_address_in_use($binary);
+        }
+    };
+    ($binary:expr, sleeps) => {
+        $crate::server_contract_tests!($binary);
+
+        #[test]
+        fn a_bad_sleep_is_a_one_line_error_with_exit_code_1() {
+            $crate::contract::rejects_a_bad_sleep($binary);
+        }
+    };
+}
