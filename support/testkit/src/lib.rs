@@ -22,9 +22,9 @@
 //! | `wait` | [`PATIENCE`] and [`eventually`]: every bounded wait |
 //! | `process` | [`Launch`], [`Process`], [`Server`], banner parsing |
 //! | `http` | the raw HTTP client: [`connect`], [`request_for`], [`read_response`], [`Response`], ... |
-//! | `proc_fs` | [`children_of`] and [`ProcessState`]: `/proc` readings of processes |
+//! | `proc_fs` | [`children_of`], [`process_state`], [`ProcessState`]: `/proc` readings of processes |
 //! | `resources` | [`cpu_time`], [`resident_memory`], [`raise_open_file_limit`] |
-//! | `forking` | [`exit_children_while_server_is_stopped`], for the forking servers |
+//! | `forking` | for the forking servers: [`wait_for_child_lines`], [`exit_children_while_server_is_stopped`] |
 //! | [`contract`] | what every server binary promises, and [`server_contract_tests!`] |
 //! | `listeners` | servers for client tests: [`RecordingListener`], [`RefusingPort`], [`UnacceptingListener`] |
 //! | `scripted_listener` | [`ScriptedListener`], which answers as a test scripts it |
@@ -43,13 +43,13 @@ pub mod static_server;
 mod temp_dir;
 mod wait;
 
-pub use forking::exit_children_while_server_is_stopped;
+pub use forking::{exit_children_while_server_is_stopped, wait_for_child_lines, ChildLine};
 pub use http::{
     connect, contains, has_control_characters, read_response, read_to_eof, read_until_contains,
     request_for, send_request, stays_open_for, Response,
 };
 pub use listeners::{RecordingListener, RefusingPort, UnacceptingListener};
-pub use proc_fs::{children_of, ProcessState};
+pub use proc_fs::{children_of, process_state, ProcessState};
 pub use process::{parse_banner, Launch, Process, Server};
 pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
 pub use scripted_listener::{Reply, ScriptedListener};

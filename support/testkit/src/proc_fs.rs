@@ -38,15 +38,28 @@ pub fn children_of(parent: i32) -> Vec<ProcessState> {
     children
 }
 
+/// The state of process `pid` (`R`, `S`, `T` when stopped, `Z` when a
+/// zombie, …), or `None` once it is gone from `/proc`: reaped, or never
+/// there.
+pub fn process_state(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&stat).map(|(state, _ppid)| state)
+}
+
 /// State and parent PID from a `/proc/PID/stat` line:
-/// `pid (comm) state ppid …`. The command name may hold spaces and
-/// parentheses, so fields are counted from the last `)`.
+/// `pid (comm) state ppid …`.
 pub(crate) fn parse_stat(stat: &str) -> Option<(char, i32)> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace();
+    let mut fields = fields_after_name(stat)?;
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     Some((state, ppid))
+}
+
+/// The fields of a `/proc/PID/stat` line that follow the command name,
+/// from the state (the line's 3rd field) on. The command name may hold
+/// spaces and parentheses, so they are counted from the last `)`.
+pub(crate) fn fields_after_name(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace())
 }
 
 #[cfg(test)]

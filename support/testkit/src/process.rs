@@ -4,7 +4,6 @@
 //! banner, and the port it named).
 
 use std::ffi::OsString;
-use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -19,7 +18,7 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
 use crate::http::{connect, read_response, read_to_eof, send_request, Response};
-use crate::proc_fs::{children_of, parse_stat, ProcessState};
+use crate::proc_fs::{children_of, process_state, ProcessState};
 use crate::{eventually, PATIENCE};
 
 /// How to start a lesson binary: its path (`env!("CARGO_BIN_EXE_…")`), its
@@ -311,8 +310,7 @@ impl Process {
 
     /// This process's own state in `/proc` (`S`, `R`, `T` when stopped, …).
     pub fn state(&self) -> Option<char> {
-        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
-        parse_stat(&stat).map(|(state, _ppid)| state)
+        process_state(self.pid())
     }
 
     /// Sends a signal to this process only (not its children).
