@@ -23,6 +23,7 @@
 //! | `process` | [`Launch`], [`Process`], [`Server`], banner parsing |
 //! | `http` | the raw HTTP client: [`connect`], [`request_for`], [`read_response`], [`Response`], ... |
 //! | `proc_fs` | [`children_of`], [`process_state`], [`ProcessState`]: `/proc` readings of processes |
+//! | `proc_net` | [`tcp_end`]: a TCP socket's queues and window, from `/proc/net/tcp` |
 //! | `resources` | [`cpu_time`], [`resident_memory`], [`raise_open_file_limit`] |
 //! | `forking` | for the forking servers: [`wait_for_child_lines`], [`exit_children_while_server_is_stopped`] |
 //! | [`contract`] | what every server binary promises, and [`server_contract_tests!`] |
@@ -36,6 +37,7 @@ mod forking;
 mod http;
 mod listeners;
 mod proc_fs;
+mod proc_net;
 mod process;
 mod resources;
 mod scripted_listener;
@@ -50,6 +52,7 @@ pub use http::{
 };
 pub use listeners::{RecordingListener, RefusingPort, UnacceptingListener};
 pub use proc_fs::{children_of, process_state, ProcessState};
+pub use proc_net::{tcp_end, TcpEnd};
 pub use process::{parse_banner, Launch, Process, Server};
 pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
 pub use scripted_listener::{Reply, ScriptedListener};

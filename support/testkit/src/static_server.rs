@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     connect, contract, cpu_time, eventually, raise_open_file_limit, read_response, request_for,
-    resident_memory, stays_open_for, Launch, Response, Server, TempDir, PATIENCE,
+    resident_memory, stays_open_for, tcp_end, Launch, Response, Server, TempDir, PATIENCE,
 };
 
 /// The files of the test site, by path under the root, with their expected
@@ -409,11 +409,12 @@ pub fn reads_a_request_sent_byte_by_byte(binary: &str, extra: &[&str]) {
 /// A 64 MiB file, sent to a client that reads slowly, arrives whole and
 /// byte-identical, and the server never holds the file in memory.
 ///
-/// The client waits before reading at all, so the socket buffers fill and
-/// the server's writes hit EAGAIN; a server that ignores how much `send`
-/// took loses data. It then reads in chunks with pauses. The file's bytes
-/// differ from one position to the next (each MiB is stamped with its
-/// number), so a lost, repeated or reordered chunk does not compare equal.
+/// The client reads nothing until the socket buffers are full and the
+/// server's writes hit EAGAIN, which the test waits for and checks in
+/// `/proc/net/tcp`; a server that ignores how much `send` took loses data.
+/// It then reads in chunks with pauses. The file's bytes differ from one
+/// position to the next (each MiB is stamped with its number), so a lost,
+/// repeated or reordered chunk does not compare equal.
 pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
     const SIZE: usize = 64 << 20;
     const MEBIBYTE: usize = 1 << 20;
@@ -424,7 +425,7 @@ pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
     let server = launch(binary, extra, site.path()).start_server();
     let mut client = HttpClient::connect(&server);
     client.send(request_for("/large.bin").as_bytes()).unwrap();
-    thread::sleep(Duration::from_millis(300));
+    wait_until_the_server_cannot_send(&server, client.stream());
 
     let head = read_head(&mut client.reader);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
@@ -462,6 +463,43 @@ pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
     );
     // Not a byte more: the next response starts right after the body.
     assert_eq!(body_text(&client.get("/a.txt")), "first");
+}
+
+/// Waits until the server can send no more to `client`, which reads
+/// nothing meanwhile, and panics if that does not happen within
+/// [`PATIENCE`]. "No more", as `/proc/net/tcp` shows the connection: the
+/// client's receive buffer holds bytes and its window is closed (the
+/// server's end runs its zero-window probe timer), and the server's send
+/// buffer holds bytes that it has stopped adding to for 100 ms. A server
+/// with a 64 MiB file to send that stops adding is one whose writes return
+/// EAGAIN.
+fn wait_until_the_server_cannot_send(server: &Server, client: &TcpStream) {
+    const STILL_FOR: Duration = Duration::from_millis(100);
+    // The accepted socket's local address is the one the client dialled.
+    let server_end = server.address();
+    let client_end = client.local_addr().expect("getsockname");
+    // The largest send queue seen so far, and when it was first seen.
+    let mut largest: Option<(u64, Instant)> = None;
+    eventually(
+        PATIENCE,
+        "the socket buffers to fill: the client's window closed and the \
+         server's send queue no longer growing",
+        || {
+            let server_side = tcp_end(server_end, client_end)?;
+            let client_side = tcp_end(client_end, server_end)?;
+            let now = Instant::now();
+            match largest {
+                Some((bytes, _)) if server_side.send_queue <= bytes => {}
+                _ => largest = Some((server_side.send_queue, now)),
+            }
+            let (_, since) = largest?;
+            (server_side.peer_window_closed
+                && server_side.send_queue > 0
+                && client_side.receive_queue > 0
+                && now - since >= STILL_FOR)
+                .then_some(())
+        },
+    );
 }
 
 /// Writes `blocks` blocks of `block_size` pseudo-random bytes, each block
