@@ -1,7 +1,7 @@
 //! Scenarios for the static file servers, `nonblock_server` and
 //! `epoll_server`.
 //!
-//! Both servers make the same promises about HTTP (issue 3: status codes,
+//! Both servers make the same promises about HTTP (the right status codes,
 //! keep-alive, pipelining, large files to slow readers, paths kept under the
 //! root, slow and idle clients, running out of descriptors), so the checks
 //! are written once, here, and each crate's tests call them on its own
@@ -905,7 +905,7 @@ pub fn listens_on_the_port_given_as_argument(binary: &str) {
     assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
 }
 
-/// The promises every static server keeps (issue 3), as `#[test]`s: each
+/// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
 /// `&["--trigger", "edge"]`). The one list of shared scenarios lives here,
