@@ -29,18 +29,30 @@ pub fn assert_one_line_error(process: &mut Process, mentions: &str) {
 
 /// `PORT=nope` is refused with a one-line error and exit code 1.
 pub fn rejects_a_bad_port(binary: &str) {
-    let mut process = Launch::new(binary).env("PORT", "nope").spawn();
-    assert_one_line_error(&mut process, "PORT");
-    let mut process = Launch::new(binary).env("PORT", "70000").spawn();
-    assert_one_line_error(&mut process, "PORT");
+    rejects_a_bad_port_of(|| Launch::new(binary));
+}
+
+/// [`rejects_a_bad_port`] for a server that needs more than its binary to
+/// start (an argument: `|| Launch::new(BINARY).arg("hello")`).
+pub fn rejects_a_bad_port_of(launch: impl Fn() -> Launch) {
+    for port in ["nope", "70000"] {
+        let mut process = launch().env("PORT", port).spawn();
+        assert_one_line_error(&mut process, "PORT");
+    }
 }
 
 /// A port another socket is listening on is refused with a one-line
 /// error naming the problem, and exit code 1.
 pub fn reports_an_address_in_use(binary: &str) {
+    reports_an_address_in_use_of(|| Launch::new(binary));
+}
+
+/// [`reports_an_address_in_use`] for a server that needs more than its
+/// binary to start.
+pub fn reports_an_address_in_use_of(launch: impl Fn() -> Launch) {
     let holder = TcpListener::bind("0.0.0.0:0").expect("bind a port to hold");
-    let port = holder.local_addr().unwrap().port().to_string();
-    let mut process = Launch::new(binary).env("PORT", &port).spawn();
+    let port = holder.local_addr().expect("getsockname").port().to_string();
+    let mut process = launch().env("PORT", &port).spawn();
     assert_one_line_error(&mut process, "Address already in use");
 }
 

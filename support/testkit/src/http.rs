@@ -19,7 +19,24 @@ pub fn connect(address: SocketAddr) -> TcpStream {
 
 /// The request curl sends for `curl http://localhost:PORT/path`, near enough.
 pub fn request_for(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: testkit\r\nAccept: */*\r\n\r\n")
+    request("GET", path)
+}
+
+/// The request curl sends for `curl -X METHOD http://localhost:PORT/target`,
+/// near enough: `METHOD target HTTP/1.1`, then the headers curl sends.
+pub fn request(method: &str, target: &str) -> String {
+    String::from_utf8(raw_request(method, target.as_bytes())).expect("text in, text out")
+}
+
+/// [`request`] with a target that may be any bytes, for the hostile
+/// requests that a `&str` cannot hold: invalid UTF-8, NUL, ESC.
+pub fn raw_request(method: &str, target: &[u8]) -> Vec<u8> {
+    let mut request = format!("{method} ").into_bytes();
+    request.extend_from_slice(target);
+    request.extend_from_slice(
+        b" HTTP/1.1\r\nHost: localhost\r\nUser-Agent: testkit\r\nAccept: */*\r\n\r\n",
+    );
+    request
 }
 
 pub fn send_request(stream: &mut TcpStream, path: &str) {
@@ -104,10 +121,27 @@ pub struct Response {
 }
 
 impl Response {
+    /// The response in `bytes`, all that arrived on a connection read to
+    /// its end ([`read_to_eof`]). Panics, showing the bytes, when they do
+    /// not begin with a whole response.
+    pub fn parse(bytes: &[u8]) -> Response {
+        read_response(&mut &bytes[..], false).unwrap_or_else(|err| {
+            panic!(
+                "not a response ({err}): {:?}",
+                String::from_utf8_lossy(bytes)
+            )
+        })
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .get(&name.to_ascii_lowercase())
             .map(String::as_str)
+    }
+
+    /// The body as text; bytes that are not UTF-8 show as U+FFFD.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
@@ -177,6 +211,24 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builds_requests_with_any_method_and_target() {
+        assert_eq!(
+            request_for("/a"),
+            "GET /a HTTP/1.1\r\nHost: localhost\r\nUser-Agent: testkit\r\nAccept: */*\r\n\r\n"
+        );
+        assert!(request("HEAD", "/b").starts_with("HEAD /b HTTP/1.1\r\nHost: localhost\r\n"));
+        let hostile = raw_request("GET", b"/\xff\x1b[2J");
+        assert!(hostile.starts_with(b"GET /\xff\x1b[2J HTTP/1.1\r\n"));
+        assert!(hostile.ends_with(b"\r\n\r\n"));
+    }
+
+    #[test]
+    #[should_panic(expected = "not a response")]
+    fn parse_shows_bytes_that_are_not_a_response() {
+        Response::parse(b"hello");
+    }
 
     #[test]
     fn reads_pipelined_responses_one_at_a_time() {

@@ -21,7 +21,7 @@
 //! | --- | --- |
 //! | `wait` | [`PATIENCE`] and [`eventually`]: every bounded wait |
 //! | `process` | [`Launch`], [`Process`], [`Server`], banner parsing |
-//! | `http` | the raw HTTP client: [`connect`], [`request_for`], [`read_response`], [`Response`], ... |
+//! | `http` | the raw HTTP client: [`connect`], [`request`], [`read_response`], [`Response`], ... |
 //! | `proc_fs` | [`children_of`], [`process_state`], [`ProcessState`]: `/proc` readings of processes |
 //! | `proc_net` | [`tcp_end`]: a TCP socket's queues and window, from `/proc/net/tcp` |
 //! | `resources` | [`cpu_time`], [`resident_memory`], [`raise_open_file_limit`] |
@@ -47,8 +47,8 @@ mod wait;
 
 pub use forking::{exit_children_while_server_is_stopped, wait_for_child_lines, ChildLine};
 pub use http::{
-    connect, contains, has_control_characters, read_response, read_to_eof, read_until_contains,
-    request_for, send_request, stays_open_for, Response,
+    connect, contains, has_control_characters, raw_request, read_response, read_to_eof,
+    read_until_contains, request, request_for, send_request, stays_open_for, Response,
 };
 pub use listeners::{RecordingListener, RefusingPort, UnacceptingListener};
 pub use proc_fs::{children_of, process_state, ProcessState};

@@ -17,7 +17,7 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
-use crate::http::{connect, read_response, read_to_eof, send_request, Response};
+use crate::http::{connect, read_response, read_to_eof, request_for, send_request, Response};
 use crate::proc_fs::{children_of, process_state, ProcessState};
 use crate::{eventually, PATIENCE};
 
@@ -241,6 +241,14 @@ impl Process {
         })
     }
 
+    /// How many lines of stdout so far satisfy `matches`.
+    pub fn count_lines(&self, matches: impl Fn(&str) -> bool) -> usize {
+        self.stdout_lines()
+            .iter()
+            .filter(|line| matches(line))
+            .count()
+    }
+
     /// Waits until at least `count` lines of stdout satisfy `matches`;
     /// returns them all.
     pub fn wait_for_lines(
@@ -366,6 +374,27 @@ impl Server {
                 "reading the response to {:?}: {err}",
                 String::from_utf8_lossy(request)
             )
+        })
+    }
+
+    /// Sends `GET path` on a new connection and reads one response with
+    /// [`read_response`].
+    pub fn get(&self, path: &str) -> Response {
+        self.exchange(request_for(path).as_bytes(), false)
+    }
+
+    /// Sends `GET path` on `count` connections at once, each from a thread
+    /// of its own, and reads each to end-of-file, as [`Server::get_to_eof`]
+    /// does: a burst of concurrent clients. Returns the answers.
+    pub fn get_to_eof_concurrently(&self, count: usize, path: &str) -> Vec<Vec<u8>> {
+        thread::scope(|scope| {
+            let clients: Vec<_> = (0..count)
+                .map(|_| scope.spawn(|| self.get_to_eof(path)))
+                .collect();
+            clients
+                .into_iter()
+                .map(|client| client.join().expect("a client thread panicked"))
+                .collect()
         })
     }
 

@@ -18,8 +18,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{
-    connect, contract, cpu_time, eventually, raise_open_file_limit, read_response, request_for,
-    resident_memory, stays_open_for, tcp_end, Launch, Response, Server, TempDir, PATIENCE,
+    connect, contract, cpu_time, eventually, raise_open_file_limit, raw_request, read_response,
+    request, request_for, resident_memory, stays_open_for, tcp_end, Launch, Response, Server,
+    TempDir, PATIENCE,
 };
 
 /// The files of the test site, by path under the root, with their expected
@@ -97,8 +98,8 @@ impl HttpClient {
 
     /// `HEAD path` and its response.
     pub fn head(&mut self, path: &str) -> Response {
-        let request = format!("HEAD {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        self.send(request.as_bytes()).expect("send HEAD");
+        self.send(request("HEAD", path).as_bytes())
+            .expect("send HEAD");
         self.read_response(true).expect("read the response to HEAD")
     }
 
@@ -115,10 +116,6 @@ impl HttpClient {
     }
 }
 
-fn body_text(response: &Response) -> String {
-    String::from_utf8_lossy(&response.body).into_owned()
-}
-
 /// `/` is `index.html`; every file comes with its exact length and the
 /// `Content-Type` of its extension, on one keep-alive connection.
 pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
@@ -128,7 +125,7 @@ pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
 
     let index = client.get("/");
     assert_eq!(index.status, 200, "{index:?}");
-    assert_eq!(body_text(&index), "this is index.html\n");
+    assert_eq!(index.body_text(), "this is index.html\n");
     assert_eq!(
         index.header("content-type"),
         Some("text/html; charset=utf-8")
@@ -153,11 +150,11 @@ pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
     }
     // A directory with a trailing slash is its index; `?query` names no file.
     assert_eq!(
-        body_text(&client.get("/docs/")),
+        client.get("/docs/").body_text(),
         "this is docs/index.html\n"
     );
-    assert_eq!(body_text(&client.get("/a.txt?version=2")), "first");
-    assert_eq!(body_text(&client.get("/%61.txt")), "first");
+    assert_eq!(client.get("/a.txt?version=2").body_text(), "first");
+    assert_eq!(client.get("/%61.txt").body_text(), "first");
 }
 
 /// The repository's sample site, from the default root `./html` when the
@@ -281,7 +278,7 @@ pub fn head_sends_the_headers_without_the_body(binary: &str, extra: &[&str]) {
     assert_eq!(head.headers, get.headers);
     assert!(head.body.is_empty());
     assert_eq!(client.head("/missing").status, 404);
-    assert_eq!(body_text(&client.get("/b.txt")), "second");
+    assert_eq!(client.get("/b.txt").body_text(), "second");
 }
 
 /// One connection, 100 requests, 100 answers: the server accepts once.
@@ -297,15 +294,11 @@ pub fn keeps_a_connection_alive_over_100_requests(binary: &str, extra: &[&str]) 
         };
         let response = client.get(path);
         assert_eq!(
-            (response.status, body_text(&response).as_str()),
+            (response.status, response.body_text().as_str()),
             (200, body)
         );
     }
-    let accepted = server
-        .stdout_lines()
-        .iter()
-        .filter(|line| line.starts_with("new client"))
-        .count();
+    let accepted = server.count_lines(|line| line.starts_with("new client"));
     assert_eq!(accepted, 1, "{}", server.stdout());
 }
 
@@ -319,7 +312,7 @@ pub fn closes_or_keeps_the_connection_as_the_client_asks(binary: &str, extra: &[
     plain_1_0.send(b"GET /a.txt HTTP/1.0\r\n\r\n").unwrap();
     let response = plain_1_0.read_response(false).unwrap();
     assert_eq!(
-        (response.status, body_text(&response).as_str()),
+        (response.status, response.body_text().as_str()),
         (200, "first")
     );
     assert_eq!(response.header("connection"), Some("close"));
@@ -331,7 +324,7 @@ pub fn closes_or_keeps_the_connection_as_the_client_asks(binary: &str, extra: &[
             .send(b"GET /b.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
             .unwrap();
         let response = kept_1_0.read_response(false).unwrap();
-        assert_eq!(body_text(&response), "second");
+        assert_eq!(response.body_text(), "second");
         assert_eq!(response.header("connection"), Some("keep-alive"));
     }
 
@@ -363,9 +356,7 @@ pub fn answers_pipelined_requests_in_order(binary: &str, extra: &[&str]) {
         .collect();
     let mut all = String::new();
     for (method, path, _, _) in &script {
-        all.push_str(&format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: testkit\r\n\r\n"
-        ));
+        all.push_str(&request(method, path));
     }
     assert!(all.len() > 16 * 1024);
     client.send(all.as_bytes()).unwrap();
@@ -379,7 +370,7 @@ pub fn answers_pipelined_requests_in_order(binary: &str, extra: &[&str]) {
         );
         if *status == 200 {
             assert_eq!(
-                body_text(&response),
+                response.body_text(),
                 *body,
                 "response {index}: {method} {path}"
             );
@@ -399,11 +390,11 @@ pub fn reads_a_request_sent_byte_by_byte(binary: &str, extra: &[&str]) {
     }
     let response = client.read_response(false).unwrap();
     assert_eq!(
-        (response.status, body_text(&response).as_str()),
+        (response.status, response.body_text().as_str()),
         (200, "second")
     );
     // And the connection is still good for the next one.
-    assert_eq!(body_text(&client.get("/a.txt")), "first");
+    assert_eq!(client.get("/a.txt").body_text(), "first");
 }
 
 /// A 64 MiB file, sent to a client that reads slowly, arrives whole and
@@ -462,7 +453,7 @@ pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
         "the server's resident memory reached {peak_memory} bytes while sending a {SIZE}-byte file"
     );
     // Not a byte more: the next response starts right after the body.
-    assert_eq!(body_text(&client.get("/a.txt")), "first");
+    assert_eq!(client.get("/a.txt").body_text(), "first");
 }
 
 /// Waits until the server can send no more to `client`, which reads
@@ -554,7 +545,7 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
 
     let server = launch(binary, extra, &root).start_server();
     assert_eq!(
-        body_text(&HttpClient::connect(&server).get("/index.html")),
+        HttpClient::connect(&server).get("/index.html").body_text(),
         "inside"
     );
 
@@ -595,11 +586,8 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
 
     for target in hostile {
         let shown = String::from_utf8_lossy(&target).into_owned();
-        let mut request = b"GET ".to_vec();
-        request.extend_from_slice(&target);
-        request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\n\r\n");
         let mut client = HttpClient::connect(&server);
-        client.send(&request).unwrap();
+        client.send(&raw_request("GET", &target)).unwrap();
         let response = client
             .read_response(false)
             .unwrap_or_else(|err| panic!("{shown}: {err}"));
@@ -609,7 +597,7 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
             response.status_line
         );
         assert!(
-            !body_text(&response).contains(SECRET),
+            !response.body_text().contains(SECRET),
             "{shown} served the secret"
         );
     }
@@ -651,7 +639,7 @@ pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str])
 
     let mut fast = HttpClient::connect(&server);
     for _ in 0..20 {
-        assert_eq!(body_text(&fast.get("/b.txt")), "second");
+        assert_eq!(fast.get("/b.txt").body_text(), "second");
     }
     for _ in 0..5 {
         assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
@@ -660,7 +648,7 @@ pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str])
     let slow_answer = slow.join().expect("the slow client thread");
     assert!(still_mid_request);
     assert_eq!(
-        (slow_answer.status, body_text(&slow_answer).as_str()),
+        (slow_answer.status, slow_answer.body_text().as_str()),
         (200, "first")
     );
 }
@@ -839,7 +827,7 @@ pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
             let response = client
                 .read_response(false)
                 .unwrap_or_else(|err| panic!("client {}: {err}", batch_start + index));
-            assert_eq!(body_text(&response), "first");
+            assert_eq!(response.body_text(), "first");
         }
     }
     for client in &mut clients {
@@ -849,13 +837,9 @@ pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
         let response = client
             .read_response(false)
             .unwrap_or_else(|err| panic!("client {index}, second request: {err}"));
-        assert_eq!(body_text(&response), "second", "client {index}");
+        assert_eq!(response.body_text(), "second", "client {index}");
     }
-    let accepted = server
-        .stdout_lines()
-        .iter()
-        .filter(|line| line.starts_with("new client"))
-        .count();
+    let accepted = server.count_lines(|line| line.starts_with("new client"));
     assert_eq!(accepted, CONNECTIONS);
 }
 
