@@ -62,6 +62,28 @@ pub fn rejects_a_bad_sleep(binary: &str) {
     assert_one_line_error(&mut process, "SLEEP_SECS");
 }
 
+/// The server answers a request with `response`, all of it (status line,
+/// blank line and body), then closes the connection: [`Server::get_to_eof`]
+/// returns only once the server has closed.
+pub fn answers_with_and_closes(server: &Server, response: &[u8]) {
+    let answer = server.get_to_eof("/hello");
+    assert!(
+        answer == response,
+        "answered {:?}, expected {:?}",
+        String::from_utf8_lossy(&answer),
+        String::from_utf8_lossy(response)
+    );
+}
+
+/// The server prints the request line of each request it reads, in the
+/// order it reads them.
+pub fn prints_each_request_line(server: &Server) {
+    server.get_to_eof("/first");
+    server.get_to_eof("/second");
+    server.wait_for_line("the first request", |line| line == "GET /first HTTP/1.1");
+    server.wait_for_line("the second request", |line| line == "GET /second HTTP/1.1");
+}
+
 /// Something a client does to a server that it should survive.
 type Misbehaviour = fn(&Server);
 
