@@ -470,7 +470,7 @@ fn wait_until_the_server_cannot_send(server: &Server, client: &TcpStream) {
     let server_end = server.address();
     let client_end = client.local_addr().expect("getsockname");
     // The largest send queue seen so far, and when it was first seen.
-    let mut largest: Option<(u64, Instant)> = None;
+    let mut largest = (0, Instant::now());
     eventually(
         PATIENCE,
         "the socket buffers to fill: the client's window closed and the \
@@ -479,15 +479,13 @@ fn wait_until_the_server_cannot_send(server: &Server, client: &TcpStream) {
             let server_side = tcp_end(server_end, client_end)?;
             let client_side = tcp_end(client_end, server_end)?;
             let now = Instant::now();
-            match largest {
-                Some((bytes, _)) if server_side.send_queue <= bytes => {}
-                _ => largest = Some((server_side.send_queue, now)),
+            if server_side.send_queue > largest.0 {
+                largest = (server_side.send_queue, now);
             }
-            let (_, since) = largest?;
             (server_side.peer_window_closed
                 && server_side.send_queue > 0
                 && client_side.receive_queue > 0
-                && now - since >= STILL_FOR)
+                && now - largest.1 >= STILL_FOR)
                 .then_some(())
         },
     );
