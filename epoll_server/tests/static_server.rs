@@ -1,6 +1,6 @@
-//! epoll_server against the promises of a static server (issue 3), in both
-//! trigger modes, and the lesson of epoll: it sleeps while idle, where
-//! nonblock_server burns a core.
+//! epoll_server against the promises every static server keeps about
+//! HTTP, in both trigger modes, and the lesson of epoll: it sleeps while
+//! idle, where nonblock_server burns a core.
 //!
 //! The scenarios are shared with nonblock_server and live in
 //! `testkit::static_server`; each `#[test]` here runs one of them against

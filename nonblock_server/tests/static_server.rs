@@ -1,5 +1,5 @@
-//! nonblock_server against the promises of a static server (issue 3), and
-//! the lesson of its busy loop: it burns CPU while serving nobody.
+//! nonblock_server against the promises every static server keeps about
+//! HTTP, and the lesson of its busy loop: it burns CPU while serving nobody.
 //!
 //! The scenarios are shared with epoll_server and live in
 //! `testkit::static_server`; each `#[test]` here runs one of them against

@@ -4,11 +4,10 @@
 //! and how long it waited.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
-use testkit::{contract, read_to_eof, Launch, Process, Server};
+use testkit::{contract, read_to_eof, Launch, Process, RefusingPort, Server};
 
 fn server_binary() -> String {
     env!("CARGO_BIN_EXE_blocking_server").to_owned()
@@ -134,13 +133,9 @@ fn a_second_client_waits_until_the_server_is_done_with_the_first() {
 
 #[test]
 fn the_client_reports_a_server_that_is_not_there() {
-    // A port that was free a moment ago: nothing listens on it now.
-    let port = {
-        let holder = TcpListener::bind("127.0.0.1:0").unwrap();
-        holder.local_addr().unwrap().port()
-    };
+    let nothing_listens = RefusingPort::new();
     let mut client = Launch::new(&client_binary())
-        .env("PORT", &port.to_string())
+        .env("PORT", &nothing_listens.port.to_string())
         .spawn();
     contract::assert_one_line_error(&mut client, "Connection refused");
 

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use testkit::{has_control_characters, read_to_eof, stays_open_for, Launch, Response, Server};
+use testkit::{has_control_characters, raw_request, read_to_eof, stays_open_for, Launch, Server};
 
 fn binary() -> String {
     env!("CARGO_BIN_EXE_hello_name").to_owned()
@@ -17,25 +17,16 @@ fn start() -> Server {
     Launch::new(&binary()).start_server()
 }
 
-fn get(server: &Server, target: &str) -> Response {
-    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    server.exchange(request.as_bytes(), false)
-}
-
 fn assert_greets(server: &Server, target: &str, greeting: &str) {
-    let response = get(server, target);
+    let response = server.get(target);
     assert_eq!(response.status, 200, "{target}: {response:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&response.body),
-        format!("{greeting}\n"),
-        "{target}"
-    );
+    assert_eq!(response.body_text(), format!("{greeting}\n"), "{target}");
 }
 
 #[test]
 fn greets_the_name_in_the_path() {
     let server = start();
-    let response = get(&server, "/Alice");
+    let response = server.get("/Alice");
     assert_eq!(response.status_line, "HTTP/1.1 200 OK");
     assert_eq!(response.body, b"Hello, Alice!\n");
     assert_eq!(response.header("content-length"), Some("14"));
@@ -79,10 +70,7 @@ fn refuses_names_with_control_characters_and_never_echoes_them() {
         b"/bell%07",                       // BEL
     ];
     for target in hostile {
-        let mut request = b"GET ".to_vec();
-        request.extend_from_slice(target);
-        request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        let response = server.exchange_to_eof(&request);
+        let response = server.exchange_to_eof(&raw_request("GET", target));
         let shown = String::from_utf8_lossy(&response);
         assert!(
             response.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
@@ -106,7 +94,7 @@ fn refuses_names_with_control_characters_and_never_echoes_them() {
 fn refuses_bad_escapes_and_names_that_are_not_utf8() {
     let server = start();
     for target in ["/%zz", "/%4", "/abc%", "/%+1", "/%C3", "/%FF%FE"] {
-        let response = get(&server, target);
+        let response = server.get(target);
         assert_eq!(response.status, 400, "{target}: {response:?}");
     }
     assert_greets(&server, "/Alice", "Hello, Alice!");

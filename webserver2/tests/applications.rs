@@ -13,18 +13,10 @@ fn start(application: &str) -> Server {
     Launch::new(BINARY).arg(application).start_server()
 }
 
-fn get(server: &Server, target: &str) -> Response {
-    server.exchange(request_for(target).as_bytes(), false)
-}
-
-fn body_text(response: &Response) -> String {
-    String::from_utf8(response.body.clone()).unwrap()
-}
-
 fn assert_answer(server: &Server, target: &str, status: u16, body: &str) {
-    let response = get(server, target);
+    let response = server.get(target);
     assert_eq!(response.status, status, "{target}: {response:?}");
-    assert_eq!(body_text(&response), body, "{target}");
+    assert_eq!(response.body_text(), body, "{target}");
 }
 
 #[test]
@@ -37,7 +29,7 @@ fn hello_greets_every_request_alike() {
         b"DELETE /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
         false,
     );
-    assert_eq!(body_text(&response), greeting);
+    assert_eq!(response.body_text(), greeting);
 }
 
 #[test]
@@ -59,12 +51,12 @@ fn the_router_answers_its_routes_and_their_parameters() {
 fn the_router_answers_404_and_405_for_what_it_has_no_route_for() {
     let server = start("router");
     for target in ["/", "/nope", "/hello/", "/hello/a/b", "/hello/a%2Fb"] {
-        assert_eq!(get(&server, target).status, 404, "{target}");
+        assert_eq!(server.get(target).status, 404, "{target}");
     }
     let response = server.exchange(b"POST /hello HTTP/1.1\r\nHost: x\r\n\r\n", false);
     assert_eq!(response.status, 405);
     assert_eq!(response.header("allow"), Some("GET, HEAD"));
-    let response = get(&server, "/echo");
+    let response = server.get("/echo");
     assert_eq!(response.status, 405);
     assert_eq!(response.header("allow"), Some("POST"));
 }
@@ -118,7 +110,7 @@ fn the_environ_holds_the_request_as_cgi_variables() {
     let local_port = stream.local_addr().unwrap().port();
     let response = testkit::read_response(&mut std::io::BufReader::new(stream), false).unwrap();
     assert_eq!(response.status, 200);
-    let listing = body_text(&response);
+    let listing = response.body_text();
     let lines: Vec<&str> = listing.lines().collect();
     let port = server.port;
     for expected in [
@@ -169,7 +161,7 @@ fn the_counter_keeps_its_state_across_connections() {
 #[test]
 fn every_failure_of_an_application_is_a_500_and_the_server_lives_on() {
     let mut server = start("faulty");
-    let listing = body_text(&get(&server, "/"));
+    let listing = server.get("/").body_text();
     let failures = [
         (
             "/error",
@@ -200,10 +192,10 @@ fn every_failure_of_an_application_is_a_500_and_the_server_lives_on() {
     for (path, reason) in failures {
         assert!(listing.contains(path), "{path} missing from {listing}");
         let raw = server.exchange_to_eof(request_for(path).as_bytes());
-        let response = testkit::read_response(&mut &raw[..], false).unwrap();
+        let response = Response::parse(&raw);
         assert_eq!(response.status, 500, "{path}: {response:?}");
         assert_eq!(
-            body_text(&response),
+            response.body_text(),
             "500 Internal Server Error: The application failed.\n"
         );
         // Nothing of the failed response leaks: no injected header, no
@@ -217,7 +209,7 @@ fn every_failure_of_an_application_is_a_500_and_the_server_lives_on() {
             server.stderr().contains(reason).then_some(())
         });
         // And the next request is served.
-        assert_eq!(get(&server, "/").status, 200, "after {path}");
+        assert_eq!(server.get("/").status, 200, "after {path}");
     }
     assert!(server.is_running());
 }

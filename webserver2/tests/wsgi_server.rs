@@ -20,24 +20,20 @@ fn start(application: &str) -> Server {
     Launch::new(BINARY).arg(application).start_server()
 }
 
-fn get(server: &Server, target: &str) -> Response {
-    server.exchange(request_for(target).as_bytes(), false)
+/// The server with the simplest application: the contract's checks need
+/// one to start it.
+fn with_hello() -> Launch {
+    Launch::new(BINARY).arg("hello")
 }
 
 #[test]
 fn a_bad_port_is_a_one_line_error_with_exit_code_1() {
-    for port in ["nope", "70000"] {
-        let mut process = Launch::new(BINARY).arg("hello").env("PORT", port).spawn();
-        contract::assert_one_line_error(&mut process, "PORT");
-    }
+    contract::rejects_a_bad_port_of(with_hello);
 }
 
 #[test]
 fn an_address_in_use_is_a_one_line_error_with_exit_code_1() {
-    let holder = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
-    let port = holder.local_addr().unwrap().port().to_string();
-    let mut process = Launch::new(BINARY).arg("hello").env("PORT", &port).spawn();
-    contract::assert_one_line_error(&mut process, "Address already in use");
+    contract::reports_an_address_in_use_of(with_hello);
 }
 
 #[test]
@@ -109,7 +105,7 @@ fn answers_a_proper_http_1_1_response_and_closes() {
 
     // read_to_eof returned: the server closed the connection after one
     // response, as its Connection header says.
-    let response = testkit::read_response(&mut &raw[..], false).unwrap();
+    let response = Response::parse(&raw);
     assert_eq!(response.status_line, "HTTP/1.1 200 OK");
     assert_eq!(response.body, GREETING);
     assert_eq!(
@@ -135,7 +131,7 @@ fn answers_a_proper_http_1_1_response_and_closes() {
 #[test]
 fn prints_each_request_and_response_like_curl_verbose() {
     let server = start("hello");
-    get(&server, "/printed");
+    server.get("/printed");
     server.wait_for_line("the request line", |line| line == "< GET /printed HTTP/1.1");
     server.wait_for_line("a request header", |line| line == "< Host: localhost");
     server.wait_for_line("the status line", |line| line == "> HTTP/1.1 200 OK");
@@ -169,7 +165,7 @@ fn reads_the_whole_request_even_when_it_comes_in_pieces() {
         server.stderr()
     );
     stream.write_all(b" world").unwrap();
-    let response = testkit::read_response(&mut &read_to_eof(&mut stream)[..], false).unwrap();
+    let response = Response::parse(&read_to_eof(&mut stream));
     assert_eq!(response.status, 200);
     assert_eq!(response.body, b"hello world");
 }
@@ -227,7 +223,7 @@ fn bad_requests_get_400_and_the_server_lives_on() {
     for request in BAD_REQUESTS {
         let shown = String::from_utf8_lossy(request);
         let raw = server.exchange_to_eof(request);
-        let response = testkit::read_response(&mut &raw[..], false).unwrap();
+        let response = Response::parse(&raw);
         assert_eq!(response.status, 400, "{shown:?}: {response:?}");
         assert!(
             response.body.starts_with(b"400 Bad Request: "),
@@ -243,7 +239,7 @@ fn bad_requests_get_400_and_the_server_lives_on() {
         "{}",
         server.stdout()
     );
-    assert_eq!(get(&server, "/hello").status, 200);
+    assert_eq!(server.get("/hello").status, 200);
 }
 
 #[test]
@@ -280,7 +276,7 @@ fn requests_it_cannot_serve_get_the_status_that_says_why() {
             String::from_utf8_lossy(&request[..request.len().min(60)])
         );
     }
-    assert_eq!(get(&server, "/hello").status, 200);
+    assert_eq!(server.get("/hello").status, 200);
 }
 
 #[test]
@@ -293,7 +289,7 @@ fn a_request_cut_short_gets_400_and_an_empty_connection_nothing() {
         .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
     cut_head.shutdown(Shutdown::Write).unwrap();
-    let response = testkit::read_response(&mut &read_to_eof(&mut cut_head)[..], false).unwrap();
+    let response = Response::parse(&read_to_eof(&mut cut_head));
     assert_eq!(response.status, 400);
 
     let mut cut_body = server.connect();
@@ -301,10 +297,10 @@ fn a_request_cut_short_gets_400_and_an_empty_connection_nothing() {
         .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
         .unwrap();
     cut_body.shutdown(Shutdown::Write).unwrap();
-    let response = testkit::read_response(&mut &read_to_eof(&mut cut_body)[..], false).unwrap();
+    let response = Response::parse(&read_to_eof(&mut cut_body));
     assert_eq!(response.status, 400);
 
-    assert_eq!(get(&server, "/hello").status, 200);
+    assert_eq!(server.get("/hello").status, 200);
 }
 
 #[test]

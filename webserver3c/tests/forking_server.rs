@@ -2,10 +2,13 @@
 //! same time; parent and child close their copies, so each client sees
 //! end-of-file; nobody reaps the children, so they stay zombies.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read};
 
-use testkit::{contract, eventually, read_until_contains, send_request, Launch, PATIENCE};
+use testkit::{
+    contract, eventually, process_state, read_until_contains, send_request, wait_for_child_lines,
+    Launch, PATIENCE,
+};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3c");
 
@@ -33,20 +36,17 @@ fn serves_several_clients_at_once_each_from_its_own_child() {
     }
 
     let parent = server.pid();
-    let child_lines = server.wait_for_lines(3, "three `Child PID` lines", |line| {
-        line.starts_with("Child PID: ")
-    });
+    let children = wait_for_child_lines(&server, 3);
     let mut child_pids = BTreeSet::new();
-    for line in &child_lines {
-        let (child, claimed_parent) = parse_child_line(line);
-        assert_eq!(claimed_parent, parent, "{line}");
-        assert_ne!(child, parent, "{line}");
-        child_pids.insert(child);
+    for child in &children {
+        assert_eq!(child.parent, parent, "{child:?}");
+        assert_ne!(child.pid, parent, "{child:?}");
+        child_pids.insert(child.pid);
     }
     assert_eq!(
         child_pids.len(),
         3,
-        "three different children: {child_lines:?}"
+        "three different children: {children:?}"
     );
     server.wait_for_line("the parent's PID", |line| {
         line == format!("Parent PID (PPID): {parent}")
@@ -66,24 +66,38 @@ fn each_client_sees_end_of_file_when_its_child_is_done() {
 fn children_that_exit_stay_zombies() {
     let server = Launch::new(BINARY).env("SLEEP_SECS", "0").start_server();
     for _ in 0..3 {
-        server.get_to_eof("/hello");
+        assert_eq!(server.get_to_eof("/hello"), common::HTTP_RESPONSE);
     }
-    let zombies = eventually(PATIENCE, "three zombie children", || {
-        let zombies = server.zombie_children();
-        (zombies.len() >= 3).then_some(zombies)
+    let forked: BTreeSet<i32> = wait_for_child_lines(&server, 3)
+        .iter()
+        .map(|child| child.pid)
+        .collect();
+    // A child closes its connection just before it exits, so it may still
+    // be running when the client sees end-of-file. Wait until none of the
+    // three runs, whichever way it ended: a zombie, or gone from /proc
+    // (reaped).
+    eventually(PATIENCE, "the three children to exit", || {
+        forked
+            .iter()
+            .all(|&pid| matches!(process_state(pid), Some('Z') | None))
+            .then_some(())
     });
-    assert!(zombies.iter().all(|child| child.state == 'Z'));
+    // Every child of the server, whatever its state: the three that exited
+    // are all still there, as zombies, and there is no other.
+    let children: BTreeMap<i32, char> = server
+        .children()
+        .iter()
+        .map(|child| (child.pid, child.state))
+        .collect();
+    let zombies: BTreeMap<i32, char> = forked.iter().map(|&pid| (pid, 'Z')).collect();
+    assert_eq!(
+        children, zombies,
+        "the server's children, with their states"
+    );
 }
 
 #[test]
 fn survives_hostile_clients() {
     let server = Launch::new(BINARY).env("SLEEP_SECS", "0").start_server();
     contract::survives_hostile_clients(&server);
-}
-
-/// `Child PID: 123. Parent PID 45` → (123, 45).
-fn parse_child_line(line: &str) -> (i32, i32) {
-    let rest = line.strip_prefix("Child PID: ").expect("a Child PID line");
-    let (child, parent) = rest.split_once(". Parent PID ").expect("its Parent PID");
-    (child.parse().unwrap(), parent.parse().unwrap())
 }

@@ -1,7 +1,7 @@
 //! webserver3e: the SIGCHLD handler reaps the child, and the accept it
 //! interrupted fails with EINTR, which ends the server.
 
-use testkit::{contract, Launch};
+use testkit::{contract, wait_for_child_lines, Launch};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3e");
 
@@ -18,12 +18,7 @@ fn reaps_the_child_then_dies_of_the_interrupted_accept() {
         &mut server.process,
         "accept: Interrupted system call (os error 4)",
     );
-    let child_line =
-        server.wait_for_line("the child's PID", |line| line.starts_with("Child PID: "));
-    let child = child_line
-        .strip_prefix("Child PID: ")
-        .and_then(|rest| rest.split('.').next())
-        .unwrap();
+    let child = wait_for_child_lines(&server, 1)[0].pid;
     server.wait_for_line("the handler's report", |line| {
         line == format!("Child {child} terminated with status 0")
     });

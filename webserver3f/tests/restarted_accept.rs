@@ -2,8 +2,6 @@
 //! children; but one wait per SIGCHLD leaves zombies when children exit
 //! together.
 
-use std::thread;
-
 use testkit::{contract, exit_children_while_server_is_stopped, Launch};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3f");
@@ -13,14 +11,9 @@ testkit::server_contract_tests!(BINARY);
 #[test]
 fn survives_a_burst_of_concurrent_clients_and_still_answers() {
     let mut server = Launch::new(BINARY).start_server();
-    thread::scope(|scope| {
-        let answers: Vec<_> = (0..64)
-            .map(|_| scope.spawn(|| server.get_to_eof("/hello")))
-            .collect();
-        for answer in answers {
-            assert_eq!(answer.join().unwrap(), common::HTTP_RESPONSE);
-        }
-    });
+    for answer in server.get_to_eof_concurrently(64, "/hello") {
+        assert_eq!(answer, common::HTTP_RESPONSE);
+    }
     // Every child's exit interrupted accept at least once along the way.
     assert!(server.is_running(), "stderr: {}", server.stderr());
     assert_eq!(server.get_to_eof("/hello"), common::HTTP_RESPONSE);
@@ -36,14 +29,8 @@ fn children_exiting_together_leave_zombies() {
     server.wait_for_line("the handler to run", |line| {
         line.ends_with("terminated with status 0")
     });
-    let reports = |server: &testkit::Server| {
-        server
-            .stdout_lines()
-            .iter()
-            .filter(|line| line.contains(" terminated "))
-            .count()
-    };
-    assert_eq!(reports(&server), 1, "one signal, one wait");
+    let reports = server.count_lines(|line| line.contains(" terminated "));
+    assert_eq!(reports, 1, "one signal, one wait");
     assert_eq!(server.zombie_children().len(), 7);
 }
 

@@ -1,8 +1,6 @@
 //! webserver3g: the handler loops waitpid(-1, WNOHANG), so every exited
 //! child is collected, however many exits one SIGCHLD stands for.
 
-use std::thread;
-
 use testkit::{contract, eventually, exit_children_while_server_is_stopped, Launch, PATIENCE};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_webserver3g");
@@ -12,14 +10,9 @@ testkit::server_contract_tests!(BINARY);
 #[test]
 fn leaves_no_zombie_after_a_burst_of_128_concurrent_connections() {
     let mut server = Launch::new(BINARY).start_server();
-    thread::scope(|scope| {
-        let answers: Vec<_> = (0..128)
-            .map(|_| scope.spawn(|| server.get_to_eof("/hello")))
-            .collect();
-        for answer in answers {
-            assert_eq!(answer.join().unwrap(), common::HTTP_RESPONSE);
-        }
-    });
+    for answer in server.get_to_eof_concurrently(128, "/hello") {
+        assert_eq!(answer, common::HTTP_RESPONSE);
+    }
     server.wait_for_lines(128, "a report for every child", |line| {
         line.ends_with("terminated with status 0")
     });

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
+use crate::proc_fs::fields_after_name;
+
 /// Raises this test process's soft RLIMIT_NOFILE to its hard limit, as
 /// `ulimit -n $(ulimit -Hn)` would, and returns the new soft limit.
 /// Servers started afterwards inherit it. Only ever raises, so tests running
@@ -26,10 +28,9 @@ pub fn raise_open_file_limit() -> u64 {
 /// same on every Linux architecture).
 pub fn cpu_time(pid: i32) -> Option<Duration> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which may hold spaces: state is the
-    // 3rd field of the line, so utime (14th) is the 12th after the name.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(11);
+    // State is the 3rd field of the line, the first after the name, so
+    // utime (14th) is the 12th after the name.
+    let mut fields = fields_after_name(&stat)?.skip(11);
     let user: u64 = fields.next()?.parse().ok()?;
     let system: u64 = fields.next()?.parse().ok()?;
     Some(Duration::from_millis((user + system) * 10))

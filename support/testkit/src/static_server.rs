@@ -1,7 +1,7 @@
 //! Scenarios for the static file servers, `nonblock_server` and
 //! `epoll_server`.
 //!
-//! Both servers make the same promises about HTTP (issue 3: status codes,
+//! Both servers make the same promises about HTTP (the right status codes,
 //! keep-alive, pipelining, large files to slow readers, paths kept under the
 //! root, slow and idle clients, running out of descriptors), so the checks
 //! are written once, here, and each crate's tests call them on its own
@@ -18,8 +18,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{
-    connect, contract, cpu_time, eventually, raise_open_file_limit, read_response, request_for,
-    resident_memory, stays_open_for, Launch, Response, Server, TempDir, PATIENCE,
+    connect, contract, cpu_time, eventually, raise_open_file_limit, raw_request, read_response,
+    request, request_for, resident_memory, stays_open_for, tcp_end, Launch, Response, Server,
+    TempDir, PATIENCE,
 };
 
 /// The files of the test site, by path under the root, with their expected
@@ -97,8 +98,8 @@ impl HttpClient {
 
     /// `HEAD path` and its response.
     pub fn head(&mut self, path: &str) -> Response {
-        let request = format!("HEAD {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        self.send(request.as_bytes()).expect("send HEAD");
+        self.send(request("HEAD", path).as_bytes())
+            .expect("send HEAD");
         self.read_response(true).expect("read the response to HEAD")
     }
 
@@ -115,10 +116,6 @@ impl HttpClient {
     }
 }
 
-fn body_text(response: &Response) -> String {
-    String::from_utf8_lossy(&response.body).into_owned()
-}
-
 /// `/` is `index.html`; every file comes with its exact length and the
 /// `Content-Type` of its extension, on one keep-alive connection.
 pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
@@ -128,7 +125,7 @@ pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
 
     let index = client.get("/");
     assert_eq!(index.status, 200, "{index:?}");
-    assert_eq!(body_text(&index), "this is index.html\n");
+    assert_eq!(index.body_text(), "this is index.html\n");
     assert_eq!(
         index.header("content-type"),
         Some("text/html; charset=utf-8")
@@ -153,11 +150,11 @@ pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
     }
     // A directory with a trailing slash is its index; `?query` names no file.
     assert_eq!(
-        body_text(&client.get("/docs/")),
+        client.get("/docs/").body_text(),
         "this is docs/index.html\n"
     );
-    assert_eq!(body_text(&client.get("/a.txt?version=2")), "first");
-    assert_eq!(body_text(&client.get("/%61.txt")), "first");
+    assert_eq!(client.get("/a.txt?version=2").body_text(), "first");
+    assert_eq!(client.get("/%61.txt").body_text(), "first");
 }
 
 /// The repository's sample site, from the default root `./html` when the
@@ -281,7 +278,7 @@ pub fn head_sends_the_headers_without_the_body(binary: &str, extra: &[&str]) {
     assert_eq!(head.headers, get.headers);
     assert!(head.body.is_empty());
     assert_eq!(client.head("/missing").status, 404);
-    assert_eq!(body_text(&client.get("/b.txt")), "second");
+    assert_eq!(client.get("/b.txt").body_text(), "second");
 }
 
 /// One connection, 100 requests, 100 answers: the server accepts once.
@@ -297,15 +294,11 @@ pub fn keeps_a_connection_alive_over_100_requests(binary: &str, extra: &[&str]) 
         };
         let response = client.get(path);
         assert_eq!(
-            (response.status, body_text(&response).as_str()),
+            (response.status, response.body_text().as_str()),
             (200, body)
         );
     }
-    let accepted = server
-        .stdout_lines()
-        .iter()
-        .filter(|line| line.starts_with("new client"))
-        .count();
+    let accepted = server.count_lines(|line| line.starts_with("new client"));
     assert_eq!(accepted, 1, "{}", server.stdout());
 }
 
@@ -319,7 +312,7 @@ pub fn closes_or_keeps_the_connection_as_the_client_asks(binary: &str, extra: &[
     plain_1_0.send(b"GET /a.txt HTTP/1.0\r\n\r\n").unwrap();
     let response = plain_1_0.read_response(false).unwrap();
     assert_eq!(
-        (response.status, body_text(&response).as_str()),
+        (response.status, response.body_text().as_str()),
         (200, "first")
     );
     assert_eq!(response.header("connection"), Some("close"));
@@ -331,7 +324,7 @@ pub fn closes_or_keeps_the_connection_as_the_client_asks(binary: &str, extra: &[
             .send(b"GET /b.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
             .unwrap();
         let response = kept_1_0.read_response(false).unwrap();
-        assert_eq!(body_text(&response), "second");
+        assert_eq!(response.body_text(), "second");
         assert_eq!(response.header("connection"), Some("keep-alive"));
     }
 
@@ -363,9 +356,7 @@ pub fn answers_pipelined_requests_in_order(binary: &str, extra: &[&str]) {
         .collect();
     let mut all = String::new();
     for (method, path, _, _) in &script {
-        all.push_str(&format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: testkit\r\n\r\n"
-        ));
+        all.push_str(&request(method, path));
     }
     assert!(all.len() > 16 * 1024);
     client.send(all.as_bytes()).unwrap();
@@ -379,7 +370,7 @@ pub fn answers_pipelined_requests_in_order(binary: &str, extra: &[&str]) {
         );
         if *status == 200 {
             assert_eq!(
-                body_text(&response),
+                response.body_text(),
                 *body,
                 "response {index}: {method} {path}"
             );
@@ -399,21 +390,22 @@ pub fn reads_a_request_sent_byte_by_byte(binary: &str, extra: &[&str]) {
     }
     let response = client.read_response(false).unwrap();
     assert_eq!(
-        (response.status, body_text(&response).as_str()),
+        (response.status, response.body_text().as_str()),
         (200, "second")
     );
     // And the connection is still good for the next one.
-    assert_eq!(body_text(&client.get("/a.txt")), "first");
+    assert_eq!(client.get("/a.txt").body_text(), "first");
 }
 
 /// A 64 MiB file, sent to a client that reads slowly, arrives whole and
 /// byte-identical, and the server never holds the file in memory.
 ///
-/// The client waits before reading at all, so the socket buffers fill and
-/// the server's writes hit EAGAIN; a server that ignores how much `send`
-/// took loses data. It then reads in chunks with pauses. The file's bytes
-/// differ from one position to the next (each MiB is stamped with its
-/// number), so a lost, repeated or reordered chunk does not compare equal.
+/// The client reads nothing until the socket buffers are full and the
+/// server's writes hit EAGAIN, which the test waits for and checks in
+/// `/proc/net/tcp`; a server that ignores how much `send` took loses data.
+/// It then reads in chunks with pauses. The file's bytes differ from one
+/// position to the next (each MiB is stamped with its number), so a lost,
+/// repeated or reordered chunk does not compare equal.
 pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
     const SIZE: usize = 64 << 20;
     const MEBIBYTE: usize = 1 << 20;
@@ -424,7 +416,7 @@ pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
     let server = launch(binary, extra, site.path()).start_server();
     let mut client = HttpClient::connect(&server);
     client.send(request_for("/large.bin").as_bytes()).unwrap();
-    thread::sleep(Duration::from_millis(300));
+    wait_until_the_server_cannot_send(&server, client.stream());
 
     let head = read_head(&mut client.reader);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
@@ -461,7 +453,42 @@ pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
         "the server's resident memory reached {peak_memory} bytes while sending a {SIZE}-byte file"
     );
     // Not a byte more: the next response starts right after the body.
-    assert_eq!(body_text(&client.get("/a.txt")), "first");
+    assert_eq!(client.get("/a.txt").body_text(), "first");
+}
+
+/// Waits until the server can send no more to `client`, which reads
+/// nothing meanwhile, and panics if that does not happen within
+/// [`PATIENCE`]. "No more", as `/proc/net/tcp` shows the connection: the
+/// client's receive buffer holds bytes and its window is closed (the
+/// server's end runs its zero-window probe timer), and the server's send
+/// buffer holds bytes that it has stopped adding to for 100 ms. A server
+/// with a 64 MiB file to send that stops adding is one whose writes return
+/// EAGAIN.
+fn wait_until_the_server_cannot_send(server: &Server, client: &TcpStream) {
+    const STILL_FOR: Duration = Duration::from_millis(100);
+    // The accepted socket's local address is the one the client dialled.
+    let server_end = server.address();
+    let client_end = client.local_addr().expect("getsockname");
+    // The largest send queue seen so far, and when it was first seen.
+    let mut largest = (0, Instant::now());
+    eventually(
+        PATIENCE,
+        "the socket buffers to fill: the client's window closed and the \
+         server's send queue no longer growing",
+        || {
+            let server_side = tcp_end(server_end, client_end)?;
+            let client_side = tcp_end(client_end, server_end)?;
+            let now = Instant::now();
+            if server_side.send_queue > largest.0 {
+                largest = (server_side.send_queue, now);
+            }
+            (server_side.peer_window_closed
+                && server_side.send_queue > 0
+                && client_side.receive_queue > 0
+                && now - largest.1 >= STILL_FOR)
+                .then_some(())
+        },
+    );
 }
 
 /// Writes `blocks` blocks of `block_size` pseudo-random bytes, each block
@@ -516,7 +543,7 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
 
     let server = launch(binary, extra, &root).start_server();
     assert_eq!(
-        body_text(&HttpClient::connect(&server).get("/index.html")),
+        HttpClient::connect(&server).get("/index.html").body_text(),
         "inside"
     );
 
@@ -557,11 +584,8 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
 
     for target in hostile {
         let shown = String::from_utf8_lossy(&target).into_owned();
-        let mut request = b"GET ".to_vec();
-        request.extend_from_slice(&target);
-        request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\n\r\n");
         let mut client = HttpClient::connect(&server);
-        client.send(&request).unwrap();
+        client.send(&raw_request("GET", &target)).unwrap();
         let response = client
             .read_response(false)
             .unwrap_or_else(|err| panic!("{shown}: {err}"));
@@ -571,7 +595,7 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
             response.status_line
         );
         assert!(
-            !body_text(&response).contains(SECRET),
+            !response.body_text().contains(SECRET),
             "{shown} served the secret"
         );
     }
@@ -613,7 +637,7 @@ pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str])
 
     let mut fast = HttpClient::connect(&server);
     for _ in 0..20 {
-        assert_eq!(body_text(&fast.get("/b.txt")), "second");
+        assert_eq!(fast.get("/b.txt").body_text(), "second");
     }
     for _ in 0..5 {
         assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
@@ -622,7 +646,7 @@ pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str])
     let slow_answer = slow.join().expect("the slow client thread");
     assert!(still_mid_request);
     assert_eq!(
-        (slow_answer.status, body_text(&slow_answer).as_str()),
+        (slow_answer.status, slow_answer.body_text().as_str()),
         (200, "first")
     );
 }
@@ -801,7 +825,7 @@ pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
             let response = client
                 .read_response(false)
                 .unwrap_or_else(|err| panic!("client {}: {err}", batch_start + index));
-            assert_eq!(body_text(&response), "first");
+            assert_eq!(response.body_text(), "first");
         }
     }
     for client in &mut clients {
@@ -811,13 +835,9 @@ pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
         let response = client
             .read_response(false)
             .unwrap_or_else(|err| panic!("client {index}, second request: {err}"));
-        assert_eq!(body_text(&response), "second", "client {index}");
+        assert_eq!(response.body_text(), "second", "client {index}");
     }
-    let accepted = server
-        .stdout_lines()
-        .iter()
-        .filter(|line| line.starts_with("new client"))
-        .count();
+    let accepted = server.count_lines(|line| line.starts_with("new client"));
     assert_eq!(accepted, CONNECTIONS);
 }
 
@@ -1026,4 +1046,47 @@ pub fn listens_on_the_port_given_as_argument(binary: &str) {
         .start_server();
     assert_eq!(server.port, port);
     assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
+}
+
+/// The promises every static server keeps about HTTP, as `#[test]`s: each
+/// runs one scenario of [`static_server`](crate::static_server) against
+/// `$binary`, started with the extra arguments `$extra` (e.g.
+/// `&["--trigger", "edge"]`). The one list of shared scenarios lives here,
+/// so a new one reaches every server.
+///
+/// ```text
+/// testkit::static_server_scenario_tests!(BINARY, &["--trigger", "edge"]);
+/// ```
+#[macro_export]
+macro_rules! static_server_scenario_tests {
+    ($binary:expr, $extra:expr) => {
+        $crate::static_server_scenario_tests!(
+            @each $binary, $extra,
+            serves_files_with_length_and_type,
+            answers_errors_with_the_right_status,
+            head_sends_the_headers_without_the_body,
+            keeps_a_connection_alive_over_100_requests,
+            closes_or_keeps_the_connection_as_the_client_asks,
+            answers_pipelined_requests_in_order,
+            reads_a_request_sent_byte_by_byte,
+            sends_a_large_file_whole_to_a_slow_reader,
+            never_serves_a_file_outside_the_root,
+            slow_and_silent_clients_do_not_delay_others,
+            closes_idle_connections,
+            serves_2000_keep_alive_connections,
+            reports_a_missing_root,
+            help_names_the_chapter_and_the_port,
+            keeps_answering_after_its_stdout_is_closed,
+            keeps_answering_when_nobody_reads_its_stdout,
+            quiet_prints_no_line_per_client,
+        );
+    };
+    (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::static_server::$name($binary, $extra);
+            }
+        )*
+    };
 }

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::{parse_port_line, Collected, Launch, Process, Server, PATIENCE};
+use crate::process::{parse_port_line, Collected};
+use crate::{Launch, Process, Server, PATIENCE};
 
 /// The read end of a server's stdout, read only when the test says so.
 ///
