@@ -24,15 +24,58 @@
 
 use std::fmt::Write as _;
 use std::os::fd::BorrowedFd;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 use nix::sys::wait::WaitStatus;
 
 /// Lines dropped since the last line that got out. An atomic, because the
 /// signal handlers of 3e–3g print too, and an atomic is async-signal-safe
-/// where a lock is not.
+/// where a lock is not. Used until [`share_dropped_count_with_children`]
+/// moves the count to memory that forked children share.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// The count in a page shared with every child forked after it was set up:
+/// in the forking stages the children print, and each would otherwise count
+/// its drops in its own copy of [`DROPPED`], lost when it exits.
+static SHARED_DROPPED: OnceLock<&'static AtomicU64> = OnceLock::new();
+
+/// Where lines dropped are counted: the shared page when there is one. A
+/// `OnceLock::get` is one atomic load, safe in a signal handler.
+fn dropped() -> &'static AtomicU64 {
+    SHARED_DROPPED.get().copied().unwrap_or(&DROPPED)
+}
+
+/// Moves the count of dropped lines into an anonymous `MAP_SHARED` page,
+/// which `fork` shares instead of copying, so that the note of dropped lines
+/// counts what every process of a forking server dropped. Called once, at
+/// start, by [`run`](crate::run); without it the count is per process.
+pub fn share_dropped_count_with_children() {
+    if SHARED_DROPPED.get().is_some() {
+        return;
+    }
+    let length = NonZeroUsize::new(std::mem::size_of::<AtomicU64>()).expect("not zero");
+    // SAFETY: a fresh anonymous mapping, not backed by any file, and never
+    // unmapped: the pointer stays valid for the whole life of the process
+    // (and of its forked children, which share the page). The kernel fills
+    // it with zeros, a valid AtomicU64 of 0, and mmap aligns it to a page.
+    let Ok(page) = (unsafe {
+        mmap_anonymous(
+            None,
+            length,
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+        )
+    }) else {
+        return; // no shared page: each process counts its own
+    };
+    // SAFETY: see above; AtomicU64 allows shared access from any process.
+    let counter: &'static AtomicU64 = unsafe { page.cast::<AtomicU64>().as_ref() };
+    let _ = SHARED_DROPPED.set(counter);
+}
 
 /// Like std's `println!`, for the lessons: the line is written with one
 /// `write(2)`, is dropped (and counted) rather than block when standard
@@ -89,27 +132,27 @@ fn write_or_drop(bytes: &[u8]) {
     // calls.
     let stdout = unsafe { BorrowedFd::borrow_raw(1) };
     if !can_take_a_write_now(stdout) {
-        DROPPED.fetch_add(1, Ordering::Relaxed);
+        dropped().fetch_add(1, Ordering::Relaxed);
         return;
     }
-    let dropped = DROPPED.swap(0, Ordering::Relaxed);
-    if dropped > 0 {
+    let lost = dropped().swap(0, Ordering::Relaxed);
+    if lost > 0 {
         let mut note = SignalSafeLine::new();
         let _ = writeln!(
             note,
-            "({dropped} lines of log dropped: nobody was reading standard output)"
+            "({lost} lines of log dropped: nobody was reading standard output)"
         );
         let _ = nix::unistd::write(stdout, note.as_bytes());
         // The note may have taken the last of the room POLLOUT promised.
         if !can_take_a_write_now(stdout) {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
+            dropped().fetch_add(1, Ordering::Relaxed);
             return;
         }
     }
     // A short or failed write (EPIPE: the reader is gone) loses this line;
     // Rust ignores SIGPIPE, so the process lives on.
     if nix::unistd::write(stdout, bytes).is_err() {
-        DROPPED.fetch_add(1, Ordering::Relaxed);
+        dropped().fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -157,6 +157,7 @@ pub fn run(name: &str, serve: impl FnOnce() -> Result<()>) -> ! {
         );
         process::exit(2);
     }
+    crate::output::share_dropped_count_with_children();
     if let Err(err) = crate::check_sleep_secs() {
         exit_with_error(name, &err);
     }
