@@ -15,9 +15,12 @@
 //!   (with `PORT=0`, the kernel picks a free port) and `SLEEP_SECS`
 //!   (shortens a stage's 60 s or 3 s sleep) ([`sleep_duration`]);
 //! * the percent-decoding of a request path, which every server that reads
-//!   paths does the same way ([`percent_decode`]).
+//!   paths does the same way ([`percent_decode`]);
+//! * reading an HTTP/1.x request head, with httparse, one way and one limit
+//!   for hello_name, webserver2 and the static servers ([`request_head`]).
 
 pub mod output;
+pub mod request_head;
 mod stage;
 
 pub use output::{print_child_status, SignalSafeLine};
