@@ -33,46 +33,37 @@ pub type Parameters = BTreeMap<&'static str, String>;
 /// `start_response` callback, as a WSGI application gets, plus parameters.
 pub type Handler = fn(&Environ, &Parameters, &mut StartResponse<'_>) -> Result<Chunks>;
 
+/// One route: Flask's `@app.route(pattern, methods=[method])` on a handler.
 struct Route {
+    /// The method it answers; HEAD is answered as GET.
     method: &'static str,
+    /// The path it matches: `/hello/{name}`.
     pattern: &'static str,
+    /// What answers it.
     handler: Handler,
 }
 
-/// Routes, tried in the order they were added.
-#[derive(Default)]
+/// This application: a router, its routes tried in order.
 pub struct Router {
+    /// The routes, in the order they are tried.
     routes: Vec<Route>,
 }
 
-impl Router {
-    pub fn new() -> Router {
-        Router::default()
-    }
-
-    /// Adds a route: Flask's `@app.route(pattern, methods=[method])`.
-    pub fn route(
-        mut self,
-        method: &'static str,
-        pattern: &'static str,
-        handler: Handler,
-    ) -> Router {
-        self.routes.push(Route {
-            method,
-            pattern,
-            handler,
-        });
-        self
-    }
-}
-
-/// This application: the router and its routes.
+/// The router and its routes.
 pub fn application() -> Router {
-    Router::new()
-        .route("GET", "/hello", hello)
-        .route("GET", "/hello/{name}", hello_name)
-        .route("GET", "/environ", show_environ)
-        .route("POST", "/echo", echo)
+    let route = |method, pattern, handler| Route {
+        method,
+        pattern,
+        handler,
+    };
+    Router {
+        routes: vec![
+            route("GET", "/hello", hello),
+            route("GET", "/hello/{name}", hello_name),
+            route("GET", "/environ", show_environ),
+            route("POST", "/echo", echo),
+        ],
+    }
 }
 
 impl Application for Router {
@@ -108,13 +99,11 @@ impl Application for Router {
         }
         // RFC 9110: a 405 must list the methods that would have worked.
         let allow = allowed.join(", ");
-        start_response(
-            "405 Method Not Allowed",
-            &[
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Allow", &allow),
-            ],
-        );
+        let headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Allow", &allow),
+        ];
+        start_response("405 Method Not Allowed", &headers);
         Ok(chunks([
             format!("This path answers {allow} only.\n").into_bytes()
         ]))
