@@ -8,8 +8,8 @@
 //! `handle_one_request` does what the Python's does:
 //!
 //! ```text
-//! request = read_request(client)               // http.rs: not the lesson
-//! environ = get_environ(request)               // the request as CGI variables
+//! request = read_request(client)        // common::wsgi_http: not the lesson
+//! environ = get_environ(request)        // the request as CGI variables
 //! body    = application.call(&environ, &mut start_response)
 //! finish_response(client, status, headers, body)
 //! ```
@@ -27,7 +27,6 @@
 //! ```
 
 mod apps;
-mod http;
 mod wsgi;
 
 use std::collections::BTreeMap;
@@ -39,9 +38,9 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, ValueEnum};
 use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::wsgi_http::{self, Incoming, Request};
 use socket2::{Domain, Socket, Type};
 
-use http::{Incoming, Request};
 use wsgi::{Application, Environ};
 
 /// The `backlog` of listen(2), 1 as in the Python: how many completed
@@ -54,16 +53,6 @@ struct WsgiServer {
     listen_socket: Socket,
     /// What answers every request: any value that implements the interface.
     application: Box<dyn Application>,
-}
-
-/// What goes back to the client: the Python's `headers_set` and body.
-struct Response {
-    /// `200 OK`: the status line without its `HTTP/1.1`.
-    status: String,
-    /// The application's headers, then the server's.
-    headers: Vec<(String, String)>,
-    /// The body, whole.
-    body: Vec<u8>,
 }
 
 impl WsgiServer {
@@ -114,7 +103,8 @@ impl WsgiServer {
 
     /// Reads one request, runs the application on it, sends the response.
     fn handle_one_request(&mut self, client_connection: &mut TcpStream) -> Result<()> {
-        let request = match http::read_request(client_connection).context("recv from client")? {
+        let incoming = wsgi_http::read_request(client_connection).context("recv from client")?;
+        let request = match incoming {
             Incoming::Request(request) => request,
             // Connected and closed without a word: nobody to answer.
             Incoming::NothingSent => return Ok(()),
@@ -123,7 +113,7 @@ impl WsgiServer {
                 return finish_response(client_connection, plain_text(status, reason), true);
             }
         };
-        http::print_request(&request);
+        wsgi_http::print_request(&request);
         let include_body = request.method != "HEAD";
         let environ = get_environ(request, client_connection)?;
         let response = self.call_application(&environ).unwrap_or_else(|err| {
@@ -160,18 +150,22 @@ impl WsgiServer {
             Ok(chunks.collect::<Result<Vec<_>>>()?.concat())
         }));
         let body = outcome
-            .map_err(|panic| anyhow!("it panicked: {}", panic_message(panic.as_ref())))?
+            .map_err(|panic| {
+                let text = (panic.downcast_ref::<&str>().copied())
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str));
+                anyhow!("it panicked: {}", text.unwrap_or("(no message)"))
+            })?
             .context("it returned an error")?;
         let (status, headers) =
             headers_set.context("it returned without calling start_response")?;
-        http::check_response(&status, &headers, body.len())?;
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        wsgi_http::check_response(&status, &headers, body.len())?;
+        Ok((status, headers, body))
     }
 }
+
+/// What goes back to the client: the status (`200 OK`), the headers, the
+/// body; Python's `headers_set` and the body.
+type Response = (String, Vec<(String, String)>, Vec<u8>);
 
 /// What `start_response` keeps: the status and the application's headers,
 /// and the server's own, `Date` and `Server`, unless the application set
@@ -180,24 +174,20 @@ fn with_server_headers(
     status: &str,
     response_headers: &[(&str, &str)],
 ) -> (String, Vec<(String, String)>) {
-    let mut headers: Vec<(String, String)> = response_headers
-        .iter()
-        .map(|&(name, value)| (name.to_owned(), value.to_owned()))
-        .collect();
     let date = httpdate::fmt_http_date(SystemTime::now());
     let server = concat!("webserver2/", env!("CARGO_PKG_VERSION"));
-    for (name, value) in [("Date", date.as_str()), ("Server", server)] {
-        if !has_header(&headers, name) {
-            headers.push((name.to_owned(), value.to_owned()));
-        }
-    }
+    let server_headers = [("Date", date.as_str()), ("Server", server)];
+    let unset = server_headers
+        .iter()
+        .filter(|(name, _)| !has_header(response_headers, name));
+    let headers = (response_headers.iter().chain(unset))
+        .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
     (status.to_owned(), headers)
 }
 
-fn has_header(headers: &[(String, String)], name: &str) -> bool {
-    headers
-        .iter()
-        .any(|(header, _)| header.eq_ignore_ascii_case(name))
+fn has_header<T: AsRef<str>>(headers: &[(T, T)], name: &str) -> bool {
+    (headers.iter()).any(|(header, _)| header.as_ref().eq_ignore_ascii_case(name))
 }
 
 /// The environ for `request`: the CGI variables WSGI requires, one
@@ -205,8 +195,8 @@ fn has_header(headers: &[(String, String)], name: &str) -> bool {
 fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Environ> {
     let server_address = client_connection.local_addr().context("getsockname")?;
     let client_address = client_connection.peer_addr().context("getpeername")?;
-    let mut environ = BTreeMap::new();
-    let mut set = |name: &str, value: String| environ.insert(name.to_owned(), value);
+    let mut variables = BTreeMap::new();
+    let mut set = |name: &str, value: String| variables.insert(name.to_owned(), value);
     set("wsgi.url_scheme", "http".to_owned());
     set("REQUEST_METHOD", request.method);
     // The application is mounted at the root: all of the path is its own.
@@ -221,14 +211,14 @@ fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Enviro
     set("SERVER_PORT", server_address.port().to_string());
     set("REMOTE_ADDR", client_address.ip().to_string());
     set("REMOTE_PORT", client_address.port().to_string());
-
-    for (header, value) in request.headers {
-        // `X_Forwarded_For` would become the same variable as
-        // `X-Forwarded-For`: a client could pass off its own header as one a
-        // proxy in front set. nginx and gunicorn drop such headers too.
-        if header.contains('_') {
-            continue;
-        }
+    // `X_Forwarded_For` would become the same variable as `X-Forwarded-For`:
+    // a client could pass off its own header as one a proxy in front set.
+    // nginx and gunicorn drop such headers too.
+    for (header, value) in request
+        .headers
+        .into_iter()
+        .filter(|(name, _)| !name.contains('_'))
+    {
         let name = match header.to_ascii_uppercase().replace('-', "_") {
             name if name == "CONTENT_TYPE" || name == "CONTENT_LENGTH" => name,
             name => format!("HTTP_{name}"),
@@ -236,27 +226,22 @@ fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Enviro
         // A header sent twice is one variable, values joined by commas, as
         // HTTP allows (RFC 9110 §5.3); but a repeated Content-Length repeats
         // the same number (checked), and the number is what CGI wants.
-        match environ.get_mut(&name) {
+        match variables.get_mut(&name) {
             Some(earlier) if name != "CONTENT_LENGTH" => *earlier = format!("{earlier}, {value}"),
             Some(_) => {}
-            None => {
-                environ.insert(name, value);
-            }
+            None => drop(variables.insert(name, value)),
         }
     }
-    Ok(Environ::new(environ, request.body))
+    let input = request.body;
+    Ok(Environ { variables, input })
 }
 
 /// The server's own answer, for a refused request or a failed application.
 fn plain_text(status: &str, reason: &str) -> Response {
-    let (status, headers) =
-        with_server_headers(status, &[("Content-Type", "text/plain; charset=utf-8")]);
+    let text = [("Content-Type", "text/plain; charset=utf-8")];
+    let (status, headers) = with_server_headers(status, &text);
     let body = format!("{status}: {reason}\n").into_bytes();
-    Response {
-        status,
-        headers,
-        body,
-    }
+    (status, headers, body)
 }
 
 /// Python's `finish_response`: the status line, the headers, a blank line
@@ -268,33 +253,20 @@ fn finish_response(
     response: Response,
     include_body: bool,
 ) -> Result<()> {
-    let mut head = format!("HTTP/1.1 {}\r\n", response.status);
-    for (name, value) in &response.headers {
+    let (status, headers, body) = response;
+    let mut head = format!("HTTP/1.1 {status}\r\n");
+    for (name, value) in &headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    if !has_header(&response.headers, "Content-Length") {
-        head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    if !has_header(&headers, "Content-Length") {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("Connection: close\r\n");
-    let body = if include_body {
-        &response.body[..]
-    } else {
-        &[]
-    };
-    http::print_message('>', &head, body);
+    let body = if include_body { &body[..] } else { &[] };
+    wsgi_http::print_message('>', &head, body);
     client_connection
         .write_all(&[head.as_bytes(), b"\r\n", body].concat())
         .context("send to client")
-}
-
-/// The text a panic was raised with, if it was text.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    match panic.downcast_ref::<&str>() {
-        Some(message) => message,
-        None => panic
-            .downcast_ref::<String>()
-            .map_or("(no message)", String::as_str),
-    }
 }
 
 /// Serves one of the applications in `apps/` over HTTP, one client at a
@@ -320,24 +292,20 @@ enum ApplicationName {
     Faulty,
 }
 
-impl ApplicationName {
-    /// The application itself: the Python's `getattr(module, callable)`.
-    fn load(self) -> Box<dyn Application> {
-        match self {
-            ApplicationName::Hello => Box::new(apps::hello::application),
-            ApplicationName::Router => Box::new(apps::router::application()),
-            ApplicationName::Counter => Box::new(apps::counter::Counter::default()),
-            ApplicationName::Faulty => Box::new(apps::faulty::application),
-        }
+/// The application itself: the Python's `getattr(module, callable)`.
+fn load(name: ApplicationName) -> Box<dyn Application> {
+    match name {
+        ApplicationName::Hello => Box::new(apps::hello::application),
+        ApplicationName::Router => Box::new(apps::router::application()),
+        ApplicationName::Counter => Box::new(apps::counter::Counter::default()),
+        ApplicationName::Faulty => Box::new(apps::faulty::application),
     }
 }
 
 fn run(name: ApplicationName) -> Result<()> {
-    let mut server = WsgiServer::bind(common::server_address()?, name.load())?;
+    let mut server = WsgiServer::bind(common::server_address()?, load(name))?;
     println!("Serving HTTP on port {} ...", server.port()?);
-    let name = name
-        .to_possible_value()
-        .context("an application without a name")?;
+    let name = name.to_possible_value().context("a nameless application")?;
     println!("WSGIServer: serving the {} application", name.get_name());
     server.serve_forever()
 }

@@ -13,7 +13,7 @@
 //! | --- | --- |
 //! | `app(environ, start_response)` | [`Application::call`]`(&mut self, &Environ, &mut StartResponse)` |
 //! | `environ`, a dict of CGI variables | [`Environ`]: `environ.variable("PATH_INFO")` |
-//! | `environ['wsgi.input']`, the body | [`Environ::input`], the body's bytes |
+//! | `environ['wsgi.input']`, the body | `environ.input`, the body's bytes |
 //! | `environ['wsgi.errors']` | the server's stderr: `eprintln!` |
 //! | `environ['wsgi.url_scheme']` | `environ.variable("wsgi.url_scheme")`, always `http` |
 //! | `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once` | `&mut self`: one call at a time, in one process, for ever |
@@ -39,35 +39,19 @@ use anyhow::Result;
 /// UTF-8 text; the server here refuses (400) a request whose header values
 /// are not UTF-8. A production Rust server keeps header values as bytes and
 /// lets the application decide (hyper's `HeaderValue`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Environ {
-    /// The variables by name, sorted.
-    variables: BTreeMap<String, String>,
+    /// The variables by name: WSGI's dict.
+    pub variables: BTreeMap<String, String>,
     /// The request body: WSGI's `wsgi.input`, read whole by the server.
-    input: Vec<u8>,
+    pub input: Vec<u8>,
 }
 
 impl Environ {
-    pub fn new(variables: BTreeMap<String, String>, input: Vec<u8>) -> Environ {
-        Environ { variables, input }
-    }
-
     /// The variable `name`, or the empty string if the request has none, as
     /// CGI treats a missing variable: Python's `environ.get(name, '')`.
     pub fn variable(&self, name: &str) -> &str {
         self.variables.get(name).map_or("", String::as_str)
-    }
-
-    /// Every variable, sorted by name.
-    pub fn variables(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.variables
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-    }
-
-    /// The request body (WSGI's `wsgi.input`).
-    pub fn input(&self) -> &[u8] {
-        &self.input
     }
 }
 
@@ -82,11 +66,7 @@ pub type Chunks = Box<dyn Iterator<Item = Result<Vec<u8>>>>;
 
 /// A body made of chunks that cannot fail: `chunks([b"Hello".to_vec()])`
 /// is Python's `return [b"Hello"]`.
-pub fn chunks<I>(chunks: I) -> Chunks
-where
-    I: IntoIterator<Item = Vec<u8>>,
-    I::IntoIter: 'static,
-{
+pub fn chunks<const N: usize>(chunks: [Vec<u8>; N]) -> Chunks {
     Box::new(chunks.into_iter().map(Ok))
 }
 

@@ -1,7 +1,7 @@
-//! Not the lesson: the HTTP that a server must get right around the WSGI
-//! split, kept here so that `main.rs` shows the split alone.
+//! Not the lesson: the HTTP that webserver2 must get right around its WSGI
+//! split, kept here so that its `main.rs` shows the split alone.
 //!
-//! - [`read_request`]: the head, read and checked by `common::request_head`
+//! - [`read_request`]: the head, read and checked by [`request_head`]
 //!   (httparse), then what WSGI needs of it, then the body.
 //! - [`check_response`]: what an application handed over is valid HTTP.
 //! - [`print_message`]: what went in and out, a la `curl -v`.
@@ -19,9 +19,9 @@
 
 use std::io::{self, Read};
 
+use crate::println;
+use crate::request_head::{self, BodyLength, HeadError, RequestHead};
 use anyhow::{bail, Result};
-use common::println;
-use common::request_head::{self, BodyLength, RequestHead};
 
 /// The most bytes a request body may take; the server holds it in memory.
 const MAX_BODY_BYTES: u64 = 1024 * 1024;
@@ -91,7 +91,7 @@ pub fn read_request(connection: &mut impl Read) -> io::Result<Incoming> {
 /// body, and the body's length.
 fn check(head: RequestHead) -> Result<(Request, usize), Refusal> {
     let bad = |reason| ("400 Bad Request", reason);
-    let as_refusal = |error: request_head::HeadError| (error.status(), error.reason());
+    let as_refusal = |error: HeadError| (error.status(), error.reason());
     head.check_host().map_err(as_refusal)?;
     let length = match head.body_length().map_err(as_refusal)? {
         // A chunked body ends with a zero-size chunk, not at a known length.
@@ -113,7 +113,7 @@ fn check(head: RequestHead) -> Result<(Request, usize), Refusal> {
     if !raw_path.starts_with('/') {
         return Err(bad("The request target must be a path starting with /."));
     }
-    let path = common::percent_decode(raw_path.as_bytes())
+    let path = crate::percent_decode(raw_path.as_bytes())
         .and_then(|decoded| String::from_utf8(decoded).ok())
         .ok_or(bad(
             "The path has a % without two hex digits, or is not UTF-8.",
@@ -230,5 +230,100 @@ pub fn print_message(direction: char, head: &str, body: &[u8]) {
         Some(text) => text.lines().for_each(|line| println!("{direction} {line}")),
         None if body.is_empty() => {}
         None => println!("{direction} [{} bytes of body]", body.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(wire: &[u8]) -> Incoming {
+        read_request(&mut &wire[..]).unwrap()
+    }
+
+    fn refusal(wire: &[u8]) -> &'static str {
+        match read(wire) {
+            Incoming::Refused(status, _) => status,
+            Incoming::Request(request) => panic!("not refused: {}", request.target),
+            Incoming::NothingSent => panic!("not refused: nothing sent"),
+        }
+    }
+
+    #[test]
+    fn reads_the_body_content_length_announces_and_no_more() {
+        let wire = b"\r\nPOST /a%20b?x=%31 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcNEXT";
+        let Incoming::Request(request) = read(wire) else {
+            panic!("no request")
+        };
+        assert_eq!(
+            (request.method.as_str(), request.version),
+            ("POST", "HTTP/1.1")
+        );
+        assert_eq!(
+            (request.path.as_str(), request.query.as_str()),
+            ("/a b", "x=%31")
+        );
+        assert_eq!(request.headers[0], ("Host".to_owned(), "h".to_owned()));
+        assert_eq!(request.body, b"abc");
+        assert!(matches!(read(b""), Incoming::NothingSent));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_pass_on_with_the_status_that_says_why() {
+        let post = |headers: &str| format!("POST / HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+        assert_eq!(
+            refusal(post("Content-Length: 1048577\r\n").as_bytes()),
+            "413 Content Too Large"
+        );
+        assert_eq!(
+            refusal(post("Transfer-Encoding: chunked\r\n").as_bytes()),
+            "501 Not Implemented"
+        );
+        assert_eq!(
+            refusal(b"GET / HTTP/2.0\r\n\r\n"),
+            "505 HTTP Version Not Supported"
+        );
+        for bad in [
+            &b"GET / HTTP/1.1\r\n\r\n"[..],
+            b"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /%FF HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /a%0Ab HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX: \xff\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX: \xc2\x9b31m\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabc",
+        ] {
+            assert_eq!(
+                refusal(bad),
+                "400 Bad Request",
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn checks_what_an_application_hands_over() {
+        let ok = |status: &str, headers: &[(&str, &str)], body: &[u8]| {
+            let headers: Vec<(String, String)> = (headers.iter())
+                .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+                .collect();
+            check_response(status, &headers, body.len()).is_ok()
+        };
+        assert!(ok("200 OK", &[("Content-Type", "text/plain")], b"hi"));
+        assert!(ok("404 ", &[], b""));
+        assert!(ok(
+            "200 OK",
+            &[("Content-Length", "2"), ("X-Tab", "a\tb")],
+            b"hi"
+        ));
+        assert!(!ok("OK", &[], b""));
+        assert!(!ok("200", &[], b""));
+        assert!(!ok("101 Switching Protocols", &[], b""));
+        assert!(!ok("200 OK\r\nX: y", &[], b""));
+        assert!(!ok("200 OK", &[("X-Name", "a\r\nSet-Cookie: b")], b""));
+        assert!(!ok("200 OK", &[("Bad Name", "x")], b""));
+        assert!(!ok("200 OK", &[("transfer-encoding", "chunked")], b""));
+        assert!(!ok("200 OK", &[("Content-Length", "3")], b"hi"));
     }
 }
