@@ -44,7 +44,10 @@ use socket2::{Domain, Socket, Type};
 use wsgi::{Application, Environ};
 
 /// The `backlog` of listen(2), 1 as in the Python: how many completed
-/// connections the kernel queues while the server is busy elsewhere.
+/// connections the kernel queues while the server is busy elsewhere. Linux
+/// queues one more than asked; when the queue is full it drops a new
+/// client's SYN, and that client's kernel sends it again a second later.
+/// Part 3 (webserver3b) makes that queue visible.
 const REQUEST_QUEUE_SIZE: i32 = 1;
 
 /// Part 1's server with an application added: the Python's `WSGIServer`.
@@ -151,8 +154,8 @@ impl WsgiServer {
         }));
         let body = outcome
             .map_err(|panic| {
-                let text = (panic.downcast_ref::<&str>().copied())
-                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str));
+                let text = panic.downcast_ref::<&str>().copied();
+                let text = text.or_else(|| panic.downcast_ref::<String>().map(String::as_str));
                 anyhow!("it panicked: {}", text.unwrap_or("(no message)"))
             })?
             .context("it returned an error")?;
@@ -180,14 +183,18 @@ fn with_server_headers(
     let unset = server_headers
         .iter()
         .filter(|(name, _)| !has_header(response_headers, name));
-    let headers = (response_headers.iter().chain(unset))
+    let headers = response_headers
+        .iter()
+        .chain(unset)
         .map(|&(name, value)| (name.to_owned(), value.to_owned()))
         .collect();
     (status.to_owned(), headers)
 }
 
+/// Whether `headers` has one called `name`, in any case.
 fn has_header<T: AsRef<str>>(headers: &[(T, T)], name: &str) -> bool {
-    (headers.iter()).any(|(header, _)| header.as_ref().eq_ignore_ascii_case(name))
+    let mut names = headers.iter().map(|(header, _)| header.as_ref());
+    names.any(|header| header.eq_ignore_ascii_case(name))
 }
 
 /// The environ for `request`: the CGI variables WSGI requires, one
@@ -229,7 +236,9 @@ fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Enviro
         match variables.get_mut(&name) {
             Some(earlier) if name != "CONTENT_LENGTH" => *earlier = format!("{earlier}, {value}"),
             Some(_) => {}
-            None => drop(variables.insert(name, value)),
+            None => {
+                variables.insert(name, value);
+            }
         }
     }
     let input = request.body;

@@ -49,6 +49,7 @@ pub struct Request {
 
 /// What came in on a connection.
 pub enum Incoming {
+    /// A whole request, body included, that passed every check.
     Request(Request),
     /// The client closed the connection without sending a byte.
     NothingSent,
@@ -305,7 +306,8 @@ mod tests {
     #[test]
     fn checks_what_an_application_hands_over() {
         let ok = |status: &str, headers: &[(&str, &str)], body: &[u8]| {
-            let headers: Vec<(String, String)> = (headers.iter())
+            let headers: Vec<(String, String)> = headers
+                .iter()
                 .map(|&(name, value)| (name.to_owned(), value.to_owned()))
                 .collect();
             check_response(status, &headers, body.len()).is_ok()

@@ -148,7 +148,9 @@ fn show_environ(
     _: &Parameters,
     start_response: &mut StartResponse<'_>,
 ) -> Result<Chunks> {
-    let mut listing: String = (environ.variables.iter())
+    let mut listing: String = environ
+        .variables
+        .iter()
         .map(|(name, value)| format!("{name}={value}\n"))
         .collect();
     listing.push_str(&format!("wsgi.input: {} bytes\n", environ.input.len()));
