@@ -1,67 +1,60 @@
 //! webserver2: a server that runs any application written to an interface.
 //!
 //! Ports `part2/webserver2.py` of "Let's Build A Web Server, Part 2"; the
-//! article's applications (`wsgiapp.py`, `pyramidapp.py`, `flaskapp.py`,
-//! `djangoapp.py`) are the modules of `apps/`.
+//! article's applications are the modules of `apps/`.
 //!
-//! Changed from webserver1: the server is split from the application.
-//!
-//! - The interface between them is WSGI's, in Rust terms (`wsgi.rs`): the
-//!   request's environ in, status and headers handed to a `start_response`
-//!   callback, the body out as chunks.
-//! - `WsgiServer` holds an application, any value that implements
-//!   `wsgi::Application`, and names none: `main` picks one by the name on
-//!   the command line, as the Python imports `module:callable`.
-//! - `handle_one_request` reads the whole request (`request.rs`), builds the
-//!   environ (`get_environ`), calls the application, and sends what it
-//!   handed over as an HTTP/1.1 response with `Content-Length`, `Date` and
-//!   `Server` (`response.rs`). It prints both, a la `curl -v`.
-//! - A request the server cannot read gets a 400 (or 413, 431, 501, 505); an
-//!   application that fails (an error, a panic, a malformed response) gets a
-//!   500. Either way the server goes on to the next client. (In the Python,
-//!   a request line without three words, or an exception in the
-//!   application, ends the server.)
-//!
-//! Try it:
+//! Changed from webserver1: the server is split from the application, with
+//! WSGI's interface between them (`wsgi.rs`). For each client,
+//! `handle_one_request` does what the Python's does:
 //!
 //! ```text
-//! cargo run -p webserver2 -- hello        # or: router, counter, faulty
-//! curl -v http://localhost:8888/hello
-//! cargo run -p webserver2 -- router
-//! curl http://localhost:8888/hello/Alice
-//! curl 'http://localhost:8888/environ?x=1'
+//! request = read_request(client)        // common::wsgi_http: not the lesson
+//! environ = get_environ(request)        // the request as CGI variables
+//! body    = application.call(&environ, &mut start_response)
+//! finish_response(client, status, headers, body)
+//! ```
+//!
+//! `start_response` keeps the status and headers the application hands it,
+//! adding `Date` and `Server`; `finish_response` writes them and the body.
+//! The server names no application: `main` picks one by the name on the
+//! command line, as the Python imports `module:callable`. A request it
+//! cannot read gets a 4xx or 5xx; an application's error or panic gets a
+//! 500; either way the server goes on to the next client (the Python ends).
+//!
+//! ```text
+//! cargo run -p webserver2 -- router     # or: hello, counter, faulty
+//! curl -v http://localhost:8888/hello/Alice
 //! ```
 
 mod apps;
-mod request;
-mod response;
 mod wsgi;
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{SocketAddrV4, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::time::SystemTime;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::{Parser, ValueEnum};
+use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::wsgi_http::{self, Incoming, Request};
 use socket2::{Domain, Socket, Type};
 
-use request::{Incoming, Request};
-use response::Response;
 use wsgi::{Application, Environ};
 
 /// The `backlog` of listen(2), 1 as in the Python: how many completed
-/// connections the kernel queues while the server is busy elsewhere.
+/// connections the kernel queues while the server is busy elsewhere. Linux
+/// queues one more than asked; when the queue is full it drops a new
+/// client's SYN, and that client's kernel sends it again a second later.
+/// Part 3 (webserver3b) makes that queue visible.
 const REQUEST_QUEUE_SIZE: i32 = 1;
-
-/// A body longer than this is not printed, only counted.
-const MAX_PRINTED_BODY_BYTES: usize = 1024;
 
 /// Part 1's server with an application added: the Python's `WSGIServer`.
 struct WsgiServer {
+    /// The socket the kernel queues new connections on.
     listen_socket: Socket,
+    /// What answers every request: any value that implements the interface.
     application: Box<dyn Application>,
 }
 
@@ -113,93 +106,95 @@ impl WsgiServer {
 
     /// Reads one request, runs the application on it, sends the response.
     fn handle_one_request(&mut self, client_connection: &mut TcpStream) -> Result<()> {
-        let request = match request::read_request(client_connection).context("recv from client")? {
+        let incoming = wsgi_http::read_request(client_connection).context("recv from client")?;
+        let request = match incoming {
             Incoming::Request(request) => request,
             // Connected and closed without a word: nobody to answer.
             Incoming::NothingSent => return Ok(()),
-            Incoming::Rejected(rejection) => {
-                eprintln!(
-                    "refused a request: {}: {}",
-                    rejection.status, rejection.reason
-                );
-                let response = Response::plain_text(rejection.status, rejection.reason);
-                return finish_response(client_connection, &response, true);
+            Incoming::Refused(status, reason) => {
+                eprintln!("refused a request: {status}: {reason}");
+                return finish_response(client_connection, plain_text(status, reason), true);
             }
         };
-        print_request(&request);
+        wsgi_http::print_request(&request);
         let include_body = request.method != "HEAD";
         let environ = get_environ(request, client_connection)?;
-        let response = self.run_application(&environ);
-        finish_response(client_connection, &response, include_body)
-    }
-
-    /// The application's response, or a 500 if it failed in any way. The
-    /// error goes to stderr (WSGI's `wsgi.errors`), not to the client.
-    fn run_application(&mut self, environ: &Environ) -> Response {
-        match self.call_application(environ) {
-            Ok(response) => response,
-            Err(err) => {
-                eprintln!(
-                    "{}: the application failed: {err:#}",
-                    env!("CARGO_BIN_NAME")
-                );
-                Response::plain_text("500 Internal Server Error", "The application failed.")
-            }
-        }
+        let response = self.call_application(&environ).unwrap_or_else(|err| {
+            // To stderr (WSGI's `wsgi.errors`), not to the client.
+            eprintln!(
+                "{}: the application failed: {err:#}",
+                env!("CARGO_BIN_NAME")
+            );
+            plain_text("500 Internal Server Error", "The application failed.")
+        });
+        finish_response(client_connection, response, include_body)
     }
 
     /// Python: `result = self.application(env, self.start_response)`, then
-    /// the body collected from the chunks.
-    ///
-    /// The whole body is collected before anything is sent, so that the
-    /// server can send `Content-Length` and can still answer 500 when a
-    /// chunk fails. A production server streams large bodies instead: with
-    /// the application's own `Content-Length`, or chunked encoding.
+    /// the body collected from the chunks, whole, so that the server can
+    /// send `Content-Length` and can still answer 500 when a chunk fails.
+    /// (A production server streams a large body instead.)
     fn call_application(&mut self, environ: &Environ) -> Result<Response> {
-        let mut headers_set: Option<(String, Vec<(String, String)>)> = None;
+        let mut headers_set = None;
         let application = &mut self.application;
-        // A panic unwinds through every frame up to main, and the process
-        // exits: one bug on one path would stop the server for every
-        // client. catch_unwind stops the unwinding here, so that a panic is
-        // a 500 like an error. It is AssertUnwindSafe because the
-        // application is used again after a panic, although the panic may
-        // have left its state half updated: the same bet as a Python
-        // server that catches an exception. (With `panic = "abort"` in the
-        // build profile, there is no unwinding, and nothing to catch.)
+        // A panic unwinds up to main and ends the process: one bug on one
+        // path would stop the server for every client. catch_unwind stops
+        // it here, so that a panic is a 500 like an error. The application
+        // is used again although the panic may have left its state half
+        // updated (hence AssertUnwindSafe): the bet a Python server makes
+        // when it catches an exception.
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| -> Result<Vec<u8>> {
-            let mut start_response = |status: &str, headers: &[(&str, &str)]| {
-                let headers = headers
-                    .iter()
-                    .map(|&(name, value)| (name.to_owned(), value.to_owned()))
-                    .collect();
-                headers_set = Some((status.to_owned(), headers));
+            // Python's `start_response`: keeps the status and the headers,
+            // the server's own added, for `finish_response`.
+            let mut start_response = |status: &str, response_headers: &[(&str, &str)]| {
+                headers_set = Some(with_server_headers(status, response_headers));
             };
             let chunks = application.call(environ, &mut start_response)?;
-            let mut body = Vec::new();
-            for chunk in chunks {
-                body.extend_from_slice(&chunk?);
-            }
-            Ok(body)
+            Ok(chunks.collect::<Result<Vec<_>>>()?.concat())
         }));
-        let body = match outcome {
-            Ok(body) => body.context("it returned an error")?,
-            Err(panic) => bail!("it panicked: {}", panic_message(panic.as_ref())),
-        };
+        let body = outcome
+            .map_err(|panic| {
+                let text = panic.downcast_ref::<&str>().copied();
+                let text = text.or_else(|| panic.downcast_ref::<String>().map(String::as_str));
+                anyhow!("it panicked: {}", text.unwrap_or("(no message)"))
+            })?
+            .context("it returned an error")?;
         let (status, headers) =
             headers_set.context("it returned without calling start_response")?;
-        Response::from_application(status, headers, body)
+        wsgi_http::check_response(&status, &headers, body.len())?;
+        Ok((status, headers, body))
     }
 }
 
-/// The text a panic was raised with, if it was text.
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    if let Some(message) = panic.downcast_ref::<&str>() {
-        message
-    } else if let Some(message) = panic.downcast_ref::<String>() {
-        message
-    } else {
-        "(no message)"
-    }
+/// What goes back to the client: the status (`200 OK`), the headers, the
+/// body; Python's `headers_set` and the body.
+type Response = (String, Vec<(String, String)>, Vec<u8>);
+
+/// What `start_response` keeps: the status and the application's headers,
+/// and the server's own, `Date` and `Server`, unless the application set
+/// them. Python: `self.headers_set = [status, response_headers + server_headers]`.
+fn with_server_headers(
+    status: &str,
+    response_headers: &[(&str, &str)],
+) -> (String, Vec<(String, String)>) {
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    let server = concat!("webserver2/", env!("CARGO_PKG_VERSION"));
+    let server_headers = [("Date", date.as_str()), ("Server", server)];
+    let unset = server_headers
+        .iter()
+        .filter(|(name, _)| !has_header(response_headers, name));
+    let headers = response_headers
+        .iter()
+        .chain(unset)
+        .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    (status.to_owned(), headers)
+}
+
+/// Whether `headers` has one called `name`, in any case.
+fn has_header<T: AsRef<str>>(headers: &[(T, T)], name: &str) -> bool {
+    let mut names = headers.iter().map(|(header, _)| header.as_ref());
+    names.any(|header| header.eq_ignore_ascii_case(name))
 }
 
 /// The environ for `request`: the CGI variables WSGI requires, one
@@ -208,126 +203,79 @@ fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Enviro
     let server_address = client_connection.local_addr().context("getsockname")?;
     let client_address = client_connection.peer_addr().context("getpeername")?;
     let mut variables = BTreeMap::new();
-    let mut set = |name: &str, value: String| {
-        variables.insert(name.to_owned(), value);
-    };
+    let mut set = |name: &str, value: String| variables.insert(name.to_owned(), value);
     set("wsgi.url_scheme", "http".to_owned());
     set("REQUEST_METHOD", request.method);
     // The application is mounted at the root: all of the path is its own.
     set("SCRIPT_NAME", String::new());
     set("PATH_INFO", request.path);
     set("QUERY_STRING", request.query);
-    set("SERVER_PROTOCOL", request.version);
+    set("SERVER_PROTOCOL", request.version.to_owned());
     // The Python asks for the machine's name (getfqdn). Here it is the
-    // address the client connected to: what the client reached, with no
-    // DNS lookup, and right whichever interface it came in on.
+    // address the client connected to: no DNS lookup, and right whichever
+    // interface the client came in on.
     set("SERVER_NAME", server_address.ip().to_string());
     set("SERVER_PORT", server_address.port().to_string());
     set("REMOTE_ADDR", client_address.ip().to_string());
     set("REMOTE_PORT", client_address.port().to_string());
-
-    for (header, value) in request.headers {
-        let Some(name) = cgi_variable_name(&header) else {
-            continue;
+    // `X_Forwarded_For` would become the same variable as `X-Forwarded-For`:
+    // a client could pass off its own header as one a proxy in front set.
+    // nginx and gunicorn drop such headers too.
+    for (header, value) in request
+        .headers
+        .into_iter()
+        .filter(|(name, _)| !name.contains('_'))
+    {
+        let name = match header.to_ascii_uppercase().replace('-', "_") {
+            name if name == "CONTENT_TYPE" || name == "CONTENT_LENGTH" => name,
+            name => format!("HTTP_{name}"),
         };
-        // A header sent twice becomes one variable, values joined by
-        // commas, as HTTP allows (RFC 9110 §5.3). Content-Length is the
-        // exception: repeated, it must repeat the same number (the request
-        // was checked for that), and the number is what CGI wants.
-        let is_length = name == "CONTENT_LENGTH";
-        variables
-            .entry(name)
-            .and_modify(|earlier: &mut String| {
-                if !is_length {
-                    earlier.push_str(", ");
-                    earlier.push_str(&value);
-                }
-            })
-            .or_insert(value);
-    }
-    Ok(Environ::new(variables, request.body))
-}
-
-/// `User-Agent` becomes `HTTP_USER_AGENT`; `Content-Type` and
-/// `Content-Length` become `CONTENT_TYPE` and `CONTENT_LENGTH`, as in CGI.
-///
-/// None for a name with an underscore: `X_Forwarded_For` would become the
-/// same variable as `X-Forwarded-For`, and a client could pass off its own
-/// header as one a proxy in front of the server set. nginx and gunicorn
-/// drop such headers too.
-fn cgi_variable_name(header: &str) -> Option<String> {
-    if header.contains('_') {
-        return None;
-    }
-    let name = header.to_ascii_uppercase().replace('-', "_");
-    match name.as_str() {
-        "CONTENT_TYPE" | "CONTENT_LENGTH" => Some(name),
-        _ => Some(format!("HTTP_{name}")),
-    }
-}
-
-/// Sends the response (its head only when `include_body` is false) and
-/// prints it.
-fn finish_response(
-    client_connection: &mut TcpStream,
-    response: &Response,
-    include_body: bool,
-) -> Result<()> {
-    let bytes = response.to_bytes(SystemTime::now(), include_body);
-    print_message('>', &bytes);
-    client_connection
-        .write_all(&bytes)
-        .context("send to client")
-}
-
-/// Prints the request a la `curl -v`, one `< ` line per line. The server
-/// refused control characters in the head, so the lines are safe to show.
-fn print_request(request: &Request) {
-    println!(
-        "< {} {} {}",
-        request.method, request.target, request.version
-    );
-    for (name, value) in &request.headers {
-        println!("< {name}: {value}");
-    }
-    println!("<");
-    print_body('<', &request.body);
-}
-
-/// Prints a whole response: head, blank line, body.
-fn print_message(direction: char, bytes: &[u8]) {
-    let (head, body) = match bytes.windows(4).position(|window| window == b"\r\n\r\n") {
-        Some(end) => (&bytes[..end], &bytes[end + 4..]),
-        None => (bytes, &[][..]),
-    };
-    for line in String::from_utf8_lossy(head).lines() {
-        println!("{direction} {line}");
-    }
-    println!("{direction}");
-    print_body(direction, body);
-}
-
-/// Prints a body if it is short text; otherwise only its size. Control
-/// characters in it could drive the terminal, so text that has some is not
-/// printed either.
-fn print_body(direction: char, body: &[u8]) {
-    if body.is_empty() {
-        return;
-    }
-    let printable = std::str::from_utf8(body).ok().filter(|text| {
-        body.len() <= MAX_PRINTED_BODY_BYTES
-            && !text
-                .chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    });
-    match printable {
-        Some(text) => {
-            for line in text.lines() {
-                println!("{direction} {line}");
+        // A header sent twice is one variable, values joined by commas, as
+        // HTTP allows (RFC 9110 §5.3); but a repeated Content-Length repeats
+        // the same number (checked), and the number is what CGI wants.
+        match variables.get_mut(&name) {
+            Some(earlier) if name != "CONTENT_LENGTH" => *earlier = format!("{earlier}, {value}"),
+            Some(_) => {}
+            None => {
+                variables.insert(name, value);
             }
         }
-        None => println!("{direction} [{} bytes of body]", body.len()),
     }
+    let input = request.body;
+    Ok(Environ { variables, input })
+}
+
+/// The server's own answer, for a refused request or a failed application.
+fn plain_text(status: &str, reason: &str) -> Response {
+    let text = [("Content-Type", "text/plain; charset=utf-8")];
+    let (status, headers) = with_server_headers(status, &text);
+    let body = format!("{status}: {reason}\n").into_bytes();
+    (status, headers, body)
+}
+
+/// Python's `finish_response`: the status line, the headers, a blank line
+/// and the body (not for HEAD), printed and sent; the caller then closes.
+/// `Content-Length` tells the client where the body ends without waiting
+/// for the close; a HEAD response has the length of the body it leaves out.
+fn finish_response(
+    client_connection: &mut TcpStream,
+    response: Response,
+    include_body: bool,
+) -> Result<()> {
+    let (status, headers, body) = response;
+    let mut head = format!("HTTP/1.1 {status}\r\n");
+    for (name, value) in &headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !has_header(&headers, "Content-Length") {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("Connection: close\r\n");
+    let body = if include_body { &body[..] } else { &[] };
+    wsgi_http::print_message('>', &head, body);
+    client_connection
+        .write_all(&[head.as_bytes(), b"\r\n", body].concat())
+        .context("send to client")
 }
 
 /// Serves one of the applications in `apps/` over HTTP, one client at a
@@ -353,31 +301,21 @@ enum ApplicationName {
     Faulty,
 }
 
-impl ApplicationName {
-    /// The application itself: the Python's `getattr(module, callable)`.
-    fn load(self) -> Box<dyn Application> {
-        match self {
-            ApplicationName::Hello => Box::new(apps::hello::application),
-            ApplicationName::Router => Box::new(apps::router::application()),
-            ApplicationName::Counter => Box::new(apps::counter::Counter::new()),
-            ApplicationName::Faulty => Box::new(apps::faulty::application),
-        }
-    }
-
-    fn name(self) -> String {
-        self.to_possible_value()
-            .map(|value| value.get_name().to_owned())
-            .unwrap_or_default()
+/// The application itself: the Python's `getattr(module, callable)`.
+fn load(name: ApplicationName) -> Box<dyn Application> {
+    match name {
+        ApplicationName::Hello => Box::new(apps::hello::application),
+        ApplicationName::Router => Box::new(apps::router::application()),
+        ApplicationName::Counter => Box::new(apps::counter::Counter::default()),
+        ApplicationName::Faulty => Box::new(apps::faulty::application),
     }
 }
 
-fn run(application_name: ApplicationName) -> Result<()> {
-    let mut server = WsgiServer::bind(common::server_address()?, application_name.load())?;
+fn run(name: ApplicationName) -> Result<()> {
+    let mut server = WsgiServer::bind(common::server_address()?, load(name))?;
     println!("Serving HTTP on port {} ...", server.port()?);
-    println!(
-        "WSGIServer: serving the {} application",
-        application_name.name()
-    );
+    let name = name.to_possible_value().context("a nameless application")?;
+    println!("WSGIServer: serving the {} application", name.get_name());
     server.serve_forever()
 }
 
@@ -386,7 +324,7 @@ fn main() {
     // names and exits with code 2, the convention for a usage error.
     let arguments = Arguments::parse();
     if let Err(err) = run(arguments.application) {
-        eprintln!("{}: {err:#}", env!("CARGO_BIN_NAME"));
-        std::process::exit(1);
+        // One line, with a hint for an address in use, as every lesson.
+        common::exit_with_error(env!("CARGO_BIN_NAME"), &err);
     }
 }

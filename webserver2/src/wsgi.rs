@@ -12,10 +12,10 @@
 //! | WSGI, in Python | here |
 //! | --- | --- |
 //! | `app(environ, start_response)` | [`Application::call`]`(&mut self, &Environ, &mut StartResponse)` |
-//! | `environ`, a dict of CGI variables | [`Environ`]: `environ.get("PATH_INFO")` |
-//! | `environ['wsgi.input']`, the body | [`Environ::input`], the body's bytes |
+//! | `environ`, a dict of CGI variables | [`Environ`]: `environ.variable("PATH_INFO")` |
+//! | `environ['wsgi.input']`, the body | `environ.input`, the body's bytes |
 //! | `environ['wsgi.errors']` | the server's stderr: `eprintln!` |
-//! | `environ['wsgi.url_scheme']` | `environ.get("wsgi.url_scheme")`, always `http` |
+//! | `environ['wsgi.url_scheme']` | `environ.variable("wsgi.url_scheme")`, always `http` |
 //! | `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once` | `&mut self`: one call at a time, in one process, for ever |
 //! | `start_response('200 OK', [('Content-Type', 'text/plain')])` | `start_response("200 OK", &[("Content-Type", "text/plain")])` |
 //! | `return [b'Hello']`, any iterable of bytes | `Ok(chunks([b"Hello".to_vec()]))`: an iterator of chunks |
@@ -36,41 +36,22 @@ use anyhow::Result;
 ///
 /// Variables are Rust strings, so UTF-8. Python's WSGI decodes each byte as
 /// Latin-1 instead, which never fails but hands an application mojibake for
-/// UTF-8 text; the server here refuses (400) a request head that is not
-/// UTF-8. A production Rust server keeps header values as bytes and lets the
-/// application decide (hyper's `HeaderValue`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// UTF-8 text; the server here refuses (400) a request whose header values
+/// are not UTF-8. A production Rust server keeps header values as bytes and
+/// lets the application decide (hyper's `HeaderValue`).
+#[derive(Debug, Default)]
 pub struct Environ {
-    variables: BTreeMap<String, String>,
-    input: Vec<u8>,
+    /// The variables by name: WSGI's dict.
+    pub variables: BTreeMap<String, String>,
+    /// The request body: WSGI's `wsgi.input`, read whole by the server.
+    pub input: Vec<u8>,
 }
 
 impl Environ {
-    pub fn new(variables: BTreeMap<String, String>, input: Vec<u8>) -> Environ {
-        Environ { variables, input }
-    }
-
-    /// The variable `name`, if the request has it.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.variables.get(name).map(String::as_str)
-    }
-
     /// The variable `name`, or the empty string if the request has none, as
-    /// CGI treats a missing variable.
+    /// CGI treats a missing variable: Python's `environ.get(name, '')`.
     pub fn variable(&self, name: &str) -> &str {
-        self.get(name).unwrap_or_default()
-    }
-
-    /// Every variable, sorted by name.
-    pub fn variables(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.variables
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-    }
-
-    /// The request body (WSGI's `wsgi.input`), read whole by the server.
-    pub fn input(&self) -> &[u8] {
-        &self.input
+        self.variables.get(name).map_or("", String::as_str)
     }
 }
 
@@ -85,11 +66,7 @@ pub type Chunks = Box<dyn Iterator<Item = Result<Vec<u8>>>>;
 
 /// A body made of chunks that cannot fail: `chunks([b"Hello".to_vec()])`
 /// is Python's `return [b"Hello"]`.
-pub fn chunks<I>(chunks: I) -> Chunks
-where
-    I: IntoIterator<Item = Vec<u8>>,
-    I::IntoIter: 'static,
-{
+pub fn chunks<const N: usize>(chunks: [Vec<u8>; N]) -> Chunks {
     Box::new(chunks.into_iter().map(Ok))
 }
 

@@ -15,10 +15,17 @@
 //!   (with `PORT=0`, the kernel picks a free port) and `SLEEP_SECS`
 //!   (shortens a stage's 60 s or 3 s sleep) ([`sleep_duration`]);
 //! * the percent-decoding of a request path, which every server that reads
-//!   paths does the same way ([`percent_decode`]).
+//!   paths does the same way ([`percent_decode`]);
+//! * reading an HTTP/1.x request head, with httparse, one way and one limit
+//!   for hello_name, webserver2 and the static servers ([`request_head`]);
+//! * the HTTP around webserver2's WSGI split: the body, the checks of a
+//!   request and of an application's response, the `curl -v` log
+//!   ([`wsgi_http`]).
 
 pub mod output;
+pub mod request_head;
 mod stage;
+pub mod wsgi_http;
 
 pub use output::{print_child_status, SignalSafeLine};
 pub use stage::{exit_with_error, run};

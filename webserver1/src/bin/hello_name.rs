@@ -11,7 +11,9 @@
 //! - It reads the whole request head, until the blank line that ends it, at
 //!   most 8 KiB (more is answered `431`), instead of one read: the name is in
 //!   the request line, and closing a connection whose request was not read to
-//!   its end can reset it (RST) before the client reads the answer.
+//!   its end can reset it (RST) before the client reads the answer. Reading
+//!   and checking the head is `common::request_head`'s (httparse), shared
+//!   with webserver2 and the static servers.
 //! - The name is the path after the `/`, without the query string, and
 //!   percent-decoded once: `/Zhuibing%20Dan` greets `Zhuibing Dan`, and
 //!   `/%2541` greets `%41` (decoding twice would make it `A`, and let a
@@ -23,8 +25,9 @@
 //!   escaping would greet a name the client never wrote (`\u{1b}`) and
 //!   invent a notation for it. Nothing the client sent is echoed into a
 //!   refusal.
-//! - A bad request line gets `400`, a method other than GET or HEAD gets
-//!   `405` (the Python crashed on the first and greeted the second).
+//! - A head that is not HTTP/1.x gets `400` (`505` for another version), a
+//!   method other than GET or HEAD gets `405` (the Python crashed on the
+//!   first and greeted the second).
 //! - The response says what it is: `Content-Type: text/plain;
 //!   charset=utf-8` (so `/%E5%BC%A0%E4%B8%89` greets 张三 correctly), and
 //!   `X-Content-Type-Options: nosniff`, so that a browser shown
@@ -35,31 +38,29 @@
 //! Try it:
 //!
 //! ```text
-//! cargo run -p webserver1 --example hello_name
+//! cargo run -p webserver1 --bin hello_name
 //! curl http://localhost:8888/Alice                 # Hello, Alice!
 //! curl http://localhost:8888/                      # Hello, World!
 //! curl http://localhost:8888/Zhuibing%20Dan        # Hello, Zhuibing Dan!
 //! curl -i http://localhost:8888/%1B%5B31mred       # 400 Bad Request
 //! ```
 
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 
 use anyhow::{Context, Result};
 use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::request_head::{self, Incoming, RequestHead};
 use socket2::{Domain, Socket, Type};
 
 /// The `backlog` of listen(2), 1 as in the chapter's script.
 const REQUEST_QUEUE_SIZE: i32 = 1;
 
-/// The most bytes a request head may take. Real servers pick the same order
-/// of size (nginx 8 KiB by default); without a bound, one client could make
-/// the server buffer without end.
-const MAX_REQUEST_HEAD_BYTES: usize = 8 * 1024;
-
-/// What the server answers: the status line's code and reason, and the body.
+/// What the server answers.
 struct Answer {
+    /// The status line's code and reason: `200 OK`, `400 Bad Request`.
     status: &'static str,
+    /// The text of the body: the greeting, or why there is none.
     body: String,
 }
 
@@ -72,88 +73,12 @@ impl Answer {
     }
 }
 
-/// How reading a request head ended.
-enum RequestHead {
-    /// Everything up to and including the blank line.
-    Complete(Vec<u8>),
-    /// The client closed before the blank line; it sent `received` bytes.
-    Cut { received: usize },
-    /// The head is longer than [`MAX_REQUEST_HEAD_BYTES`].
-    TooLarge,
-}
-
-/// Reads until the blank line that ends the request head, however many
-/// reads that takes. Bytes after the blank line (a body, which a GET should
-/// not have) are left unread.
-fn read_request_head(client_connection: &mut TcpStream) -> io::Result<RequestHead> {
-    let mut received = Vec::new();
-    let mut chunk = [0u8; 1024];
-    loop {
-        match end_of_head(&received) {
-            Some(end) if end <= MAX_REQUEST_HEAD_BYTES => {
-                received.truncate(end);
-                return Ok(RequestHead::Complete(received));
-            }
-            Some(_) => return Ok(RequestHead::TooLarge),
-            None if received.len() > MAX_REQUEST_HEAD_BYTES => return Ok(RequestHead::TooLarge),
-            None => {}
-        }
-        let count = match client_connection.read(&mut chunk) {
-            Ok(count) => count,
-            // read(2) interrupted by a signal before any byte came: std's
-            // `read` reports EINTR (its `read_exact` and `read_to_end`
-            // retry), so retry here, as Python 3.5+ does for every call.
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        if count == 0 {
-            return Ok(RequestHead::Cut {
-                received: received.len(),
-            });
-        }
-        received.extend_from_slice(&chunk[..count]);
-    }
-}
-
-/// Where the head ends: just after the first empty line. Lines end with
-/// CRLF; a bare LF is accepted too, as RFC 9112 allows, so that a request
-/// typed into `nc` works.
-fn end_of_head(received: &[u8]) -> Option<usize> {
-    received
-        .iter()
-        .enumerate()
-        .filter(|&(_, &byte)| byte == b'\n')
-        .find_map(|(index, _)| match &received[index + 1..] {
-            [b'\n', ..] => Some(index + 2),
-            [b'\r', b'\n', ..] => Some(index + 3),
-            _ => None,
-        })
-}
-
-/// The request line: the head's first line, without its line end.
-fn request_line(head: &[u8]) -> &[u8] {
-    let line = head.split(|&byte| byte == b'\n').next().unwrap_or_default();
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-/// The answer to a request line such as `GET /Alice HTTP/1.1`.
-fn answer_to(request_line: &[u8]) -> Answer {
-    let Ok(request_line) = std::str::from_utf8(request_line) else {
-        return Answer::refusal("400 Bad Request", "The request line is not UTF-8.");
-    };
-    let [method, target, version] = request_line.split(' ').collect::<Vec<_>>()[..] else {
-        return Answer::refusal(
-            "400 Bad Request",
-            "The request line must be METHOD PATH VERSION.",
-        );
-    };
-    if !version.starts_with("HTTP/") {
-        return Answer::refusal("400 Bad Request", "The request line must end in HTTP/1.x.");
-    }
-    if method != "GET" && method != "HEAD" {
+/// The answer to a request head such as `GET /Alice HTTP/1.1`.
+fn answer_to(head: &RequestHead) -> Answer {
+    if head.method != "GET" && head.method != "HEAD" {
         return Answer::refusal("405 Method Not Allowed", "Only GET and HEAD greet.");
     }
-    match name_in(target) {
+    match name_in(&head.target) {
         Ok(name) => Answer {
             status: "200 OK",
             body: format!("Hello, {name}!\n"),
@@ -208,32 +133,18 @@ fn response_bytes(answer: &Answer, head_only: bool) -> Vec<u8> {
 
 fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
     let (request_line, answer) =
-        match read_request_head(client_connection).context("recv from client")? {
-            RequestHead::Complete(head) => {
-                let line = request_line(&head).to_vec();
-                let answer = answer_to(&line);
-                (line, answer)
-            }
+        match request_head::read(client_connection).context("recv from client")? {
+            Incoming::Head(head, _body) => (head.request_line(), answer_to(&head)),
             // Connected and closed without a word: nobody to answer.
-            RequestHead::Cut { received: 0 } => return Ok(()),
-            RequestHead::Cut { .. } => (
-                Vec::new(),
-                Answer::refusal(
-                    "400 Bad Request",
-                    "The request ended before its blank line.",
-                ),
-            ),
-            RequestHead::TooLarge => (
-                Vec::new(),
-                Answer::refusal(
-                    "431 Request Header Fields Too Large",
-                    "The request head is too long.",
-                ),
+            Incoming::NothingSent => return Ok(()),
+            // Not HTTP/1.x, cut short, or over 8 KiB: 400, 505 or 431.
+            Incoming::Refused(error, received) => (
+                request_head::first_line(&received),
+                Answer::refusal(error.status(), error.reason()),
             ),
         };
     // Debug formatting quotes the line and escapes control characters, so
     // that a hostile request cannot drive the terminal the log goes to.
-    let request_line = String::from_utf8_lossy(&request_line);
     println!(
         "request received: {request_line:?}, answered {}",
         answer.status

@@ -14,13 +14,8 @@ use crate::wsgi::{chunks, Application, Chunks, Environ, StartResponse};
 
 #[derive(Debug, Default)]
 pub struct Counter {
+    /// The GET and HEAD requests answered so far, this one included.
     visits: u64,
-}
-
-impl Counter {
-    pub fn new() -> Counter {
-        Counter::default()
-    }
 }
 
 impl Application for Counter {

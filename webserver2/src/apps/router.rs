@@ -27,52 +27,28 @@ use anyhow::Result;
 use crate::wsgi::{chunks, Application, Chunks, Environ, StartResponse};
 
 /// The values of a route's `{name}` segments, by name.
-pub type Parameters = BTreeMap<&'static str, String>;
+type Parameters = BTreeMap<&'static str, String>;
 
-/// What a route calls: the environ, the route's parameters, and the
-/// `start_response` callback, as a WSGI application gets, plus parameters.
-pub type Handler = fn(&Environ, &Parameters, &mut StartResponse<'_>) -> Result<Chunks>;
+/// What a route calls: what a WSGI application gets, plus the parameters.
+type Handler = fn(&Environ, &Parameters, &mut StartResponse<'_>) -> Result<Chunks>;
 
-struct Route {
-    method: &'static str,
-    pattern: &'static str,
-    handler: Handler,
-}
-
-/// Routes, tried in the order they were added.
-#[derive(Default)]
+/// This application: Flask's `@app.route(pattern, methods=[method])` on
+/// each handler, as a list of (method, pattern, handler), tried in order.
 pub struct Router {
-    routes: Vec<Route>,
+    /// The routes; HEAD is answered by a GET route.
+    routes: Vec<(&'static str, &'static str, Handler)>,
 }
 
-impl Router {
-    pub fn new() -> Router {
-        Router::default()
-    }
-
-    /// Adds a route: Flask's `@app.route(pattern, methods=[method])`.
-    pub fn route(
-        mut self,
-        method: &'static str,
-        pattern: &'static str,
-        handler: Handler,
-    ) -> Router {
-        self.routes.push(Route {
-            method,
-            pattern,
-            handler,
-        });
-        self
-    }
-}
-
-/// This application: the router and its routes.
 pub fn application() -> Router {
-    Router::new()
-        .route("GET", "/hello", hello)
-        .route("GET", "/hello/{name}", hello_name)
-        .route("GET", "/environ", show_environ)
-        .route("POST", "/echo", echo)
+    let routes: [(_, _, Handler); 4] = [
+        ("GET", "/hello", hello),
+        ("GET", "/hello/{name}", hello_name),
+        ("GET", "/environ", show_environ),
+        ("POST", "/echo", echo),
+    ];
+    Router {
+        routes: routes.to_vec(),
+    }
 }
 
 impl Application for Router {
@@ -81,21 +57,20 @@ impl Application for Router {
         environ: &Environ,
         start_response: &mut StartResponse<'_>,
     ) -> Result<Chunks> {
-        let path = environ.variable("PATH_INFO");
         let method = match environ.variable("REQUEST_METHOD") {
             "HEAD" => "GET",
             other => other,
         };
         let mut allowed = Vec::new();
-        for route in &self.routes {
-            let Some(parameters) = match_pattern(route.pattern, path) else {
+        for &(route_method, pattern, handler) in &self.routes {
+            let Some(parameters) = match_pattern(pattern, environ.variable("PATH_INFO")) else {
                 continue;
             };
-            if route.method == method {
-                return (route.handler)(environ, &parameters, start_response);
+            if route_method == method {
+                return handler(environ, &parameters, start_response);
             }
-            allowed.push(route.method);
-            if route.method == "GET" {
+            allowed.push(route_method);
+            if route_method == "GET" {
                 allowed.push("HEAD");
             }
         }
@@ -108,44 +83,37 @@ impl Application for Router {
         }
         // RFC 9110: a 405 must list the methods that would have worked.
         let allow = allowed.join(", ");
-        start_response(
-            "405 Method Not Allowed",
-            &[
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Allow", &allow),
-            ],
-        );
+        let headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Allow", &allow),
+        ];
+        start_response("405 Method Not Allowed", &headers);
         Ok(chunks([
             format!("This path answers {allow} only.\n").into_bytes()
         ]))
     }
 }
 
-/// The parameters of `path` if it matches `pattern`: the same number of
-/// segments, literal segments equal, each `{name}` segment not empty.
+/// The parameters of `path` if it matches `pattern`: as many segments,
+/// literal segments equal, each `{name}` segment not empty.
 fn match_pattern(pattern: &'static str, path: &str) -> Option<Parameters> {
+    if pattern.split('/').count() != path.split('/').count() {
+        return None;
+    }
     let mut parameters = Parameters::new();
-    let mut expected_segments = pattern.split('/');
-    let mut segments = path.split('/');
-    loop {
-        match (expected_segments.next(), segments.next()) {
-            (None, None) => return Some(parameters),
-            (Some(expected), Some(segment)) => {
-                match expected
-                    .strip_prefix('{')
-                    .and_then(|rest| rest.strip_suffix('}'))
-                {
-                    Some(name) if !segment.is_empty() => {
-                        parameters.insert(name, segment.to_owned());
-                    }
-                    Some(_) => return None,
-                    None if expected == segment => {}
-                    None => return None,
-                }
+    for (expected, segment) in pattern.split('/').zip(path.split('/')) {
+        match expected
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+        {
+            Some(name) if !segment.is_empty() => {
+                parameters.insert(name, segment.to_owned());
             }
+            None if expected == segment => {}
             _ => return None,
         }
     }
+    Some(parameters)
 }
 
 /// A text/plain response.
@@ -162,13 +130,13 @@ fn hello(_: &Environ, _: &Parameters, start_response: &mut StartResponse<'_>) ->
     )
 }
 
+/// The server refused paths with control characters, so the name is text
+/// that is safe to send back as text/plain.
 fn hello_name(
     _: &Environ,
     parameters: &Parameters,
     start_response: &mut StartResponse<'_>,
 ) -> Result<Chunks> {
-    // The server refused paths with control characters, so the name is
-    // text that is safe to send back as text/plain.
     let name = parameters.get("name").map_or("", String::as_str);
     text(start_response, "200 OK", &format!("Hello, {name}!\n"))
 }
@@ -181,24 +149,25 @@ fn show_environ(
     start_response: &mut StartResponse<'_>,
 ) -> Result<Chunks> {
     let mut listing: String = environ
-        .variables()
+        .variables
+        .iter()
         .map(|(name, value)| format!("{name}={value}\n"))
         .collect();
-    listing.push_str(&format!("wsgi.input: {} bytes\n", environ.input().len()));
+    listing.push_str(&format!("wsgi.input: {} bytes\n", environ.input.len()));
     text(start_response, "200 OK", &listing)
 }
 
-/// The request body, sent back as bytes: the body arrives through the
-/// environ's input, as through WSGI's `wsgi.input`.
+/// The request body, sent back as bytes: it arrives through the environ's
+/// input, as through WSGI's `wsgi.input`. Not with the client's
+/// Content-Type: an echo labelled text/html would be a page anyone could
+/// make this server serve.
 fn echo(
     environ: &Environ,
     _: &Parameters,
     start_response: &mut StartResponse<'_>,
 ) -> Result<Chunks> {
-    // Not the client's Content-Type: an echo labelled text/html would be
-    // a page anyone could make this server serve.
     start_response("200 OK", &[("Content-Type", "application/octet-stream")]);
-    Ok(chunks([environ.input().to_vec()]))
+    Ok(chunks([environ.input.clone()]))
 }
 
 #[cfg(test)]
