@@ -370,12 +370,27 @@ mod tests {
 
     #[test]
     fn a_row_keeps_the_median_run_and_sums_the_errors() {
-        let results = example();
-        let row = &results.rows[2];
+        let workloads = plan(&Settings::smoke(), &[Kind::KeepAlive], &[Server::Nginx]);
+        let wrk = parse_wrk(include_str!("../samples/wrk-small.txt")).unwrap();
+        // Rates 3, 1, 2 with 1, 0, 2 errors; CPU totals 0.9, 0.1, 0.5.
+        let runs: Vec<Run> = [(3.0, 1, 0.9), (1.0, 0, 0.1), (2.0, 2, 0.5)]
+            .into_iter()
+            .map(|(rate, errors, system)| Run {
+                load: LoadResult {
+                    requests_per_s: rate,
+                    errors,
+                    ..wrk.clone()
+                },
+                cpu: CpuSeconds { user: 0.0, system },
+            })
+            .collect();
+        let row = Row::from_runs(&workloads[0], Server::Nginx, runs, 10956, false).unwrap();
         assert_eq!(row.requests_per_s, 2.0);
         assert_eq!(row.median_run.requests_per_s, 2.0);
+        assert_eq!(row.median_run.errors, 2);
+        assert_eq!(row.errors, 3);
+        assert_eq!(row.cpu.system, 0.5);
         assert_eq!(row.runs.len(), 3);
-        assert_eq!(row.errors, 3 * row.median_run.errors);
     }
 
     #[test]

@@ -244,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn a_slow_webserver3g_is_profiled_once() {
+    fn a_slow_webserver3g_is_profiled_too() {
         let mut rows = measured_rows();
         rows[0].requests_per_s = 2052.0;
         let targets = evaluate(&rows);
