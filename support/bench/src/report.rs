@@ -148,11 +148,13 @@ pub fn markdown(results: &Results) -> String {
     let mut text = String::new();
     let conditions = &results.conditions;
     // Written with `let _ =`: writing to a String cannot fail.
-    let _ = writeln!(
-        text,
-        "Written by `cargo run --release -p bench`: rerun it to replace this file, \
-         results.json and results.csv. What the figures mean: the book's \
-         performance chapter (docs/src/performance.md).\n"
+    // The book's performance chapter includes this file, so the pointer to
+    // it is a comment: visible in the source, not in the chapter itself.
+    text.push_str(
+        "<!-- Written by bench (support/bench) from results.json. What the figures \
+         mean is the book's: docs/src/performance.md. -->\n\n\
+         Written by `cargo run --release -p bench`, which replaces this file, \
+         results.json and results.csv at each run.\n\n",
     );
     text.push_str("## Conditions\n\n");
     if let Some(note) = &conditions.note {
