@@ -140,8 +140,13 @@ fn under_load(server: Server, tracer: Tracer, setup: &Setup, seconds: u64) -> Re
             .context("strace has no child")?,
         Tracer::Callgrind => running.process.pid(),
     };
-    let _ = kill(Pid::from_raw(traced as i32), Signal::SIGTERM);
-    running.process.wait_for(TRACED_LIMIT);
+    let traced = Pid::from_raw(traced as i32);
+    let _ = kill(traced, Signal::SIGTERM);
+    if running.process.wait_for(TRACED_LIMIT).is_none() {
+        // Stopping strace now would detach it and leave the server
+        // running: the server goes first, while strace still holds it.
+        let _ = kill(traced, Signal::SIGKILL);
+    }
     running.stop();
     let written = fs::read_to_string(&report)
         .with_context(|| format!("the tracer wrote no report ({})", report.display()))?;
