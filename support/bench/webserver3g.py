@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Python webserver3g of "Let's Build A Web Server, Part 3", for bench/run.
+"""The Python webserver3g of "Let's Build A Web Server, Part 3", for bench.
 
 The baseline the Rust webserver3g is measured against: the same design, in
 the article's language. One process accepts; every connection is handled by
@@ -11,7 +11,7 @@ waitpid(-1, WNOHANG) in a loop, so no zombie is left; the listen backlog is
 Where it differs from the article's script, and why:
 - PORT from the environment (PORT=0: the kernel picks a free port), and the
   banner names the port really bound, as the Rust stages do, so that
-  bench/run can start it beside them.
+  the benchmark can start it beside them.
 - The greeting ends its lines with CRLF, byte for byte the Rust stages'
   answer (the article's triple-quoted string has bare LF), so both servers
   send the same bytes and the load tool checks both the same way.
@@ -22,7 +22,7 @@ Where it differs from the article's script, and why:
   so the article's EINTR branch around accept() is kept only for the lesson.
 
 Try it:
-    PORT=8888 python3 bench/webserver3g.py
+    PORT=8888 python3 support/bench/webserver3g.py
     curl http://localhost:8888/hello
 """
 import errno

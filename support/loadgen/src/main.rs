@@ -1,5 +1,5 @@
-//! loadgen: the load of the benchmarks (`bench/run`), for the two workloads
-//! wrk cannot do.
+//! loadgen: the load of the benchmark (`cargo run -p bench`), for the two
+//! workloads wrk cannot do.
 //!
 //! - `loadgen hold`: C10K. Opens N keep-alive connections, sends one request
 //!   on each, checks every response (status 200, a `Content-Length`, exactly

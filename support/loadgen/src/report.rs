@@ -1,5 +1,5 @@
 //! Counting answers and failures, and printing them in a form both a person
-//! and `bench/run` can read: one `key: value` per line.
+//! and `bench` can read: one `key: value` per line.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,0 +1,224 @@
+//! The conditions of a run, written beside its figures: a number means
+//! little without the machine, its load and the tools that made it.
+
+use std::ffi::OsString;
+use std::fs;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::process::{command, run_bounded};
+use crate::setup::Setup;
+use crate::workloads::Settings;
+
+/// When, where and how a run was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conditions {
+    /// When the run ended, e.g. "2026-11-23 21:31 UTC".
+    pub date: String,
+    /// Cores, CPU model, kernel and memory, in one line.
+    pub machine: String,
+    /// /proc/loadavg's three averages before the first load: other work
+    /// on these cores skews every figure.
+    pub load_average_before: String,
+    /// The same after the last load.
+    pub load_average_after: String,
+    /// The version of each tool that ran, one line each.
+    pub tools: Vec<String>,
+    /// How each row was measured: runs, their lengths, the pinning.
+    pub method: String,
+    /// What a reader must know first: a smoke run, figures converted from
+    /// an older format.
+    pub note: Option<String>,
+}
+
+/// The three load averages of /proc/loadavg, e.g. "0.43 1.03 1.15".
+pub fn load_average() -> String {
+    let text = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "2 cores (AMD EPYC), kernel 6.18.44, 24105 MiB memory".
+pub fn machine(cores: usize) -> String {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim());
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_mib = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib / 1024);
+    format!(
+        "{cores} cores ({model}), kernel {}, {memory_mib} MiB memory",
+        kernel.trim()
+    )
+}
+
+/// How each row was measured, in one sentence.
+pub fn method(settings: &Settings, pinned: bool) -> String {
+    let pinning = if pinned {
+        "the server on core 0, the load on core 1 (taskset)"
+    } else {
+        "one core: nothing pinned"
+    };
+    let runs = match settings.runs {
+        1 => "1 run".to_owned(),
+        runs => format!("{runs} runs"),
+    };
+    format!(
+        "each row: a fresh server, {runs} (close and keep-alive: {} s each; C10K: N connections each; \
+         idle: {} connections held {} s each); {pinning}",
+        settings.seconds, settings.idle_connections, settings.idle_seconds
+    )
+}
+
+/// The first line a tool prints about its version, e.g. "wrk 4.1.0".
+fn version(argv: &[&str], setup: &Setup) -> String {
+    let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
+    let output = setup.work.join("version.out");
+    let limit = Duration::from_secs(10);
+    let first_line = run_bounded(command(&argv), "a version query", limit, &output)
+        .ok()
+        .and_then(|finished| finished.output.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    clean_version(&argv[0].to_string_lossy(), &first_line)
+}
+
+/// What of a version line is the version: wrk prints its copyright after
+/// it, nginx a prefix before it.
+fn clean_version(tool: &str, line: &str) -> String {
+    let line = line.trim();
+    let cleaned = match tool {
+        "wrk" => line
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => line
+            .strip_prefix("nginx version: ")
+            .unwrap_or(line)
+            .to_owned(),
+    };
+    if cleaned.is_empty() {
+        format!("{tool}: version unknown")
+    } else {
+        cleaned
+    }
+}
+
+/// The versions of the tools this run used.
+pub fn tool_versions(setup: &Setup, wrk: bool, python: bool, profiled: bool) -> Vec<String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let mut tools = vec![version(&[&rustc, "--version"], setup)];
+    if wrk {
+        tools.push(version(&["wrk", "-v"], setup));
+    }
+    if let Some(nginx) = &setup.nginx {
+        tools.push(version(&[&nginx.to_string_lossy(), "-v"], setup));
+    }
+    if python {
+        tools.push(version(&["python3", "--version"], setup));
+    }
+    tools.push(version(
+        &[&setup.loadgen().to_string_lossy(), "--version"],
+        setup,
+    ));
+    if profiled {
+        tools.push(version(&["strace", "-V"], setup));
+        tools.push(version(&["valgrind", "--version"], setup));
+    }
+    tools
+}
+
+/// `time` as "YYYY-MM-DD HH:MM UTC".
+pub fn utc_date(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (days, in_day) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        in_day / 3600,
+        in_day % 3600 / 60
+    )
+}
+
+/// The Gregorian date `days` after 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, from his date algorithms).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        let at = |seconds| utc_date(UNIX_EPOCH + Duration::from_secs(seconds));
+        assert_eq!(at(0), "1970-01-01 00:00 UTC");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(at(1_700_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(at(1_795_469_460), "2026-11-23 21:31 UTC");
+    }
+
+    #[test]
+    fn versions_as_the_tools_print_them() {
+        assert_eq!(
+            clean_version(
+                "wrk",
+                "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer"
+            ),
+            "wrk debian/4.1.0-3+b2"
+        );
+        assert_eq!(
+            clean_version("/usr/sbin/nginx", "nginx version: nginx/1.22.1"),
+            "nginx/1.22.1"
+        );
+        assert_eq!(clean_version("python3", "Python 3.11.7\n"), "Python 3.11.7");
+        assert_eq!(clean_version("strace", ""), "strace: version unknown");
+    }
+
+    #[test]
+    fn the_method_in_one_sentence() {
+        assert_eq!(
+            method(&Settings::full(), true),
+            "each row: a fresh server, 3 runs (close and keep-alive: 5 s each; C10K: N connections each; \
+             idle: 100 connections held 5 s each); the server on core 0, the load on core 1 (taskset)"
+        );
+        assert!(
+            method(&Settings::smoke(), false).starts_with("each row: a fresh server, 1 run (close")
+        );
+    }
+
+    #[test]
+    fn this_machine_reads() {
+        let machine = machine(2);
+        assert!(machine.starts_with("2 cores ("), "{machine}");
+        assert!(machine.ends_with(" MiB memory"), "{machine}");
+        assert_eq!(load_average().split(' ').count(), 3);
+    }
+}

@@ -1,0 +1,212 @@
+//! Where a server that missed a target spends its time, seen from both
+//! sides of the system-call boundary:
+//!
+//! - `strace -c -f`: its system calls (its children's too), with counts;
+//!   divided by the requests the load made, the calls per request. For
+//!   every server here most CPU time is system time, so this comes first.
+//! - valgrind's callgrind (single-process servers only): user-space
+//!   instructions by function. perf would be the first choice, but the
+//!   machines this was written on expose no hardware counters to it. A
+//!   forking server's user time is spread over thousands of short
+//!   children, so it gets strace only.
+//!
+//! The summaries are written into results.md as the tools print them;
+//! reading them is the book's job.
+
+use std::ffi::OsString;
+use std::fs;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use crate::measure::children_of;
+use crate::process::{command, run_bounded};
+use crate::servers::{self, Server};
+use crate::setup::Setup;
+use crate::tools;
+use crate::workloads::{Load, Workload};
+
+/// What a profiler said about one server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The server profiled, e.g. "epoll_server-edge".
+    pub server: String,
+    /// What was measured and with what, e.g. "system calls, strace -c -f".
+    pub tool: String,
+    /// Requests the load made meanwhile (calls / requests = calls per
+    /// request), when the load said.
+    pub requests: Option<u64>,
+    /// The tool's summary, as printed.
+    pub summary: String,
+}
+
+/// A tracer takes longer to start a server, and to stop it.
+const TRACED_LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy)]
+enum Tracer {
+    Strace,
+    Callgrind,
+}
+
+/// Profiles of each of `servers` under a `seconds`-long load. A profile
+/// that fails is left out, with a line saying why: the measurements
+/// stand without it.
+pub fn profiles(servers: &[Server], setup: &Setup, seconds: u64) -> Vec<Profile> {
+    let callgrind = tools::find(tools::VALGRIND.command).is_some();
+    if !callgrind {
+        eprintln!(
+            "bench: valgrind is not installed: no callgrind profiles ({})",
+            tools::install_command(&[tools::VALGRIND])
+        );
+    }
+    let mut profiles = Vec::new();
+    for &server in servers {
+        let mut tracers = vec![Tracer::Strace];
+        if callgrind && !server.forks() {
+            tracers.push(Tracer::Callgrind);
+        }
+        for tracer in tracers {
+            let how = match tracer {
+                Tracer::Strace => "strace",
+                Tracer::Callgrind => "callgrind",
+            };
+            eprintln!("bench: profiling {} under {how}", server.name());
+            match under_load(server, tracer, setup, seconds) {
+                Ok(profile) => profiles.push(profile),
+                Err(err) => eprintln!("bench: no profile of {}: {err:#}", server.name()),
+            }
+        }
+    }
+    profiles
+}
+
+/// Runs `server` under `tracer` for a load of `seconds`, then stops it so
+/// the tracer writes its report.
+fn under_load(server: Server, tracer: Tracer, setup: &Setup, seconds: u64) -> Result<Profile> {
+    let name = server.name();
+    let report = setup.work.join(format!("{name}.profile"));
+    let mut wrapper = setup.pin_server.clone();
+    let (prefix, tool): (Vec<OsString>, &str) = match tracer {
+        Tracer::Strace => (
+            vec![
+                "strace".into(),
+                "-f".into(),
+                "-c".into(),
+                "-o".into(),
+                report.clone().into(),
+            ],
+            "system calls, strace -c -f",
+        ),
+        Tracer::Callgrind => {
+            let mut option = OsString::from("--callgrind-out-file=");
+            option.push(&report);
+            (
+                vec!["valgrind".into(), "--tool=callgrind".into(), option],
+                "user-space instructions by function (self cost), callgrind",
+            )
+        }
+    };
+    wrapper.extend(prefix);
+    let mut running = servers::start(server, setup, &wrapper, TRACED_LIMIT)?;
+    // The forking servers on connection per request, as they were measured;
+    // the others on the keep-alive workload whose target they missed.
+    let load = if server.forks() {
+        Load::Close { seconds }
+    } else {
+        Load::KeepAlive {
+            path: "/small.html",
+            seconds,
+        }
+    };
+    let workload = Workload {
+        label: "profile".into(),
+        load,
+        servers: vec![server],
+    };
+    let result = workload.run_once(server, running.port, setup)?;
+    // SIGTERM to the server itself: valgrind runs it in its own process,
+    // strace as its child, and each tracer writes its report when the
+    // server dies. (strace, sent SIGTERM itself, would detach and leave
+    // the server running.) The child's PID is read while strace, its
+    // parent, still waits for it, so it cannot have been reused.
+    let traced = match tracer {
+        Tracer::Strace => children_of(running.process.pid())
+            .first()
+            .map(|&(pid, _)| pid)
+            .context("strace has no child")?,
+        Tracer::Callgrind => running.process.pid(),
+    };
+    let traced = Pid::from_raw(traced as i32);
+    let _ = kill(traced, Signal::SIGTERM);
+    if running.process.wait_for(TRACED_LIMIT).is_none() {
+        // Stopping strace now would detach it and leave the server
+        // running: the server goes first, while strace still holds it.
+        let _ = kill(traced, Signal::SIGKILL);
+    }
+    running.stop();
+    let written = fs::read_to_string(&report)
+        .with_context(|| format!("the tracer wrote no report ({})", report.display()))?;
+    let summary = match tracer {
+        Tracer::Strace => written,
+        Tracer::Callgrind => {
+            let annotated = setup.work.join(format!("{name}.annotated"));
+            let argv: Vec<OsString> = vec!["callgrind_annotate".into(), report.into()];
+            let finished = run_bounded(
+                command(&argv),
+                "callgrind_annotate",
+                TRACED_LIMIT,
+                &annotated,
+            )?;
+            callgrind_top(&finished.output, 20)
+        }
+    };
+    Ok(Profile {
+        server: name.to_owned(),
+        tool: tool.to_owned(),
+        requests: (result.problem.is_none()).then_some(result.answered),
+        summary,
+    })
+}
+
+/// The first `count` functions of callgrind_annotate's listing: the lines
+/// after its `Ir file:function` header and the rule under it, up to the
+/// blank line that ends the listing.
+pub fn callgrind_top(annotated: &str, count: usize) -> String {
+    let mut lines = annotated.lines();
+    if !lines.any(|line| line.trim_end().ends_with("file:function")) {
+        return String::new();
+    }
+    lines
+        .skip_while(|line| line.starts_with("---"))
+        .take_while(|line| !line.trim().is_empty())
+        .take(count)
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_top_functions_of_callgrind_annotate() {
+        // Captured from callgrind_annotate 3.19 on epoll_server under wrk.
+        let annotated = include_str!("../samples/callgrind-annotate.txt");
+        let top = callgrind_top(annotated, 2);
+        assert_eq!(
+            top,
+            "10,227,436 ( 8.98%)  ???:static_http::request::parse_head [/work/wt/bench/target/release/epoll_server]\n \
+             8,261,073 ( 7.25%)  ???:core::slice::memchr::memrchr [/work/wt/bench/target/release/epoll_server]\n"
+        );
+        // The listing ends at its blank line, before the list of source
+        // files callgrind_annotate could not find.
+        let all = callgrind_top(annotated, 1000);
+        assert_eq!(all.lines().count(), 90, "{all}");
+        assert!(!all.contains("could not be found"));
+        assert_eq!(callgrind_top("no listing here\n", 3), "");
+    }
+}

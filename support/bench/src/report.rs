@@ -1,0 +1,464 @@
+//! The results of a run and the three files they are written to:
+//! `results.json` (everything, every run), `results.csv` (one line per
+//! row, for a spreadsheet) and `results.md` (the tables, which the book's
+//! performance chapter includes). The files hold measurements and the
+//! conditions they were taken in; what the figures mean is the book's.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::conditions::Conditions;
+use crate::measure::{median_index, CpuSeconds};
+use crate::profile::Profile;
+use crate::servers::Server;
+use crate::targets::{Outcome, Target};
+use crate::workloads::{LoadResult, Tool, Workload};
+
+/// Everything a run measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// When, where, with what.
+    pub conditions: Conditions,
+    /// One per workload and server, in the order they ran.
+    pub rows: Vec<Row>,
+    /// The issue's targets, met or not.
+    pub targets: Vec<Target>,
+    /// Where the servers that missed a target spend their time.
+    pub profiles: Vec<Profile>,
+}
+
+/// One run of a load against a server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// What the load tool measured.
+    pub load: LoadResult,
+    /// CPU time of the measured process during the run.
+    pub cpu: CpuSeconds,
+}
+
+/// One line of the table: a workload against a fresh server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The workload's label, e.g. "keep-alive, 200 B".
+    pub workload: String,
+    /// The server, e.g. "epoll_server-edge".
+    pub server: String,
+    /// The tool that made the load, which decides how `detail` reads.
+    pub tool: Tool,
+    /// Whether requests/s says something (not while connections sit idle).
+    pub rate_is_meaningful: bool,
+    /// The median of the runs' requests/s.
+    pub requests_per_s: f64,
+    /// `requests_per_s` over nginx's on the same workload, when nginx ran it.
+    pub vs_nginx: Option<f64>,
+    /// Failed requests over all runs.
+    pub errors: u64,
+    /// Peak resident memory (VmHWM) of the measured process after the
+    /// runs, in KiB.
+    pub peak_rss_kib: u64,
+    /// CPU time of the measured process in the run of median total.
+    pub cpu: CpuSeconds,
+    /// The run whose requests/s is the median.
+    pub median_run: LoadResult,
+    /// Every run, in order (empty when converted from a file that kept the
+    /// median only).
+    pub runs: Vec<Run>,
+    /// Whether the server had died by the end of the runs.
+    pub server_died: bool,
+}
+
+impl Row {
+    pub fn from_runs(
+        workload: &Workload,
+        server: Server,
+        runs: Vec<Run>,
+        peak_rss_kib: u64,
+        server_died: bool,
+    ) -> Result<Row> {
+        let rates: Vec<f64> = runs.iter().map(|run| run.load.requests_per_s).collect();
+        let cpu_totals: Vec<f64> = runs.iter().map(|run| run.cpu.total()).collect();
+        let median = median_index(&rates).context("a row needs at least one run")?;
+        let median_cpu = median_index(&cpu_totals).context("a row needs at least one run")?;
+        Ok(Row {
+            workload: workload.label.clone(),
+            server: server.name().to_owned(),
+            tool: workload.tool(),
+            rate_is_meaningful: workload.rate_is_meaningful(),
+            requests_per_s: rates[median],
+            vs_nginx: None,
+            errors: runs.iter().map(|run| run.load.errors).sum(),
+            peak_rss_kib,
+            cpu: runs[median_cpu].cpu,
+            median_run: runs[median].load.clone(),
+            runs,
+            server_died,
+        })
+    }
+
+    /// The detail column: what the median run did, in the tool's terms.
+    pub fn detail(&self) -> String {
+        let run = &self.median_run;
+        let mut detail = match (&run.problem, self.tool) {
+            (Some(problem), _) => problem.clone(),
+            (None, Tool::Loadgen) => format!(
+                "{}/{} answered in {:.3}s, p99 {:.3}ms",
+                run.answered,
+                run.answered + run.errors,
+                run.seconds,
+                run.p99_ms.unwrap_or(0.0)
+            ),
+            (None, Tool::Wrk) => match run.p99_ms {
+                Some(p99) => format!("{} requests, p99 {p99:.3}ms", run.answered),
+                None => format!("{} requests", run.answered),
+            },
+        };
+        if self.server_died {
+            detail.push_str("; SERVER DIED");
+        }
+        detail
+    }
+}
+
+/// Fills each row's `vs_nginx` from nginx's row of the same workload.
+pub fn compare_with_nginx(rows: &mut [Row]) {
+    let nginx: Vec<(String, f64)> = rows
+        .iter()
+        .filter(|row| row.server == Server::Nginx.name())
+        .map(|row| (row.workload.clone(), row.requests_per_s))
+        .collect();
+    for row in rows.iter_mut() {
+        row.vs_nginx = nginx
+            .iter()
+            .find(|(workload, _)| *workload == row.workload)
+            .filter(|(_, rate)| *rate > 0.0 && row.rate_is_meaningful)
+            .map(|(_, rate)| row.requests_per_s / rate);
+    }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// `results.md`: the conditions, the table, the targets, the profiles.
+pub fn markdown(results: &Results) -> String {
+    let mut text = String::new();
+    let conditions = &results.conditions;
+    // Written with `let _ =`: writing to a String cannot fail.
+    // The book's performance chapter includes this file, so the pointer to
+    // it is a comment: visible in the source, not in the chapter itself.
+    text.push_str(
+        "<!-- Written by bench (support/bench) from results.json. What the figures \
+         mean is the book's: docs/src/performance.md. -->\n\n\
+         Written by `cargo run --release -p bench`, which replaces this file, \
+         results.json and results.csv at each run.\n\n",
+    );
+    text.push_str("## Conditions\n\n");
+    if let Some(note) = &conditions.note {
+        let _ = writeln!(text, "- **{note}**");
+    }
+    let _ = writeln!(text, "- date: {}", conditions.date);
+    let _ = writeln!(text, "- machine: {}", conditions.machine);
+    let _ = writeln!(
+        text,
+        "- load average before / after: {} / {}",
+        conditions.load_average_before, conditions.load_average_after
+    );
+    let _ = writeln!(text, "- tools: {}", conditions.tools.join("; "));
+    let _ = writeln!(text, "- {}", conditions.method);
+    text.push_str("\n## Measurements\n\n");
+    text.push_str(
+        "| workload | server | requests/s | vs nginx | errors | peak RSS | CPU s/run = user + sys | detail (median run) |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    for row in &results.rows {
+        let (rate, vs) = if row.rate_is_meaningful {
+            let vs = row
+                .vs_nginx
+                .map_or("-".to_owned(), |vs| format!("{vs:.2}x"));
+            (format!("{:.0}", row.requests_per_s), vs)
+        } else {
+            ("-".to_owned(), "-".to_owned())
+        };
+        let _ = writeln!(
+            text,
+            "| {} | {} | {rate} | {vs} | {} | {} | {:.2} = {:.2} + {:.2} | {} |",
+            row.workload,
+            row.server,
+            row.errors,
+            mib(row.peak_rss_kib),
+            row.cpu.total(),
+            row.cpu.user,
+            row.cpu.system,
+            row.detail()
+        );
+    }
+    text.push_str("\n## Targets\n\n| target | result | measured |\n| --- | --- | --- |\n");
+    for target in &results.targets {
+        let result = match (target.outcome, target.missed_by_percent) {
+            (Outcome::Met, _) => "met".to_owned(),
+            (Outcome::Missed, Some(percent)) => format!("MISSED by {percent:.0}%"),
+            (Outcome::Missed, None) => "MISSED".to_owned(),
+            (Outcome::NotMeasured, _) => "not measured".to_owned(),
+        };
+        let _ = writeln!(
+            text,
+            "| {} | {result} | {} |",
+            target.target, target.measured
+        );
+    }
+    if !results.profiles.is_empty() {
+        text.push_str("\n## Profiles of the missed targets\n");
+        for profile in &results.profiles {
+            let requests = profile
+                .requests
+                .map_or(String::new(), |requests| format!(", {requests} requests"));
+            let _ = write!(
+                text,
+                "\n### {}: {}{requests}\n\n```text\n{}\n```\n",
+                profile.server,
+                profile.tool,
+                profile.summary.trim_end()
+            );
+        }
+    }
+    text
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break
+/// (RFC 4180): the workload labels have commas.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `results.csv`: one line per row, the median run's figures.
+pub fn csv(results: &Results) -> String {
+    let mut text = String::from(
+        "workload,server,tool,requests_per_s,vs_nginx,errors,peak_rss_kib,\
+         cpu_user_s,cpu_system_s,answered,seconds,p99_ms,server_died\n",
+    );
+    let optional = |value: Option<f64>| value.map_or(String::new(), |value| format!("{value:.3}"));
+    for row in &results.rows {
+        let run = &row.median_run;
+        let tool = match row.tool {
+            Tool::Loadgen => "loadgen",
+            Tool::Wrk => "wrk",
+        };
+        let fields = [
+            csv_field(&row.workload),
+            csv_field(&row.server),
+            tool.to_owned(),
+            format!("{:.1}", row.requests_per_s),
+            optional(row.vs_nginx),
+            row.errors.to_string(),
+            row.peak_rss_kib.to_string(),
+            format!("{:.2}", row.cpu.user),
+            format!("{:.2}", row.cpu.system),
+            run.answered.to_string(),
+            format!("{:.3}", run.seconds),
+            optional(run.p99_ms),
+            row.server_died.to_string(),
+        ];
+        text.push_str(&fields.join(","));
+        text.push('\n');
+    }
+    text
+}
+
+/// Writes results.json, results.csv and results.md into `directory`.
+pub fn write_all(results: &Results, directory: &Path) -> Result<()> {
+    fs::create_dir_all(directory)
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    let json = serde_json::to_string_pretty(results)? + "\n";
+    for (name, contents) in [
+        ("results.json", json),
+        ("results.csv", csv(results)),
+        ("results.md", markdown(results)),
+    ] {
+        let path = directory.join(name);
+        fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn read_json(path: &Path) -> Result<Results> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not bench's results", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::TempDir;
+    use crate::workloads::{parse_loadgen, parse_wrk, plan, Kind, Settings};
+    use clap::ValueEnum;
+
+    fn example() -> Results {
+        let workloads = plan(&Settings::smoke(), Kind::value_variants(), &Server::ALL);
+        let close = &workloads[0];
+        let keep_alive = &workloads[1];
+        let idle = workloads.last().unwrap();
+        let loadgen = parse_loadgen(include_str!("../samples/loadgen-close.txt")).unwrap();
+        let wrk = parse_wrk(include_str!("../samples/wrk-small.txt")).unwrap();
+        let cpu = CpuSeconds {
+            user: 0.25,
+            system: 0.5,
+        };
+        let run = |load: &LoadResult, rate: f64| Run {
+            load: LoadResult {
+                requests_per_s: rate,
+                ..load.clone()
+            },
+            cpu,
+        };
+        let mut rows = vec![
+            Row::from_runs(
+                close,
+                Server::Webserver3a,
+                vec![run(&loadgen, 2000.0)],
+                2048,
+                false,
+            )
+            .unwrap(),
+            Row::from_runs(
+                close,
+                Server::Nginx,
+                vec![run(&loadgen, 1000.0)],
+                10956,
+                false,
+            )
+            .unwrap(),
+            Row::from_runs(
+                keep_alive,
+                Server::EpollEdge,
+                vec![run(&wrk, 3.0), run(&wrk, 1.0), run(&wrk, 2.0)],
+                2662,
+                true,
+            )
+            .unwrap(),
+            Row::from_runs(idle, Server::Nginx, vec![run(&loadgen, 50.0)], 10956, false).unwrap(),
+        ];
+        compare_with_nginx(&mut rows);
+        let targets = crate::targets::evaluate(&rows);
+        Results {
+            conditions: Conditions {
+                date: "2026-11-23 21:31 UTC".into(),
+                machine: "2 cores (AMD EPYC), kernel 6.18.44, 24105 MiB memory".into(),
+                load_average_before: "0.43 1.03 1.15".into(),
+                load_average_after: "0.89 1.31 1.28".into(),
+                tools: vec!["wrk 4.1.0".into(), "loadgen 0.1.0".into()],
+                method: "each row: a fresh server, 1 run".into(),
+                note: Some("smoke run".into()),
+            },
+            rows,
+            targets,
+            profiles: vec![Profile {
+                server: "epoll_server-edge".into(),
+                tool: "system calls, strace -c -f".into(),
+                requests: Some(3406),
+                summary: "% time     seconds  usecs/call     calls    errors syscall\n".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_row_keeps_the_median_run_and_sums_the_errors() {
+        let workloads = plan(&Settings::smoke(), &[Kind::KeepAlive], &[Server::Nginx]);
+        let wrk = parse_wrk(include_str!("../samples/wrk-small.txt")).unwrap();
+        // Rates 3, 1, 2 with 1, 0, 2 errors; CPU totals 0.9, 0.1, 0.5.
+        let runs: Vec<Run> = [(3.0, 1, 0.9), (1.0, 0, 0.1), (2.0, 2, 0.5)]
+            .into_iter()
+            .map(|(rate, errors, system)| Run {
+                load: LoadResult {
+                    requests_per_s: rate,
+                    errors,
+                    ..wrk.clone()
+                },
+                cpu: CpuSeconds { user: 0.0, system },
+            })
+            .collect();
+        let row = Row::from_runs(&workloads[0], Server::Nginx, runs, 10956, false).unwrap();
+        assert_eq!(row.requests_per_s, 2.0);
+        assert_eq!(row.median_run.requests_per_s, 2.0);
+        assert_eq!(row.median_run.errors, 2);
+        assert_eq!(row.errors, 3);
+        assert_eq!(row.cpu.system, 0.5);
+        assert_eq!(row.runs.len(), 3);
+    }
+
+    #[test]
+    fn ratios_to_nginx_on_the_same_workload_only() {
+        let results = example();
+        assert_eq!(results.rows[0].vs_nginx, Some(2.0));
+        assert_eq!(results.rows[1].vs_nginx, Some(1.0));
+        // nginx did not run keep-alive in this example; idle has no rate.
+        assert_eq!(results.rows[2].vs_nginx, None);
+        assert_eq!(results.rows[3].vs_nginx, None);
+    }
+
+    #[test]
+    fn the_markdown_table() {
+        let text = markdown(&example());
+        assert!(
+            text.contains("- **smoke run**\n- date: 2026-11-23 21:31 UTC\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| close, hello | webserver3a | 2000 | 2.00x | 0 | 2.0 MiB | 0.75 = 0.25 + 0.50 | 18699/18699 answered in 1.000s, p99 0.472ms |\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| keep-alive, 200 B | epoll_server-edge | 2 | - | 0 | 2.6 MiB"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 37468 requests, p99 19.320ms; SERVER DIED |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| idle, 100 x 1s | nginx | - | - |"),
+            "{text}"
+        );
+        assert!(text.contains("\n### epoll_server-edge: system calls, strace -c -f, 3406 requests\n\n```text\n% time"), "{text}");
+        // The book includes this file: no mdBook directive may be in it.
+        assert!(!text.contains("{{#"));
+    }
+
+    #[test]
+    fn csv_quotes_the_labels_with_commas() {
+        let text = csv(&example());
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap().split(',').count(), 13);
+        assert_eq!(
+            lines.next().unwrap(),
+            "\"close, hello\",webserver3a,loadgen,2000.0,2.000,0,2048,0.25,0.50,18699,1.000,0.472,false"
+        );
+        assert_eq!(csv_field("a \"b\", c"), "\"a \"\"b\"\", c\"");
+        assert_eq!(csv_field("nginx"), "nginx");
+    }
+
+    #[test]
+    fn written_files_read_back_the_same() {
+        let directory = TempDir::new("bench-test").unwrap();
+        let results = example();
+        write_all(&results, directory.path()).unwrap();
+        assert_eq!(
+            read_json(&directory.path().join("results.json")).unwrap(),
+            results
+        );
+        let written = fs::read_to_string(directory.path().join("results.md")).unwrap();
+        assert_eq!(written, markdown(&results));
+        assert!(directory.path().join("results.csv").is_file());
+    }
+}

@@ -1,0 +1,258 @@
+//! The targets, checked against a run's rows. A missed target
+//! names the server to profile; whether a miss is the server's fault or
+//! the spread between runs is for the book to discuss, not for this code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Row;
+use crate::servers::Server;
+use crate::workloads::{C10K_PREFIX, CLOSE_HELLO, KEEP_ALIVE_SMALL};
+
+/// epoll_server at least as fast as nginx on small keep-alive requests.
+const EPOLL_VS_NGINX: f64 = 1.0;
+/// webserver3g at least this many times as fast as the Python original.
+const RUST_VS_PYTHON: f64 = 5.0;
+/// epoll_server's peak memory holding the most C10K connections, KiB.
+const C10K_RSS_KIB: u64 = 16 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Met,
+    Missed,
+    /// The rows it needs were not in this run.
+    NotMeasured,
+}
+
+/// One target and how the run did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// What is asked, e.g. "epoll_server (edge) >= nginx, keep-alive 200 B".
+    pub target: String,
+    /// Met, missed, or not measured.
+    pub outcome: Outcome,
+    /// How far below a ratio target the run was, in percent.
+    pub missed_by_percent: Option<f64>,
+    /// What was measured, e.g. "0.99x nginx".
+    pub measured: String,
+    /// The server to profile when the target is missed.
+    pub profile: Option<String>,
+}
+
+fn find<'a>(rows: &'a [Row], workload: &str, server: Server) -> Option<&'a Row> {
+    rows.iter()
+        .find(|row| row.workload == workload && row.server == server.name())
+}
+
+/// A target of the form "measured / reference >= wanted".
+fn ratio_target(
+    target: String,
+    measured: Option<&Row>,
+    reference: Option<&Row>,
+    wanted: f64,
+    unit: &str,
+    profile: Server,
+) -> Target {
+    let (Some(measured), Some(reference)) = (measured, reference) else {
+        return Target {
+            target,
+            outcome: Outcome::NotMeasured,
+            missed_by_percent: None,
+            measured: "-".into(),
+            profile: None,
+        };
+    };
+    let ratio = if reference.requests_per_s > 0.0 {
+        measured.requests_per_s / reference.requests_per_s
+    } else {
+        0.0
+    };
+    let met = ratio >= wanted;
+    Target {
+        target,
+        outcome: if met { Outcome::Met } else { Outcome::Missed },
+        missed_by_percent: (!met).then(|| (1.0 - ratio / wanted) * 100.0),
+        measured: format!("{ratio:.2}x{unit}"),
+        profile: (!met).then(|| profile.name().to_owned()),
+    }
+}
+
+pub fn evaluate(rows: &[Row]) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for (mode, server) in [("edge", Server::EpollEdge), ("level", Server::EpollLevel)] {
+        targets.push(ratio_target(
+            format!("epoll_server ({mode}) >= nginx, keep-alive 200 B"),
+            find(rows, KEEP_ALIVE_SMALL, server),
+            find(rows, KEEP_ALIVE_SMALL, Server::Nginx),
+            EPOLL_VS_NGINX,
+            " nginx",
+            server,
+        ));
+    }
+
+    // The most connections this run held.
+    let largest = rows
+        .iter()
+        .filter_map(|row| row.workload.strip_prefix(C10K_PREFIX)?.parse::<u64>().ok())
+        .max();
+    let held = largest.and_then(|connections| {
+        let label = format!("{C10K_PREFIX}{connections}");
+        Some((connections, find(rows, &label, Server::EpollEdge)?))
+    });
+    targets.push(match held {
+        Some((connections, row)) => {
+            let met = row.errors == 0 && row.peak_rss_kib <= C10K_RSS_KIB;
+            Target {
+                target: format!(
+                    "{connections} connections all answered, epoll_server RSS <= 16 MiB"
+                ),
+                outcome: if met { Outcome::Met } else { Outcome::Missed },
+                missed_by_percent: None,
+                measured: format!(
+                    "{} errors, {:.1} MiB",
+                    row.errors,
+                    row.peak_rss_kib as f64 / 1024.0
+                ),
+                profile: None,
+            }
+        }
+        None => Target {
+            target: "C10K connections all answered, epoll_server RSS <= 16 MiB".into(),
+            outcome: Outcome::NotMeasured,
+            missed_by_percent: None,
+            measured: "-".into(),
+            profile: None,
+        },
+    });
+
+    targets.push(ratio_target(
+        "webserver3g >= 5x webserver3g.py, connection per request".into(),
+        find(rows, CLOSE_HELLO, Server::Webserver3g),
+        find(rows, CLOSE_HELLO, Server::Webserver3gPy),
+        RUST_VS_PYTHON,
+        "",
+        Server::Webserver3g,
+    ));
+
+    let with_errors: Vec<String> = rows
+        .iter()
+        .filter(|row| row.errors > 0)
+        .map(|row| format!("{} on {}: {}", row.server, row.workload, row.errors))
+        .collect();
+    targets.push(Target {
+        target: "zero errors on every workload".into(),
+        outcome: if with_errors.is_empty() {
+            Outcome::Met
+        } else {
+            Outcome::Missed
+        },
+        missed_by_percent: None,
+        measured: if with_errors.is_empty() {
+            "0".into()
+        } else {
+            with_errors.join("; ")
+        },
+        profile: None,
+    });
+    targets
+}
+
+/// The servers to profile, each once, in the targets' order.
+pub fn servers_to_profile(targets: &[Target]) -> Vec<Server> {
+    let mut servers = Vec::new();
+    for name in targets
+        .iter()
+        .filter_map(|target| target.profile.as_deref())
+    {
+        if let Some(server) = Server::from_name(name).filter(|server| !servers.contains(server)) {
+            servers.push(server);
+        }
+    }
+    servers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::CpuSeconds;
+    use crate::workloads::{LoadResult, Tool};
+
+    fn row(workload: &str, server: Server, requests_per_s: f64, errors: u64, kib: u64) -> Row {
+        Row {
+            workload: workload.into(),
+            server: server.name().into(),
+            tool: Tool::Loadgen,
+            rate_is_meaningful: true,
+            requests_per_s,
+            vs_nginx: None,
+            errors,
+            peak_rss_kib: kib,
+            cpu: CpuSeconds::default(),
+            median_run: LoadResult::failed(String::new()),
+            runs: Vec::new(),
+            server_died: false,
+        }
+    }
+
+    /// The rows of the run of 2026-11-23 the targets were set against.
+    fn measured_rows() -> Vec<Row> {
+        vec![
+            row(CLOSE_HELLO, Server::Webserver3g, 4114.0, 0, 2048),
+            row(CLOSE_HELLO, Server::Webserver3gPy, 684.0, 0, 14336),
+            row(KEEP_ALIVE_SMALL, Server::EpollEdge, 65408.0, 0, 2662),
+            row(KEEP_ALIVE_SMALL, Server::EpollLevel, 67196.0, 0, 2560),
+            row(KEEP_ALIVE_SMALL, Server::Nginx, 66178.0, 0, 10956),
+            row("C10K, 1000", Server::EpollEdge, 25680.0, 3, 40000),
+            row("C10K, 10000", Server::EpollEdge, 32043.0, 0, 6144),
+        ]
+    }
+
+    #[test]
+    fn the_targets_of_the_measured_run() {
+        let targets = evaluate(&measured_rows());
+        let outcomes: Vec<(Outcome, &str)> = targets
+            .iter()
+            .map(|target| (target.outcome, target.measured.as_str()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                (Outcome::Missed, "0.99x nginx"),
+                (Outcome::Met, "1.02x nginx"),
+                // The largest C10K row decides, not the 1000 one.
+                (Outcome::Met, "0 errors, 6.0 MiB"),
+                (Outcome::Met, "6.01x"),
+                (Outcome::Missed, "epoll_server-edge on C10K, 1000: 3"),
+            ]
+        );
+        assert_eq!(targets[0].missed_by_percent.unwrap().round(), 1.0);
+        assert_eq!(
+            targets[2].target,
+            "10000 connections all answered, epoll_server RSS <= 16 MiB"
+        );
+        assert_eq!(servers_to_profile(&targets), [Server::EpollEdge]);
+    }
+
+    #[test]
+    fn missing_rows_are_not_measured_and_profile_nothing() {
+        let targets = evaluate(&[row(CLOSE_HELLO, Server::Webserver3g, 100.0, 0, 1)]);
+        assert!(targets[..4]
+            .iter()
+            .all(|target| target.outcome == Outcome::NotMeasured));
+        assert_eq!(targets[4].outcome, Outcome::Met);
+        assert!(servers_to_profile(&targets).is_empty());
+    }
+
+    #[test]
+    fn a_slow_webserver3g_is_profiled_too() {
+        let mut rows = measured_rows();
+        rows[0].requests_per_s = 2052.0;
+        let targets = evaluate(&rows);
+        assert_eq!(targets[3].outcome, Outcome::Missed);
+        assert_eq!(targets[3].missed_by_percent.unwrap().round(), 40.0);
+        assert_eq!(
+            servers_to_profile(&targets),
+            [Server::EpollEdge, Server::Webserver3g]
+        );
+    }
+}
