@@ -8,7 +8,7 @@
 //! `handle_one_request` does what the Python's does:
 //!
 //! ```text
-//! request = read_request(client)        // common::wsgi_http: not the lesson
+//! request = read_request(client)        // wsgi_http (support/): not the lesson
 //! environ = get_environ(request)        // the request as CGI variables
 //! body    = application.call(&environ, &mut start_response)
 //! finish_response(client, status, headers, body)
@@ -38,8 +38,8 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, ValueEnum};
 use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
-use common::wsgi_http::{self, Incoming, Request};
 use socket2::{Domain, Socket, Type};
+use wsgi_http::{Incoming, Request};
 
 use wsgi::{Application, Environ};
 

@@ -87,7 +87,7 @@ pub const STAGE_CHAPTERS: &[StageChapter] = &[
             "webserver2/src/apps/faulty.rs",
             // Not the lesson, and shown as such: what serves webserver2's
             // split, and the request-head reader every server shares.
-            "support/common/src/wsgi_http.rs",
+            "support/wsgi_http/src/lib.rs",
             "support/common/src/request_head.rs",
         ],
     },

@@ -17,15 +17,15 @@
 //! * the percent-decoding of a request path, which every server that reads
 //!   paths does the same way ([`percent_decode`]);
 //! * reading an HTTP/1.x request head, with httparse, one way and one limit
-//!   for hello_name, webserver2 and the static servers ([`request_head`]);
-//! * the HTTP around webserver2's WSGI split: the body, the checks of a
-//!   request and of an application's response, the `curl -v` log
-//!   ([`wsgi_http`]).
+//!   for hello_name, webserver2 and the static servers ([`request_head`]).
+//!
+//! What only one kind of server needs lives in a crate of its own beside
+//! this one: `support/static_http` for the two static servers,
+//! `support/wsgi_http` for webserver2.
 
 pub mod output;
 pub mod request_head;
 mod stage;
-pub mod wsgi_http;
 
 pub use output::{print_child_status, SignalSafeLine};
 pub use stage::{exit_with_error, run};

@@ -23,8 +23,8 @@
 //! chapters on 3c–3g say so.
 
 use std::fmt::Write as _;
-use std::os::fd::BorrowedFd;
 use std::num::NonZeroUsize;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 

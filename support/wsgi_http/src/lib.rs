@@ -19,9 +19,9 @@
 
 use std::io::{self, Read};
 
-use crate::println;
-use crate::request_head::{self, BodyLength, HeadError, RequestHead};
 use anyhow::{bail, Result};
+use common::println;
+use common::request_head::{self, BodyLength, HeadError, RequestHead};
 
 /// The most bytes a request body may take; the server holds it in memory.
 const MAX_BODY_BYTES: u64 = 1024 * 1024;
@@ -114,7 +114,7 @@ fn check(head: RequestHead) -> Result<(Request, usize), Refusal> {
     if !raw_path.starts_with('/') {
         return Err(bad("The request target must be a path starting with /."));
     }
-    let path = crate::percent_decode(raw_path.as_bytes())
+    let path = common::percent_decode(raw_path.as_bytes())
         .and_then(|decoded| String::from_utf8(decoded).ok())
         .ok_or(bad(
             "The path has a % without two hex digits, or is not UTF-8.",
