@@ -259,6 +259,28 @@ impl std::fmt::Write for SignalSafeLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::wait::waitpid;
+    use nix::unistd::{fork, ForkResult};
+
+    #[test]
+    fn a_forked_child_counts_its_dropped_lines_where_the_parent_sees_them() {
+        share_dropped_count_with_children();
+        let before = dropped().load(Ordering::SeqCst);
+        // SAFETY: the child makes only async-signal-safe calls (an atomic
+        // add and _exit), as a child of a multi-threaded process must.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                dropped().fetch_add(5, Ordering::SeqCst);
+                // SAFETY: _exit ends the process at once, running nothing else.
+                unsafe { nix::libc::_exit(0) };
+            }
+            ForkResult::Parent { child } => {
+                waitpid(child, None).expect("waitpid");
+                assert_eq!(dropped().load(Ordering::SeqCst), before + 5);
+                dropped().fetch_sub(5, Ordering::SeqCst);
+            }
+        }
+    }
 
     #[test]
     fn a_line_is_cut_to_fit_one_pipe_write() {

@@ -191,7 +191,7 @@ macro_rules! server_contract_tests {
 
         #[test]
         fn keeps_answering_when_nobody_reads_its_log() {
-            $crate::contract_cli_log::survives_a_full_stdout($binary, 300);
+            $crate::contract_cli_log::survives_a_full_stdout($binary, 400);
         }
     };
     (@sleep $binary:expr) => {

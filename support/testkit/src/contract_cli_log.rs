@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{children_of, eventually, Launch, Server, PATIENCE};
+use crate::{Launch, Server, StdoutPipe, PATIENCE};
 
 /// `--help` exits 0 and names the program's chapter in the book; an
 /// unknown argument exits 2 with a message on stderr and no panic.
@@ -37,52 +37,82 @@ pub fn answers_help_and_refuses_unknown_arguments(binary: &str) {
     assert!(!complaint.contains("panicked"), "stderr: {complaint}");
 }
 
-/// `server | head -1`: the reader of the server's stdout exits after the
-/// first line, so every later write to the pipe fails with EPIPE. The
-/// server must go on answering (std's `println!` would panic, and kill it).
+/// `server | head -1`: the reader of the server's stdout goes away after
+/// the banner, so every later write to the pipe fails with EPIPE. The server
+/// must go on answering (std's `println!` would panic, and kill it).
 /// `requests` is how many clients to try after the reader is gone: 3e,
 /// which dies of its first child's SIGCHLD by design, gets one.
 pub fn survives_a_closed_stdout(binary: &str, requests: usize) {
-    let server = start_behind(binary, "head -1");
-    eventually(PATIENCE, "head to exit after the first line", || {
-        let children = children_of(server.pid());
-        (children.len() == 1 && children.iter().all(|child| child.state != 'Z')).then_some(())
-    });
+    survives_a_closed_stdout_of(|| Launch::new(binary), requests);
+}
+
+/// [`survives_a_closed_stdout`] for a server started by `launch` (for one
+/// that needs arguments).
+pub fn survives_a_closed_stdout_of(launch: impl Fn() -> Launch, requests: usize) {
+    let (server, stdout) = start_with_pipe(launch());
+    drop(stdout);
     for request in 0..requests {
         assert_answered(&server, "/hello", request, "after the log reader left");
     }
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
 }
 
-/// `server | (head -1; sleep 1000)`: the reader takes the first line and
-/// then never reads again, so the pipe fills (64 KiB) and a blocking
-/// `write(2)` would stop the server. Each request here has a path of about
-/// a kilobyte, which every server logs, so `requests` of them overflow the
-/// pipe several times. The server must answer them all.
+/// `server | sleep 1000`: the reader never reads, so the pipe fills (64 KiB)
+/// and a blocking `write(2)` would stop the server. Each request here has a
+/// path of about a kilobyte, which every server logs (the static servers
+/// cut it to 200 bytes), so `requests` of them overflow the pipe several
+/// times. The server must answer them all; and when the test reads the pipe
+/// at last and sends one more request, the next line out is the note of how
+/// many lines were dropped meanwhile (in a forking server too: the count is
+/// shared with the children).
 pub fn survives_a_full_stdout(binary: &str, requests: usize) {
-    let server = start_behind(binary, "(head -1; exec sleep 1000)");
+    survives_a_full_stdout_of(|| Launch::new(binary), requests);
+}
+
+/// [`survives_a_full_stdout`] for a server started by `launch`.
+pub fn survives_a_full_stdout_of(launch: impl Fn() -> Launch, requests: usize) {
+    let (server, mut stdout) = start_with_pipe(launch());
     let long_path = format!("/{}", "x".repeat(900));
     for request in 0..requests {
         assert_answered(&server, &long_path, request, "with a full log pipe");
     }
+    let backlog = stdout.read_what_is_there();
+    assert!(
+        backlog.len() >= 32 * 1024,
+        "the pipe held only {} bytes: it should have filled",
+        backlog.len()
+    );
+    // The note comes with the first line that gets out after the drain,
+    // which may be the server's last words on the final connection, read
+    // with the backlog; else one more request makes a line.
+    if !backlog.contains("lines of log dropped") {
+        assert_answered(&server, "/hello", requests, "once the log was read");
+        let mut seen = Vec::new();
+        loop {
+            let Some(line) = stdout.read_line(PATIENCE) else {
+                panic!("no note of dropped lines once the log was read; lines: {seen:?}");
+            };
+            if line.contains("lines of log dropped") {
+                break;
+            }
+            seen.push(line);
+        }
+    }
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
 }
 
-/// Starts `binary` with its stdout piped into `reader` (a shell command):
-/// `sh -c '"$0" | READER' BINARY`. sh is the process the test knows; the
-/// banner reaches the test through the reader. From the repository root,
-/// where the static servers find ./html (the tests of a lesson crate run in
-/// that crate's directory, one level down), with `SLEEP_SECS=0`.
-fn start_behind(binary: &str, reader: &str) -> Server {
+/// Starts the server with stdout a pipe the test holds, from the repository
+/// root (where the static servers find ./html; the tests of a lesson crate
+/// run in that crate's directory, one level down), with `SLEEP_SECS=0`.
+fn start_with_pipe(launch: Launch) -> (Server, StdoutPipe) {
     let repository = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .and_then(|crate_directory| crate_directory.parent().map(PathBuf::from))
         .expect("cargo test sets CARGO_MANIFEST_DIR");
-    Launch::new("sh")
-        .args(["-c", &format!("\"$0\" | {reader}"), binary])
+    launch
         .env("SLEEP_SECS", "0")
         .current_dir(repository)
-        .start_with_any_banner()
+        .start_with_stdout_pipe("")
 }
 
 /// Sends one request for `path` on a new connection and asserts that some

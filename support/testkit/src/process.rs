@@ -154,15 +154,8 @@ impl Launch {
             }
             None
         });
-        let port = if prefix.is_empty() {
-            banner
-                .split_once("on port ")
-                .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
-                .and_then(|digits| digits.parse().ok())
-        } else {
-            parse_port_line(&banner, prefix)
-        };
-        let port = port.unwrap_or_else(|| panic!("first line is not the banner: {banner:?}"));
+        let port = port_in_banner(&banner, prefix)
+            .unwrap_or_else(|| panic!("first line is not the banner: {banner:?}"));
         Server { process, port }
     }
 }
@@ -173,6 +166,18 @@ pub fn parse_banner(line: &str) -> Option<u16> {
 }
 
 /// The port in `{prefix}N ...`.
+/// The port in a banner `{prefix}N ...`; with an empty prefix, in any line
+/// that says `on port N`.
+pub(crate) fn port_in_banner(line: &str, prefix: &str) -> Option<u16> {
+    if prefix.is_empty() {
+        line.split_once("on port ")
+            .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|digits| digits.parse().ok())
+    } else {
+        parse_port_line(line, prefix)
+    }
+}
+
 pub(crate) fn parse_port_line(line: &str, prefix: &str) -> Option<u16> {
     line.strip_prefix(prefix)?
         .strip_suffix(" ...")?

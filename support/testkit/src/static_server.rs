@@ -908,102 +908,6 @@ pub fn help_names_the_chapter_and_the_port(binary: &str, extra: &[&str]) {
     assert!(help.contains("[PORT]") && help.contains("PORT=0"), "{help}");
 }
 
-/// `server | head -1`: the test reads the banner from the server's stdout,
-/// then closes its end of the pipe, as `head` does after one line. Every
-/// later log line finds no reader; std's `println!` would panic on the
-/// first ("failed printing to stdout: Broken pipe") and the server would
-/// be gone. It goes on answering, on a kept-alive connection and on new
-/// ones (each logs its own lines), and nothing panics.
-pub fn keeps_answering_after_its_stdout_is_closed(binary: &str, extra: &[&str]) {
-    const REQUESTS: usize = 50;
-    let site = test_site();
-    let (mut server, stdout) = launch(binary, extra, site.path()).start_server_with_stdout_pipe();
-    drop(stdout);
-
-    let mut kept = HttpClient::connect(&server);
-    for round in 0..REQUESTS {
-        let answer = if round % 2 == 0 {
-            kept.send(request_for("/a.txt").as_bytes())
-                .and_then(|()| kept.read_response(false))
-        } else {
-            let mut fresh = HttpClient::connect(&server);
-            fresh
-                .send(request_for("/a.txt").as_bytes())
-                .and_then(|()| fresh.read_response(false))
-        };
-        match answer {
-            Ok(response) => assert_eq!(response.status, 200, "request {round}: {response:?}"),
-            Err(err) => panic!(
-                "request {round} of {REQUESTS} after stdout was closed: {err}; stderr: {}",
-                server.stderr()
-            ),
-        }
-    }
-    assert!(server.is_running(), "stderr: {}", server.stderr());
-    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
-}
-
-/// `server | sleep 1000`: stdout is a pipe whose reader never reads. The
-/// pipe holds 64 KiB, about 400 of these log lines; a server that waits for
-/// room to write its log stops answering there. This one answers all 2,000
-/// requests, each within a few seconds, and when the test finally reads,
-/// the pipe holds what fitted, and the next line that gets out is preceded
-/// by the count of the lines dropped meanwhile.
-pub fn keeps_answering_when_nobody_reads_its_stdout(binary: &str, extra: &[&str]) {
-    const REQUESTS: usize = 2000;
-    /// Far below PATIENCE: a server blocked on its log never answers, and
-    /// the test should say so without waiting long.
-    const STALL: Duration = Duration::from_secs(5);
-    let site = test_site();
-    let (server, mut stdout) = launch(binary, extra, site.path()).start_server_with_stdout_pipe();
-
-    // A long query makes each request's log line about 170 bytes, so that
-    // 2,000 of them are five times what the pipe holds.
-    let path = format!("/a.txt?{}", "x".repeat(100));
-    let mut client = HttpClient::connect(&server);
-    client.stream().set_read_timeout(Some(STALL)).unwrap();
-    let started = Instant::now();
-    for round in 0..REQUESTS {
-        let answer = client
-            .send(request_for(&path).as_bytes())
-            .and_then(|()| client.read_response(false));
-        match answer {
-            Ok(response) => assert_eq!(response.status, 200, "request {round}: {response:?}"),
-            Err(err) => panic!(
-                "request {round} of {REQUESTS}, with nobody reading stdout: {err} after {:?}; \
-                 stderr: {}",
-                started.elapsed(),
-                server.stderr()
-            ),
-        }
-    }
-
-    let backlog = stdout.read_what_is_there();
-    assert!(
-        backlog.lines().count() < REQUESTS,
-        "the pipe held all {} lines: it should have filled",
-        backlog.lines().count()
-    );
-    assert_eq!(client.get("/b.txt").status, 200);
-    let mut seen = Vec::new();
-    let note = loop {
-        let Some(line) = stdout.read_line(PATIENCE) else {
-            panic!("no note of dropped lines after the pipe was read; lines: {seen:?}");
-        };
-        if line.contains("lines of log dropped") {
-            break line;
-        }
-        seen.push(line);
-    };
-    let dropped: u64 = note
-        .strip_prefix('(')
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|count| count.parse().ok())
-        .unwrap_or_else(|| panic!("no count in {note:?}"));
-    assert!(dropped > 0, "{note}");
-    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
-}
-
 /// `--quiet`: the start-up lines, and no line per client or request.
 pub fn quiet_prints_no_line_per_client(binary: &str, extra: &[&str]) {
     let site = test_site();
@@ -1076,8 +980,6 @@ macro_rules! static_server_scenario_tests {
             serves_2000_keep_alive_connections,
             reports_a_missing_root,
             help_names_the_chapter_and_the_port,
-            keeps_answering_after_its_stdout_is_closed,
-            keeps_answering_when_nobody_reads_its_stdout,
             quiet_prints_no_line_per_client,
         );
     };

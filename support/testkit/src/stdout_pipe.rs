@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::process::{parse_port_line, Collected};
+use crate::process::{port_in_banner, Collected};
 use crate::{Launch, Process, Server, PATIENCE};
 
 /// The read end of a server's stdout, read only when the test says so.
@@ -35,6 +35,12 @@ impl Launch {
     /// the server and the pipe. The server's [`Process::stdout`] stays
     /// empty: its stdout is the pipe's.
     pub fn start_server_with_stdout_pipe(self) -> (Server, StdoutPipe) {
+        self.start_with_stdout_pipe("Serving HTTP on port ")
+    }
+
+    /// [`Launch::start_server_with_stdout_pipe`] for any banner
+    /// `{prefix}N ...`; an empty prefix takes any line that says `on port N`.
+    pub fn start_with_stdout_pipe(self, prefix: &str) -> (Server, StdoutPipe) {
         let (program, mut child) = self.spawn_child();
         let mut pipe = StdoutPipe {
             pipe: child.stdout.take().expect("stdout is piped"),
@@ -60,7 +66,7 @@ impl Launch {
                 process.stderr()
             );
         };
-        let port = parse_port_line(&banner, "Serving HTTP on port ")
+        let port = port_in_banner(&banner, prefix)
             .unwrap_or_else(|| panic!("first line is not the banner: {banner:?}"));
         (Server { process, port }, pipe)
     }
