@@ -281,7 +281,11 @@ fn finish_response(
 /// Serves one of the applications in `apps/` over HTTP, one client at a
 /// time, on port 8888 (or the port in PORT; PORT=0 picks a free one).
 #[derive(Parser)]
-#[command(name = "webserver2", arg_required_else_help = true)]
+#[command(
+    name = "webserver2",
+    arg_required_else_help = true,
+    after_help = "Ports part2/webserver2.py (Let's Build A Web Server, Part 2). Chapter: docs/src/webserver2.md"
+)]
 struct Arguments {
     /// The application to serve.
     #[arg(value_enum)]

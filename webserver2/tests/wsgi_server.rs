@@ -37,6 +37,21 @@ fn an_address_in_use_is_a_one_line_error_with_exit_code_1() {
 }
 
 #[test]
+fn answers_help_and_refuses_an_unknown_argument_with_exit_code_2() {
+    testkit::contract_cli_log::answers_help_and_refuses_unknown_arguments(BINARY);
+}
+
+#[test]
+fn keeps_answering_when_its_log_reader_goes_away() {
+    testkit::contract_cli_log::survives_a_closed_stdout_of(with_hello, 3);
+}
+
+#[test]
+fn keeps_answering_when_nobody_reads_its_log() {
+    testkit::contract_cli_log::survives_a_full_stdout_of(with_hello, 400);
+}
+
+#[test]
 fn without_a_known_application_it_lists_them_and_exits_with_2() {
     for arguments in [&[][..], &["flask"][..]] {
         let mut process = Launch::new(BINARY).args(arguments).spawn();
