@@ -1,39 +1,18 @@
-//! webserver1: the first server of the series.
-//!
-//! Ports `part1/webserver1.py` of "Let's Build A Web Server, Part 1".
-//!
-//! Nothing comes before it. What it shows:
-//!
-//! - A web server is a program that waits for connections in a loop. Before
-//!   it can accept one it takes the socket steps: create a socket, set
-//!   `SO_REUSEADDR`, bind an address, listen. Then, for ever: accept, read
-//!   the request, send the response, close.
-//! - HTTP is text on a TCP connection. The response here is the smallest
-//!   one: a status line (`HTTP/1.1 200 OK`), a blank line and a body. It has
-//!   no `Content-Length`, so the client knows the body is over when the
-//!   server closes the connection.
-//! - The server does not look at the request: it prints what it read and
-//!   answers anything, even text that is not HTTP, with the same greeting.
-//!   Part 2 (webserver2) reads the request and hands it to an application.
+//! webserver1 (part1/webserver1.py): the first server, the socket steps and one greeting for any request.
+//! From "Let's Build A Web Server", Part 1. Its chapter, docs/src/<crate>.md, says what it shows and why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver1
 //! curl -v http://localhost:8888/hello
-//! nc localhost 8888        # or telnet; type any line, then Enter
 //! ```
-//!
-//! The examples of this crate are the other one-client-at-a-time servers of
-//! the sources: `blocking_server` with `blocking_client` (a server that
-//! sleeps 10 s per request, and a client that shows the wait), and
-//! `hello_name` (`GET /Alice` answers `Hello, Alice!`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddrV4, TcpStream};
 
 use anyhow::{Context, Result};
-use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The `backlog` of listen(2), 1 as in the Python: how many completed
@@ -49,6 +28,7 @@ const REQUEST_QUEUE_SIZE: i32 = 1;
 /// is this same struct with an application added:
 /// `diff webserver1/src/main.rs webserver2/src/main.rs` shows the split.
 struct WebServer {
+    /// The socket the kernel queues new connections on.
     listen_socket: Socket,
 }
 
@@ -67,14 +47,6 @@ impl WebServer {
             .with_context(|| format!("bind {server_address}"))?;
         listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
         Ok(WebServer { listen_socket })
-    }
-
-    /// The port the kernel really bound: the one asked for, or a free one
-    /// picked by the kernel when `PORT=0`.
-    fn port(&self) -> Result<u16> {
-        let address = self.listen_socket.local_addr().context("getsockname")?;
-        let address = address.as_socket().context("not an internet socket")?;
-        Ok(address.port())
     }
 
     /// One client at a time, for ever: the next `accept` happens only after
@@ -121,7 +93,8 @@ impl WebServer {
 
 fn run() -> Result<()> {
     let server = WebServer::bind(common::server_address()?)?;
-    println!("Serving HTTP on port {} ...", server.port()?);
+    let port = common::bound_port(&server.listen_socket)?; // PORT=0: the one the kernel chose
+    println!("Serving HTTP on port {port} ...");
     server.serve_forever()
 }
 

@@ -1,11 +1,7 @@
-//! webserver2: a server that runs any application written to an interface.
+//! webserver2 (part2/webserver2.py): the server split from the application, with WSGI's interface between.
+//! From "Let's Build A Web Server", Part 2. Its chapter, docs/src/<crate>.md, says what changed and why.
 //!
-//! Ports `part2/webserver2.py` of "Let's Build A Web Server, Part 2"; the
-//! article's applications are the modules of `apps/`.
-//!
-//! Changed from webserver1: the server is split from the application, with
-//! WSGI's interface between them (`wsgi.rs`). For each client,
-//! `handle_one_request` does what the Python's does:
+//! For each client, `handle_one_request` does what the Python's does:
 //!
 //! ```text
 //! request = read_request(client)        // wsgi_http (support/): not the lesson
@@ -14,12 +10,7 @@
 //! finish_response(client, status, headers, body)
 //! ```
 //!
-//! `start_response` keeps the status and headers the application hands it,
-//! adding `Date` and `Server`; `finish_response` writes them and the body.
-//! The server names no application: `main` picks one by the name on the
-//! command line, as the Python imports `module:callable`. A request it
-//! cannot read gets a 4xx or 5xx; an application's error or panic gets a
-//! 500; either way the server goes on to the next client (the Python ends).
+//! Try it:
 //!
 //! ```text
 //! cargo run -p webserver2 -- router     # or: hello, counter, faulty
@@ -37,7 +28,7 @@ use std::time::SystemTime;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, ValueEnum};
-use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 use wsgi_http::{Incoming, Request};
 
@@ -79,14 +70,6 @@ impl WsgiServer {
         })
     }
 
-    /// The port the kernel really bound: the one asked for, or a free one
-    /// picked by the kernel when `PORT=0`.
-    fn port(&self) -> Result<u16> {
-        let address = self.listen_socket.local_addr().context("getsockname")?;
-        let address = address.as_socket().context("not an internet socket")?;
-        Ok(address.port())
-    }
-
     /// One client at a time, for ever: the next `accept` happens only after
     /// the previous client's connection is closed.
     fn serve_forever(&mut self) -> Result<()> {
@@ -98,8 +81,9 @@ impl WsgiServer {
                 // the server's: say so and go on to the next client.
                 eprintln!("{err:#}");
             }
-            // Dropping the stream closes the socket: the kernel sends FIN.
-            // Python: client_connection.close().
+            // Dropping the stream closes the socket: the kernel sends FIN and
+            // the client reads end-of-file, which ends the body. Python:
+            // client_connection.close().
             drop(client_connection);
         }
     }
@@ -317,7 +301,8 @@ fn load(name: ApplicationName) -> Box<dyn Application> {
 
 fn run(name: ApplicationName) -> Result<()> {
     let mut server = WsgiServer::bind(common::server_address()?, load(name))?;
-    println!("Serving HTTP on port {} ...", server.port()?);
+    let port = common::bound_port(&server.listen_socket)?; // PORT=0: the one the kernel chose
+    println!("Serving HTTP on port {port} ...");
     let name = name.to_possible_value().context("a nameless application")?;
     println!("WSGIServer: serving the {} application", name.get_name());
     server.serve_forever()

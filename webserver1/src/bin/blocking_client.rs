@@ -23,7 +23,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 
 /// The server's port in the chapter. `PORT` overrides it.
 const DEFAULT_PORT: u16 = 50007;

@@ -38,7 +38,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The chapter's port. `PORT` overrides it, as for every server here.

@@ -49,7 +49,7 @@ use std::io::Write;
 use std::net::TcpStream;
 
 use anyhow::{Context, Result};
-use common::println; // std\'s println!, except that a closed or full stdout cannot stop the server
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use common::request_head::{self, Incoming, RequestHead};
 use socket2::{Domain, Socket, Type};
 
