@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run -p webserver3c
-//! curl localhost:8888/hello & curl localhost:8888/hello &; ps -o pid,ppid,stat,cmd --ppid $(pgrep -o webserver3c)
+//! curl localhost:8888/hello & curl localhost:8888/hello & sleep 1; ps -o pid,ppid,stat,cmd --ppid $(pgrep -o webserver3c)
 //! ```
 
 use std::io::{Read, Write};
