@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run -p webserver3d
 //! curl http://localhost:8888/hello   # the greeting, then it hangs: Ctrl-C
-//! ulimit -n 256; cargo run -p webserver3d   # with cargo run -p client3 -- --max-clients=300
+//! ulimit -n 256; cargo run -p webserver3d   # then: cargo run -p client3 -- --max-clients=1 --max-conns=300
 //! ```
 
 use std::io::{Read, Write};
