@@ -33,11 +33,12 @@ pub struct Timeouts {
 
 impl Timeouts {
     /// How often a server that does not keep its deadlines sorted should
-    /// look for expired connections: a quarter of the shortest deadline,
-    /// and at least once a second. A deadline is then enforced at most a
-    /// quarter late.
+    /// look for expired connections: a quarter of the shorter timeout, and
+    /// at least once a second. A timeout is then enforced at most a quarter
+    /// late, and a lingering close lasts between [`LINGERING_TIME`] and a
+    /// second more.
     pub fn check_interval(&self) -> Duration {
-        (self.header.min(self.idle).min(LINGERING_TIME) / 4).min(Duration::from_secs(1))
+        (self.header.min(self.idle) / 4).min(Duration::from_secs(1))
     }
 }
 
@@ -74,7 +75,7 @@ mod tests {
             header: Duration::from_secs(header),
             idle: Duration::from_secs(idle),
         };
-        assert_eq!(timeouts(60, 60).check_interval(), LINGERING_TIME / 4);
+        assert_eq!(timeouts(60, 60).check_interval(), Duration::from_secs(1));
         assert_eq!(timeouts(1, 60).check_interval(), Duration::from_millis(250));
     }
 }
