@@ -76,6 +76,7 @@ fn rejects_bad_arguments_with_usage() {
             &["--trigger", "sideways"],
             &["--trigger"],
             &["--idle-timeout", "0"],
+            &["--header-timeout", "0"],
         ],
     );
 }

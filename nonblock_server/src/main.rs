@@ -12,7 +12,7 @@
 use std::io;
 use std::mem;
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -20,7 +20,7 @@ use common::println; // std's println!, except that a closed or full stdout cann
 use socket2::{Domain, Socket, Type};
 use static_http::{
     is_out_of_descriptors, turn_away_one_client, Connection, Log, Received, Request, RequestError,
-    Response, Sent, Site, SiteOptions, Spare,
+    Response, Sent, Site, SiteOptions, Spare, Timeouts,
 };
 
 /// The `backlog` of listen(2): connections the kernel completes and queues
@@ -65,8 +65,9 @@ struct WebServer {
     client_socket_list: Vec<Client>,
     /// The document root, and how to answer a request for a file in it.
     site: Site,
-    /// `--idle-timeout`: how long a silent connection is kept.
-    idle_timeout: Duration,
+    /// `--idle-timeout` and `--header-timeout`: how long a connection may
+    /// be silent, and may take to send a request head.
+    timeouts: Timeouts,
     /// Where each `recv` lands, for every client in turn.
     read_buffer: Box<[u8]>,
     /// Given up to accept and turn away a client when descriptors run out.
@@ -104,7 +105,7 @@ impl WebServer {
             server_socket,
             client_socket_list: Vec::new(),
             site,
-            idle_timeout: options.idle_timeout,
+            timeouts: options.timeouts(),
             read_buffer: vec![0; READ_BUFFER_SIZE].into_boxed_slice(),
             spare: Spare::open()?,
             log: Log::new(options.quiet),
@@ -189,8 +190,8 @@ impl WebServer {
     /// One turn for one client: one `recv` if it may send more, one `send`
     /// if a response is pending. Returns whether the connection stays open.
     fn serve_client(&mut self, client: &mut Client, now: Instant) -> bool {
-        if client.connection.idle_for(now) >= self.idle_timeout {
-            self.log.idle(client.address);
+        if let Some(expiry) = client.connection.expired(now, &self.timeouts) {
+            self.log.expired(client.address, expiry);
             return false;
         }
         if let Err(error) = self.exchange_with(client) {
@@ -229,6 +230,11 @@ impl WebServer {
                 // The socket buffer is full (a slow reader): next turn.
                 Sent::WouldBlock => {}
             }
+        }
+        // The server ends the connection and its last response is out:
+        // shut down writing, and read and discard until the client closes.
+        if client.connection.wants_to_close_gracefully() {
+            client.connection.close_gracefully(&client.stream)?;
         }
         Ok(())
     }

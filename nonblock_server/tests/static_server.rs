@@ -46,6 +46,7 @@ fn rejects_bad_arguments_with_usage() {
             &["7890", "7891"],
             &["--idle-timeout", "0"],
             &["--idle-timeout", "soon"],
+            &["--header-timeout", "0"],
         ],
     );
 }

@@ -20,14 +20,20 @@
 //! Both buffers are freed when empty, so an idle keep-alive connection costs
 //! a few dozen bytes here, plus the kernel's socket buffers.
 //!
+//! It also keeps the connection's clock (see [`crate::deadline`]): when it
+//! was last active, when the request head it waits for began, and when it
+//! began closing gracefully.
+//!
 //! Each method makes at most one `read(2)` or `write(2)` on the socket. When
 //! to call them, and how many times in a row, is the I/O model: that stays
 //! in the servers.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::deadline::{Expiry, Timeouts, LINGERING_TIME};
 use crate::request::{parse_head, Request, RequestError};
 use crate::response::{Body, Response};
 
@@ -77,6 +83,14 @@ pub struct Connection {
     /// The client closed its side: answer what it sent, then close.
     peer_closed: bool,
     last_activity: Instant,
+    /// When the request head the server waits for began: the accept for
+    /// the first, the first byte of the next one after that. `None` between
+    /// requests, and while a response is being sent.
+    head_started: Option<Instant>,
+    /// Set by [`close_gracefully`](Self::close_gracefully): the writing side
+    /// is shut down, and what arrives is read and discarded until the
+    /// client closes its side, or for [`LINGERING_TIME`].
+    lingering_since: Option<Instant>,
 }
 
 impl Connection {
@@ -89,6 +103,8 @@ impl Connection {
             close_after_sending: false,
             peer_closed: false,
             last_activity: now,
+            head_started: Some(now),
+            lingering_since: None,
         }
     }
 
@@ -105,7 +121,10 @@ impl Connection {
                     Ok(Received::EndOfStream)
                 }
                 Ok(count) => {
-                    self.received.extend_from_slice(&scratch[..count]);
+                    // Closing gracefully, what still arrives is thrown away.
+                    if self.lingering_since.is_none() {
+                        self.received.extend_from_slice(&scratch[..count]);
+                    }
                     self.last_activity = Instant::now();
                     Ok(Received::Bytes(count))
                 }
@@ -121,12 +140,19 @@ impl Connection {
     /// It is its turn when the previous response is (nearly) out: requests
     /// are answered in order, and a client that pipelines faster than it
     /// reads is made to wait rather than fill the server's memory. `None`
-    /// also while the head is incomplete: wait for more bytes.
+    /// also while the head is incomplete: wait for more bytes (and, from
+    /// the first of them, the head's deadline runs).
     pub fn next_request(&mut self) -> Option<Result<Request, RequestError>> {
         if self.close_after_sending || self.file.is_some() || self.unsent_len() >= CHUNK_SIZE {
             return None;
         }
-        let (consumed, request) = parse_head(&self.received)?;
+        let Some((consumed, request)) = parse_head(&self.received) else {
+            if !self.received.is_empty() && self.head_started.is_none() {
+                self.head_started = Some(Instant::now());
+            }
+            return None;
+        };
+        self.head_started = None;
         self.received.drain(..consumed);
         if self.received.is_empty() {
             // Give the memory back: an idle connection holds no buffer.
@@ -245,18 +271,72 @@ impl Connection {
 
     /// Whether reading more is useful now: nothing waits to be sent (a
     /// client that does not read its responses is not allowed to send more
-    /// requests), and the connection is not ending.
+    /// requests), and the connection is not ending; or it is closing
+    /// gracefully, and what arrives must be read to be discarded.
     pub fn wants_to_read(&self) -> bool {
+        if self.lingering_since.is_some() {
+            return !self.peer_closed;
+        }
         !self.has_output() && !self.close_after_sending && !self.peer_closed
     }
 
-    /// Whether the connection is done: all output is out and either side
-    /// has ended it. The server closes the socket then.
+    /// Whether the server has ended the connection and its last response is
+    /// out: time for [`close_gracefully`](Self::close_gracefully).
+    pub fn wants_to_close_gracefully(&self) -> bool {
+        self.close_after_sending
+            && !self.has_output()
+            && !self.peer_closed
+            && self.lingering_since.is_none()
+    }
+
+    /// Begins closing the way nginx does: `shutdown(SHUT_WR)`, so the
+    /// client gets every byte sent and then end of file, while the socket
+    /// stays open for reading.
+    ///
+    /// Closing at once would be wrong whenever the client has sent bytes
+    /// the server never read (a body it did not want, requests pipelined
+    /// after `Connection: close`): closing a socket with unread input makes
+    /// Linux send RST instead of FIN, and a reset destroys whatever the
+    /// client has not read yet, the end of the last response. So the server
+    /// goes on reading, discards what comes, and closes at the client's end
+    /// of file ([`is_finished`](Self::is_finished)) or after
+    /// [`LINGERING_TIME`] ([`expired`](Self::expired)).
+    pub fn close_gracefully(&mut self, socket: &TcpStream) -> io::Result<()> {
+        socket.shutdown(Shutdown::Write)?;
+        self.received = Vec::new();
+        self.lingering_since = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Whether the connection is done: all output is out and the client has
+    /// closed its side. The server closes the socket then.
     ///
     /// Call it after [`next_request`](Self::next_request) has returned
     /// `None`: requests received before the client closed are answered.
     pub fn is_finished(&self) -> bool {
-        !self.has_output() && (self.close_after_sending || self.peer_closed)
+        !self.has_output() && self.peer_closed
+    }
+
+    /// Whether the connection's time is up, and which deadline ran out: see
+    /// [`crate::deadline`]. The server closes it then, without ceremony.
+    pub fn expired(&self, now: Instant, timeouts: &Timeouts) -> Option<Expiry> {
+        let (deadline, expiry) = self.deadline(timeouts);
+        (now >= deadline).then_some(expiry)
+    }
+
+    /// The earliest deadline that applies now, and what it is.
+    fn deadline(&self, timeouts: &Timeouts) -> (Instant, Expiry) {
+        if let Some(since) = self.lingering_since {
+            return (since + LINGERING_TIME, Expiry::LingerOver);
+        }
+        let idle = (self.last_activity + timeouts.idle, Expiry::Idle);
+        let waits_for_a_head = !self.has_output() && !self.close_after_sending && !self.peer_closed;
+        match self.head_started {
+            Some(started) if waits_for_a_head => {
+                idle.min((started + timeouts.header, Expiry::HeadTooSlow))
+            }
+            _ => idle,
+        }
     }
 
     /// How long since a byte last went either way.
@@ -369,7 +449,8 @@ mod tests {
         let second = text.find("second").unwrap();
         assert!(first < second && text.rfind("first").unwrap() > second);
         assert!(text.ends_with("Connection: close\r\n\r\nfirst"));
-        assert!(connection.is_finished());
+        assert!(connection.wants_to_close_gracefully());
+        assert!(!connection.is_finished());
         assert_eq!(connection.received.capacity(), 0);
         assert_eq!(connection.unsent.capacity(), 0);
     }
@@ -403,5 +484,79 @@ mod tests {
         assert!(connection.next_request().is_none());
         assert!(connection.is_finished());
         assert!(!connection.wants_to_read());
+    }
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        header: Duration::from_secs(1),
+        idle: Duration::from_secs(10),
+    };
+
+    #[test]
+    fn a_head_has_a_deadline_that_its_bytes_do_not_move() {
+        let accepted = Instant::now();
+        let mut connection = Connection::new(accepted);
+        let mut scratch = [0u8; 64];
+        let mut client = Cursor::new(b"GET /a.txt HTTP/1.1\r\nX-Slow: z".to_vec());
+        connection.receive(&mut client, &mut scratch).unwrap();
+        assert!(connection.next_request().is_none());
+        let later = accepted + Duration::from_millis(1001);
+        assert_eq!(
+            connection.expired(later, &TIMEOUTS),
+            Some(Expiry::HeadTooSlow)
+        );
+        assert_eq!(connection.expired(accepted, &TIMEOUTS), None);
+    }
+
+    #[test]
+    fn between_requests_only_the_idle_timeout_counts() {
+        let (site, _root) = site_with(&[("a.txt", b"first")]);
+        let mut connection = Connection::new(Instant::now());
+        let mut scratch = [0u8; 64];
+        let mut client = Cursor::new(b"GET /a.txt HTTP/1.1\r\n\r\n".to_vec());
+        connection.receive(&mut client, &mut scratch).unwrap();
+        answer_all(&mut connection, &site);
+        connection.send(&mut Vec::new()).unwrap();
+        let now = Instant::now();
+        assert_eq!(
+            connection.expired(now + Duration::from_secs(5), &TIMEOUTS),
+            None
+        );
+        assert_eq!(
+            connection.expired(now + Duration::from_secs(11), &TIMEOUTS),
+            Some(Expiry::Idle)
+        );
+    }
+
+    #[test]
+    fn closing_gracefully_shuts_down_writing_and_discards_what_comes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server_side, _) = listener.accept().unwrap();
+        let mut connection = Connection::new(Instant::now());
+        connection.queue(Response::for_refused_head(RequestError::Malformed("bad")));
+        while connection.has_output() {
+            connection.send(&mut server_side).unwrap();
+        }
+        assert!(connection.wants_to_close_gracefully());
+        connection.close_gracefully(&server_side).unwrap();
+        assert!(!connection.wants_to_close_gracefully());
+
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap(); // the end of file came
+        assert!(answer.starts_with(b"HTTP/1.1 400 "));
+        client.write_all(b"more requests nobody reads").unwrap();
+        let mut scratch = [0u8; 64];
+        assert!(connection.wants_to_read());
+        connection.receive(&mut server_side, &mut scratch).unwrap();
+        assert!(connection.received.is_empty());
+        drop(client);
+        while connection.receive(&mut server_side, &mut scratch).unwrap() != Received::EndOfStream {
+        }
+        assert!(connection.is_finished());
+        let later = Instant::now() + LINGERING_TIME;
+        assert_eq!(
+            connection.expired(later, &TIMEOUTS),
+            Some(Expiry::LingerOver)
+        );
     }
 }

@@ -20,6 +20,10 @@
 //!   bytes received and not yet parsed, the bytes not yet sent, the file being
 //!   streamed. Its methods make *one* system call each; how often to call
 //!   them, and when, is the I/O model, and stays in each server's `main.rs`;
+//! * [`deadline`]: how long a connection may be silent, may take to send a
+//!   request head, and may linger while closing gracefully;
+//! * [`ready_list`]: the connections an edge-triggered server must serve
+//!   again before it sleeps, because their turn's budget ran out;
 //! * [`options`]: the command line both servers share, and the address;
 //! * [`log`]: the line per client and per request, written so that a closed
 //!   or full standard output never stops the loop;
@@ -28,16 +32,20 @@
 
 pub mod connection;
 pub mod content_type;
+pub mod deadline;
 pub mod descriptors;
 pub mod log;
 pub mod options;
+pub mod ready_list;
 pub mod request;
 pub mod response;
 pub mod target;
 
 pub use connection::{Connection, Received, Sent};
+pub use deadline::{Expiry, Timeouts, LINGERING_TIME};
 pub use descriptors::{is_out_of_descriptors, turn_away_one_client, Spare};
 pub use log::Log;
 pub use options::{server_address, SiteOptions};
+pub use ready_list::ReadyList;
 pub use request::{Request, RequestError};
 pub use response::{Response, Site, Status};

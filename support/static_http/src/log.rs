@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 
 use common::println;
 
+use crate::deadline::Expiry;
 use crate::response::Response;
 
 /// The longest request line the log shows, in bytes; longer ones are cut
@@ -78,10 +79,12 @@ impl Log {
     }
 
     /// `127.0.0.1:50000: idle, closing`: nothing sent or received for
-    /// `--idle-timeout`.
-    pub fn idle(&self, address: SocketAddr) {
+    /// `--idle-timeout`; `request head too slow, closing` past
+    /// `--header-timeout`; `closed` when a graceful close has lingered long
+    /// enough.
+    pub fn expired(&self, address: SocketAddr, expiry: Expiry) {
         if !self.quiet {
-            println!("{address}: idle, closing");
+            println!("{address}: {expiry}");
         }
     }
 }

@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::deadline::Timeouts;
+
 /// The course's port: `python3 xxx.py 7890`.
 pub const DEFAULT_PORT: u16 = 7890;
 
-/// `[PORT] [--root DIR] [--idle-timeout SECS] [--quiet]`, as in the course
-/// (`python3 xxx.py 7890`, documents under `./html`), plus the idle timeout
-/// that a server holding connections open needs, and a way to silence the
-/// log (see [`crate::log`]).
+/// `[PORT] [--root DIR] [--idle-timeout SECS] [--header-timeout SECS]
+/// [--quiet]`, as in the course (`python3 xxx.py 7890`, documents under
+/// `./html`), plus the two deadlines that a server holding connections open
+/// needs (see [`crate::deadline`]), and a way to silence the log (see
+/// [`crate::log`]).
 #[derive(clap::Args, Debug, Clone)]
 pub struct SiteOptions {
     /// Port to listen on [default: 7890, or PORT from the environment;
@@ -28,9 +31,24 @@ pub struct SiteOptions {
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
     pub idle_timeout: Duration,
 
+    /// Close a connection whose request head has not arrived whole this
+    /// long after the connection was accepted, or after its first byte
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub header_timeout: Duration,
+
     /// Print no line per client or request (only the start and problems)
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl SiteOptions {
+    /// `--header-timeout` and `--idle-timeout`.
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            header: self.header_timeout,
+            idle: self.idle_timeout,
+        }
+    }
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

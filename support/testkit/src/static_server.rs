@@ -981,6 +981,11 @@ macro_rules! static_server_scenario_tests {
             reports_a_missing_root,
             help_names_the_chapter_and_the_port,
             quiet_prints_no_line_per_client,
+            a_pipelining_client_does_not_starve_others,
+            a_fast_download_does_not_starve_others,
+            a_request_head_has_a_deadline,
+            trickling_clients_cannot_lock_others_out,
+            a_closing_response_arrives_whole_despite_unread_input,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
@@ -991,4 +996,272 @@ macro_rules! static_server_scenario_tests {
             }
         )*
     };
+}
+
+/// How long a hog (below) keeps the server busy at most: the other client's
+/// requests must all be answered before then.
+const HOG_TIME: Duration = Duration::from_secs(5);
+
+/// One connection that keeps a server as busy as one connection can: it
+/// writes `request` (again and again if `repeat`) as fast as the server
+/// takes it, and reads and discards the answers as fast as they come, on two
+/// threads, until stopped or [`HOG_TIME`] has passed.
+struct Hog {
+    stream: TcpStream,
+    stop: Arc<AtomicBool>,
+    received: Arc<AtomicUsize>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Hog {
+    fn start(server: &Server, request: Vec<u8>, repeat: bool) -> Hog {
+        let stream = server.connect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicUsize::new(0));
+        let until = Instant::now() + HOG_TIME;
+        let writer = {
+            let mut stream = stream.try_clone().unwrap();
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                while stream.write_all(&request).is_ok()
+                    && repeat
+                    && !stop.load(Ordering::SeqCst)
+                    && Instant::now() < until
+                {}
+            })
+        };
+        let reader = {
+            let mut stream = stream.try_clone().unwrap();
+            let stop = Arc::clone(&stop);
+            let received = Arc::clone(&received);
+            thread::spawn(move || {
+                let mut buffer = vec![0u8; 1 << 20];
+                while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(count) => received.fetch_add(count, Ordering::SeqCst),
+                    };
+                }
+            })
+        };
+        let hog = Hog {
+            stream,
+            stop,
+            received,
+            threads: vec![writer, reader],
+        };
+        eventually(PATIENCE, "the hog to be answered", || {
+            (hog.received.load(Ordering::SeqCst) >= 1 << 20).then_some(())
+        });
+        hog
+    }
+
+    /// Stops the hog; returns whether it was still hogging (it had not
+    /// reached [`HOG_TIME`], nor been cut off by the server).
+    fn stop(self) -> bool {
+        let before = self.received.load(Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(50));
+        let still_receiving = self.received.load(Ordering::SeqCst) > before;
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        for thread in self.threads {
+            thread.join().expect("a hog thread");
+        }
+        still_receiving
+    }
+}
+
+/// Asks for `/a.txt` ten times, each on a new connection, while `hog`
+/// runs; panics unless all ten are answered before the hog stops.
+fn answered_while_hogged(server: &Server, hog: Hog, what: &str) {
+    let started = Instant::now();
+    for round in 0..10 {
+        let mut client = HttpClient::connect(server);
+        client
+            .stream()
+            .set_read_timeout(Some(HOG_TIME * 2))
+            .unwrap();
+        let response = client.get("/a.txt");
+        assert_eq!(response.body_text(), "first", "request {round}");
+    }
+    let waited = started.elapsed();
+    assert!(
+        hog.stop(),
+        "ten requests were answered in {waited:?} only once {what} had stopped"
+    );
+}
+
+/// A client that pipelines requests as fast as it can and reads the
+/// answers as fast as they come does not keep another client waiting: ten
+/// requests on ten new connections are all answered while it goes on.
+/// (Edge-triggered, "read and write until EAGAIN" never ends for such a
+/// client unless each turn has a budget.)
+pub fn a_pipelining_client_does_not_starve_others(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path())
+        .arg("--quiet")
+        .start_server();
+    let batch = request_for("/b.txt").repeat(200).into_bytes();
+    let hog = Hog::start(&server, batch, true);
+    answered_while_hogged(&server, hog, "the pipelining client");
+}
+
+/// A client downloading a huge file as fast as it can does not keep
+/// another client waiting: ten requests are all answered mid-download.
+/// (The file is sparse: 64 GiB of holes, read as zeros, taking no disk.)
+pub fn a_fast_download_does_not_starve_others(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    fs::File::create(site.path().join("huge.bin"))
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let server = launch(binary, extra, site.path())
+        .arg("--quiet")
+        .start_server();
+    let hog = Hog::start(&server, request_for("/huge.bin").into_bytes(), false);
+    answered_while_hogged(&server, hog, "the download");
+}
+
+/// With `--header-timeout 1`, a client that trickles its request head one
+/// byte every 200 ms is closed after about a second, however many bytes it
+/// sends; the time between two requests of a kept-alive connection is the
+/// idle timeout's, not the head's.
+pub fn a_request_head_has_a_deadline(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path())
+        .args(["--header-timeout", "1", "--idle-timeout", "10"])
+        .start_server();
+
+    let mut kept = HttpClient::connect(&server);
+    assert_eq!(kept.get("/a.txt").status, 200);
+
+    let mut trickling = server.connect();
+    trickling.set_nodelay(true).unwrap();
+    let started = Instant::now();
+    trickling
+        .write_all(b"GET /a.txt HTTP/1.1\r\nX-Slow: ")
+        .unwrap();
+    let mut bytes = 0;
+    while stays_open_for(&mut trickling, Duration::from_millis(200)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a head trickled for {bytes} bytes is still open after {:?}",
+            started.elapsed()
+        );
+        if trickling.write_all(b"z").is_err() {
+            break;
+        }
+        bytes += 1;
+    }
+    let lasted = started.elapsed();
+    assert!(
+        lasted >= Duration::from_millis(500),
+        "closed after {lasted:?}"
+    );
+    server.wait_for_line("the head's timeout in the log", |line| {
+        line.ends_with("request head too slow, closing")
+    });
+
+    // 1.5 s between two requests: longer than the head's deadline, shorter
+    // than the idle timeout.
+    assert_eq!(kept.get("/b.txt").body_text(), "second");
+    assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
+}
+
+/// Under a low RLIMIT_NOFILE, clients trickling their heads take every
+/// descriptor the server has, and keep bytes coming so no idle timeout
+/// fires; with `--header-timeout 1`, they are closed, and a new client is
+/// served within seconds.
+pub fn trickling_clients_cannot_lock_others_out(binary: &str, extra: &[&str]) {
+    const LIMIT: u64 = 32;
+    let site = test_site();
+    let server = launch(binary, extra, site.path())
+        .args(["--header-timeout", "1"])
+        .open_file_limit(LIMIT)
+        .start_server();
+
+    let mut trickling: Vec<TcpStream> = (0..LIMIT)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream.set_nodelay(true).unwrap();
+            let _ = stream.write_all(b"GET /a.txt HTTP/1.1\r\nX-Slow: ");
+            stream
+        })
+        .collect();
+    server.wait_for_line("the server full of trickling clients", |line| {
+        line.contains("out of file descriptors: turned away")
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let trickle = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(15);
+            while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+                for stream in &mut trickling {
+                    let _ = stream.write_all(b"z");
+                }
+                thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+
+    let started = Instant::now();
+    let served = loop {
+        let mut client = HttpClient::connect(&server);
+        let answer = client
+            .send(request_for("/a.txt").as_bytes())
+            .and_then(|()| client.read_response(false));
+        if matches!(answer, Ok(ref response) if response.status == 200) {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(8) {
+            break false;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    stop.store(true, Ordering::SeqCst);
+    trickle.join().unwrap();
+    assert!(
+        served,
+        "trickling clients kept a new client out for {:?}",
+        started.elapsed()
+    );
+}
+
+/// A response that closes the connection arrives whole even when the
+/// client sent more than the server read: `Connection: close` followed by
+/// 64 KiB of pipelined requests the server never reads. Closing a socket
+/// with unread input makes Linux send RST, which destroys what the client
+/// has not read yet; a graceful close (shut down writing, read and discard,
+/// then close) does not.
+pub fn a_closing_response_arrives_whole_despite_unread_input(binary: &str, extra: &[&str]) {
+    const SIZE: usize = 1 << 20;
+    let site = test_site();
+    let file_path = site.path().join("large.bin");
+    write_stamped_file(&file_path, SIZE / (64 << 10), 64 << 10);
+    let server = launch(binary, extra, site.path()).start_server();
+
+    let mut client = HttpClient::connect(&server);
+    let mut bytes = b"GET /large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec();
+    while bytes.len() < 64 << 10 {
+        bytes.extend_from_slice(request_for("/a.txt").as_bytes());
+    }
+    client.send(&bytes).unwrap();
+    // Time for the server to answer, send what the socket takes, and close.
+    thread::sleep(Duration::from_millis(500));
+
+    let head = read_head(&mut client.reader);
+    assert!(head.contains("Connection: close\r\n"), "{head}");
+    let mut body = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        match client.reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(count) => body.extend_from_slice(&chunk[..count]),
+            Err(err) => panic!("after {} bytes of {SIZE}: {err}", body.len()),
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(body.len(), SIZE, "the body's length");
+    assert!(body == fs::read(&file_path).unwrap(), "the body's bytes");
 }
