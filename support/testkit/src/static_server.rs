@@ -107,11 +107,16 @@ impl HttpClient {
     /// a reset) on the next read, waiting at most [`PATIENCE`]. Panics if a
     /// byte arrives instead, or nothing at all.
     pub fn expect_closed_by_server(&mut self) {
-        match self.reader.fill_buf() {
-            Ok([]) => {}
-            Ok(bytes) => panic!("expected the connection closed, got {bytes:?}"),
-            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {}
-            Err(err) => panic!("expected the connection closed, got {err}"),
+        loop {
+            match self.reader.fill_buf() {
+                Ok([]) => return,
+                Ok(bytes) => panic!("expected the connection closed, got {bytes:?}"),
+                Err(err) if err.kind() == io::ErrorKind::ConnectionReset => return,
+                // A plain read(2) is not restarted after a signal (std
+                // retries only in read_exact and the like): read again.
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => panic!("expected the connection closed, got {err}"),
+            }
         }
     }
 }
