@@ -12,7 +12,10 @@
 //!   that matter here (`Connection`, and whether a body follows);
 //! * [`target`]: turning the request target into a path under the document
 //!   root, refusing every way out of it (`..`, percent-encoded or not,
-//!   backslashes, NUL bytes, doubled slashes, symbolic links);
+//!   backslashes, NUL bytes, doubled slashes);
+//! * [`open_beneath`]: opening that path relative to the root with the
+//!   kernel checking, even in a race, that no symbolic link leads out
+//!   (`openat2` with `RESOLVE_BENEATH`);
 //! * [`content_type`]: the `Content-Type` for a file name's extension;
 //! * [`response`]: status lines and response heads, and [`Site`], which
 //!   answers one request with a response whose body is a file;
@@ -30,6 +33,7 @@ pub mod connection;
 pub mod content_type;
 pub mod descriptors;
 pub mod log;
+pub mod open_beneath;
 pub mod options;
 pub mod request;
 pub mod response;

@@ -5,9 +5,8 @@
 //! keep-alive ("长链接") possible. Here every response carries it, and also
 //! `Content-Type` and `Connection`, so that a client never has to guess.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -15,6 +14,7 @@ use nix::errno::Errno;
 
 use crate::content_type;
 use crate::descriptors::is_out_of_descriptors;
+use crate::open_beneath::Root;
 use crate::request::{Method, Request, RequestError};
 use crate::target::{self, BadTarget};
 
@@ -219,9 +219,12 @@ const WHERE_TO_RUN: &str = "(run from the repository root, or pass --root DIR)";
 
 /// The document root, and the answer to a request for a file under it.
 pub struct Site {
-    /// The root with every symbolic link resolved, so that a resolved file
-    /// path can be checked against it by a plain prefix comparison.
+    /// The root's path with every symbolic link resolved, for the log.
     root: PathBuf,
+    /// The root, open for the server's life: every file is opened relative
+    /// to it, by a call in which the kernel checks that the path stays
+    /// beneath it ([`crate::open_beneath`]).
+    directory: Root,
 }
 
 impl Site {
@@ -247,7 +250,12 @@ impl Site {
             "document root {} is not a directory {WHERE_TO_RUN}",
             root.display()
         );
-        Ok(Site { root: canonical })
+        let directory =
+            Root::open(&canonical).with_context(|| format!("document root {}", root.display()))?;
+        Ok(Site {
+            root: canonical,
+            directory,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -275,27 +283,13 @@ impl Site {
         }
     }
 
-    /// Opens the regular file at `relative` under the root.
+    /// Opens the regular file at `relative` beneath the root.
     ///
-    /// `relative` has no `..` (see [`target::relative_path`]), but a symbolic
-    /// link inside the root may still point outside it. So the path is
-    /// canonicalized (realpath(3): every link resolved) and must still start
-    /// with the root. A production server opens with `openat2(2)` and
-    /// `RESOLVE_BENEATH` instead, which closes the window between this check
-    /// and the `open` in which someone could swap a directory for a link.
+    /// The length comes from the descriptor (`fstat`), never from the path
+    /// again: it describes the very file that will be sent, even if the
+    /// path is given to another file meanwhile.
     fn open_file(&self, relative: &Path) -> Result<(File, u64), Status> {
-        let resolved = fs::canonicalize(self.root.join(relative)).map_err(status_for)?;
-        if !resolved.starts_with(&self.root) {
-            return Err(Status::NotFound);
-        }
-        // O_NONBLOCK: opening a FIFO someone left under the root would
-        // otherwise block the whole server until a writer appears. It changes
-        // nothing for regular files, whose reads never return EAGAIN.
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NONBLOCK)
-            .open(&resolved)
-            .map_err(status_for)?;
+        let file = self.directory.open_file(relative).map_err(status_for)?;
         let metadata = file.metadata().map_err(status_for)?;
         // A directory without a trailing slash, a FIFO, a device: not a file
         // to serve. (A production server redirects `/dir` to `/dir/`.)
@@ -306,15 +300,17 @@ impl Site {
     }
 }
 
-/// The status for a failed `realpath`, `open` or `fstat`.
+/// The status for a failed `openat2` (or `openat`) or `fstat`. EXDEV is
+/// `openat2` refusing a path that leads out of the root: 404, as for a file
+/// that is not there; ELOOP, the walk meeting a symbolic link.
 fn status_for(error: io::Error) -> Status {
     if is_out_of_descriptors(&error) {
         return Status::ServiceUnavailable;
     }
     match error.raw_os_error().map(Errno::from_raw) {
-        Some(Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG) => {
-            Status::NotFound
-        }
+        Some(
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG | Errno::EXDEV,
+        ) => Status::NotFound,
         Some(Errno::EACCES | Errno::EPERM) => Status::Forbidden,
         _ => Status::InternalServerError,
     }
@@ -362,9 +358,8 @@ mod tests {
 
     #[test]
     fn a_request_with_a_body_closes_the_connection() {
-        let site = Site {
-            root: PathBuf::from("/nonexistent"),
-        };
+        let root = testkit::TempDir::new("site-body");
+        let site = Site::open(root.path()).unwrap();
         let response = site.respond(&request("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"));
         assert_eq!(response.status(), Status::MethodNotAllowed);
         assert!(!response.keep_alive());

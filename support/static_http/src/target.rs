@@ -11,9 +11,8 @@
 //! 3. refuse what no file name here needs and attackers love: NUL (C's end of
 //!    string), backslash (a separator on other systems), `.` and `..`
 //!    segments, empty segments (`//`);
-//! 4. join what is left under the root, and let the kernel resolve symbolic
-//!    links ([`crate::Site`] canonicalizes and checks the result is still
-//!    under the root).
+//! 4. open what is left beneath the root, with the kernel checking that no
+//!    symbolic link leads out of it ([`crate::open_beneath`]).
 //!
 //! Steps 1–3 are here and pure, so the unit tests can throw every hostile
 //! form at them without a file system.
@@ -35,7 +34,7 @@ pub struct BadTarget(pub &'static str);
 ///
 /// Never absolute, never with `.` or `..` components: joining it to the
 /// root cannot leave the root lexically. (Symbolic links are the other way
-/// out; [`crate::Site`] deals with them.)
+/// out; [`crate::open_beneath`] closes it.)
 pub fn relative_path(target: &[u8]) -> Result<PathBuf, BadTarget> {
     let path = match target.iter().position(|&byte| byte == b'?' || byte == b'#') {
         Some(end) => &target[..end],
