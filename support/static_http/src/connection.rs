@@ -319,7 +319,7 @@ mod tests {
         let (site, _root) = site_with(&[("big.bin", &content)]);
         let mut connection = Connection::new(Instant::now());
         let mut scratch = [0u8; 1024];
-        let mut client = Cursor::new(b"GET /big.bin HTTP/1.1\r\n\r\n".to_vec());
+        let mut client = Cursor::new(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
         connection.receive(&mut client, &mut scratch).unwrap();
         answer_all(&mut connection, &site);
 
@@ -353,7 +353,7 @@ mod tests {
         let mut connection = Connection::new(Instant::now());
         let mut scratch = [0u8; 4096];
         let mut client = Cursor::new(
-            b"GET /a.txt HTTP/1.1\r\n\r\nGET /b.txt HTTP/1.1\r\n\r\nGET /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n"
+            b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                 .to_vec(),
         );
         connection.receive(&mut client, &mut scratch).unwrap();

@@ -102,7 +102,13 @@ pub fn parse_head(received: &[u8]) -> Option<(usize, Result<Request, RequestErro
 
 /// What this server needs of a head: the method, the target, whether to
 /// keep the connection, whether a body follows.
+///
+/// An HTTP/1.1 request without `Host`, or with two, is refused (400, RFC
+/// 9112 §3.2): this server has one site and never looks at the host, but a
+/// request that breaks the rule may be meant for, or smuggled past, a proxy
+/// that reads it otherwise.
 fn request(head: &RequestHead) -> Result<Request, RequestError> {
+    head.check_host()?;
     let version = match head.version {
         "HTTP/1.0" => Version::Http10,
         _ => Version::Http11,
@@ -148,7 +154,7 @@ mod tests {
 
     #[test]
     fn leaves_pipelined_requests_in_the_buffer() {
-        let two = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+        let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
         let (consumed, first) = parse_head(two).unwrap();
         assert_eq!(first.unwrap().target, b"/a");
         let (_, second) = parse_head(&two[consumed..]).unwrap();
@@ -166,10 +172,12 @@ mod tests {
     #[test]
     fn keep_alive_follows_the_version_and_the_connection_header() {
         let keep = |text: &[u8]| parsed(text).unwrap().keep_alive;
-        assert!(keep(b"GET / HTTP/1.1\r\n\r\n"));
-        assert!(!keep(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        assert!(keep(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
         assert!(!keep(
-            b"GET / HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n\r\n"
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!keep(
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive, CLOSE\r\n\r\n"
         ));
         assert!(!keep(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(keep(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
@@ -181,13 +189,17 @@ mod tests {
     #[test]
     fn notices_a_body() {
         let body = |text: &[u8]| parsed(text).unwrap().has_body;
-        assert!(!body(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
-        assert!(body(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n"));
+        assert!(!body(
+            b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        ));
         assert!(body(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
+        ));
+        assert!(body(
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         ));
         assert_eq!(
-            parsed(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
+            parsed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
             Err(RequestError::Malformed("Content-Length must be a number."))
         );
     }
@@ -198,11 +210,26 @@ mod tests {
             parsed(b"GET / HTTP/2.0\r\n\r\n"),
             Err(RequestError::Malformed(_))
         ));
-        let mut head = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        let mut head = b"GET / HTTP/1.1\r\nHost: x\r\nX: ".to_vec();
         head.resize(MAX_REQUEST_HEAD_BYTES + 1, b'a');
         assert_eq!(
             parse_head(&head),
             Some((head.len(), Err(RequestError::HeadTooLarge)))
         );
+    }
+
+    #[test]
+    fn an_http_1_1_request_names_its_host_exactly_once() {
+        assert_eq!(
+            parsed(b"GET / HTTP/1.1\r\n\r\n"),
+            Err(RequestError::Malformed(
+                "An HTTP/1.1 request must have a Host header."
+            ))
+        );
+        assert!(matches!(
+            parsed(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+            Err(RequestError::Malformed(_))
+        ));
+        assert!(parsed(b"GET / HTTP/1.0\r\n\r\n").is_ok());
     }
 }

@@ -22,6 +22,7 @@ use crate::target::{self, BadTarget};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
+    MovedPermanently,
     BadRequest,
     Forbidden,
     NotFound,
@@ -35,6 +36,7 @@ impl Status {
     pub fn code(self) -> u16 {
         match self {
             Status::Ok => 200,
+            Status::MovedPermanently => 301,
             Status::BadRequest => 400,
             Status::Forbidden => 403,
             Status::NotFound => 404,
@@ -48,6 +50,7 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
+            Status::MovedPermanently => "Moved Permanently",
             Status::BadRequest => "Bad Request",
             Status::Forbidden => "Forbidden",
             Status::NotFound => "Not Found",
@@ -62,6 +65,7 @@ impl Status {
     fn explanation(self) -> &'static str {
         match self {
             Status::Ok => "",
+            Status::MovedPermanently => "that is a directory; its path ends with /",
             Status::BadRequest => "this server cannot read that request",
             Status::Forbidden => "the server may not read that file",
             Status::NotFound => "there is no file at that path",
@@ -131,6 +135,18 @@ impl Response {
     /// An error status with a one-line text body, e.g.
     /// `404 Not Found: there is no file at that path`.
     fn error(status: Status, detail: &str, keep_alive: bool, head_only: bool) -> Response {
+        Response::text(status, detail, "", keep_alive, head_only)
+    }
+
+    /// A status with a one-line text body, and `extra_headers` (whole
+    /// lines, e.g. `Location: /docs/\r\n`) besides the usual ones.
+    fn text(
+        status: Status,
+        detail: &str,
+        extra_headers: &str,
+        keep_alive: bool,
+        head_only: bool,
+    ) -> Response {
         let mut text = format!(
             "{} {}: {}",
             status.code(),
@@ -142,7 +158,7 @@ impl Response {
         }
         text.push('\n');
         let length = text.len() as u64;
-        let mut extra_headers = String::new();
+        let mut extra_headers = extra_headers.to_owned();
         match status {
             Status::MethodNotAllowed => extra_headers.push_str("Allow: GET, HEAD\r\n"),
             Status::ServiceUnavailable => extra_headers.push_str("Retry-After: 1\r\n"),
@@ -167,6 +183,19 @@ impl Response {
             content_length: length,
             keep_alive,
         }
+    }
+
+    /// 301 to `location`, the directory's path with its slash. Browsers
+    /// follow it and remember it.
+    fn redirect(location: &str, keep_alive: bool, head_only: bool) -> Response {
+        let location = format!("Location: {location}\r\n");
+        Response::text(
+            Status::MovedPermanently,
+            "",
+            &location,
+            keep_alive,
+            head_only,
+        )
     }
 
     fn file(file: File, length: u64, path: &Path, keep_alive: bool, head_only: bool) -> Response {
@@ -277,26 +306,38 @@ impl Site {
                 return Response::error(Status::BadRequest, reason, keep_alive, head_only);
             }
         };
-        match self.open_file(&relative) {
-            Ok((file, length)) => Response::file(file, length, &relative, keep_alive, head_only),
-            Err(status) => Response::error(status, "", keep_alive, head_only),
+        let (file, metadata) = match self.open_file(&relative) {
+            Ok(opened) => opened,
+            Err(status) => return Response::error(status, "", keep_alive, head_only),
+        };
+        if metadata.is_dir() && !target::names_a_directory(&request.target) {
+            // `/docs`: the directory, without the slash that makes its
+            // relative links work.
+            return match target::directory_location(&request.target) {
+                Ok(location) => Response::redirect(&location, keep_alive, head_only),
+                Err(BadTarget(reason)) => {
+                    Response::error(Status::BadRequest, reason, keep_alive, head_only)
+                }
+            };
         }
+        // A FIFO, a device, a directory named `index.html`: not a file to
+        // serve.
+        if !metadata.is_file() {
+            return Response::error(Status::NotFound, "", keep_alive, head_only);
+        }
+        let length = metadata.len();
+        Response::file(file, length, &relative, keep_alive, head_only)
     }
 
-    /// Opens the regular file at `relative` beneath the root.
+    /// Opens what `relative` names beneath the root, and `fstat`s it.
     ///
-    /// The length comes from the descriptor (`fstat`), never from the path
-    /// again: it describes the very file that will be sent, even if the
-    /// path is given to another file meanwhile.
-    fn open_file(&self, relative: &Path) -> Result<(File, u64), Status> {
+    /// The length comes from the descriptor, never from the path again: it
+    /// describes the very file that will be sent, even if the path is given
+    /// to another file meanwhile.
+    fn open_file(&self, relative: &Path) -> Result<(File, fs::Metadata), Status> {
         let file = self.directory.open_file(relative).map_err(status_for)?;
         let metadata = file.metadata().map_err(status_for)?;
-        // A directory without a trailing slash, a FIFO, a device: not a file
-        // to serve. (A production server redirects `/dir` to `/dir/`.)
-        if !metadata.is_file() {
-            return Err(Status::NotFound);
-        }
-        Ok((file, metadata.len()))
+        Ok((file, metadata))
     }
 }
 
@@ -360,13 +401,17 @@ mod tests {
     fn a_request_with_a_body_closes_the_connection() {
         let root = testkit::TempDir::new("site-body");
         let site = Site::open(root.path()).unwrap();
-        let response = site.respond(&request("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"));
+        let response = site.respond(&request(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
+        ));
         assert_eq!(response.status(), Status::MethodNotAllowed);
         assert!(!response.keep_alive());
     }
 
     fn get(site: &Site, target: &str) -> Response {
-        site.respond(&request(&format!("GET {target} HTTP/1.1\r\n\r\n")))
+        site.respond(&request(&format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"
+        )))
     }
 
     #[test]
@@ -387,9 +432,11 @@ mod tests {
         assert_eq!(get(&site, "/alias.html").status(), Status::Ok);
         // A link out of the root is not.
         assert_eq!(get(&site, "/escape.txt").status(), Status::NotFound);
-        // A directory without its slash, a FIFO (opening it must not block):
-        // not files to serve.
-        assert_eq!(get(&site, "/docs").status(), Status::NotFound);
+        // A directory without its slash is sent to it.
+        let redirect = get(&site, "/docs?x=1");
+        assert_eq!(redirect.status(), Status::MovedPermanently);
+        assert!(head_text(&redirect).contains("\r\nLocation: /docs/?x=1\r\n"));
+        // A FIFO (opening it must not block): not a file to serve.
         assert_eq!(get(&site, "/pipe").status(), Status::NotFound);
         assert_eq!(get(&site, "/index.html/x").status(), Status::NotFound);
         assert_eq!(get(&site, "/../secret.txt").status(), Status::BadRequest);
@@ -431,5 +478,15 @@ mod tests {
         let response = Response::error(Status::NotFound, "", true, true);
         assert!(matches!(response.body, Body::Empty));
         assert!(response.content_length() > 0);
+    }
+
+    #[test]
+    fn the_absolute_form_is_served_by_its_path() {
+        let root = testkit::TempDir::new("site-absolute");
+        root.write("digits.txt", "0123456789");
+        let site = Site::open(root.path()).unwrap();
+        let response = get(&site, "http://example.com:81/digits.txt");
+        assert_eq!(response.status(), Status::Ok);
+        assert_eq!(response.content_length(), 10);
     }
 }

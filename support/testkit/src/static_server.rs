@@ -194,8 +194,9 @@ pub fn serves_the_sample_site_from_the_default_root(
     }
 }
 
-/// 404 with a small body, 405 with `Allow`, 400 for a malformed request
-/// line, 431 for a head over 8 KiB; the last two close the connection.
+/// 404 with a small body, 301 from a directory to its slash, 405 with
+/// `Allow`, 400 for a malformed request line, 431 for a head over 8 KiB;
+/// the last two close the connection.
 pub fn answers_errors_with_the_right_status(binary: &str, extra: &[&str]) {
     let site = test_site();
     let server = launch(binary, extra, site.path()).start_server();
@@ -208,8 +209,10 @@ pub fn answers_errors_with_the_right_status(binary: &str, extra: &[&str]) {
         missing.header("content-length"),
         Some(missing.body.len().to_string().as_str())
     );
-    // A directory without its trailing slash is not a file.
-    assert_eq!(client.get("/docs").status, 404);
+    // A directory without its trailing slash is sent to it.
+    let directory = client.get("/docs");
+    assert_eq!(directory.status, 301);
+    assert_eq!(directory.header("location"), Some("/docs/"));
 
     // A method without a body: 405, and the connection goes on.
     client
@@ -223,7 +226,7 @@ pub fn answers_errors_with_the_right_status(binary: &str, extra: &[&str]) {
     // With a body, which the server does not read: 405 and closed, so the
     // body is never taken for a request.
     client
-        .send(b"POST /a.txt HTTP/1.1\r\nContent-Length: 14\r\n\r\nGET /b.txt HTTP/1.1")
+        .send(b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\nGET /b.txt HTTP/1.1")
         .unwrap();
     let post = client.read_response(false).unwrap();
     assert_eq!(post.status, 405);
@@ -619,7 +622,7 @@ pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str])
             let mut stream = connect(address);
             stream.set_nodelay(true).unwrap();
             stream
-                .write_all(b"GET /a.txt HTTP/1.1\r\nX-Slow: ")
+                .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
                 .unwrap();
             let deadline = Instant::now() + PATIENCE;
             while !fast_is_done.load(Ordering::SeqCst) && Instant::now() < deadline {
@@ -1017,6 +1020,65 @@ pub fn never_serves_a_file_outside_the_root_even_in_a_race(binary: &str, extra: 
     assert!(swaps > 100, "only {swaps} swaps in {requests} requests");
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request without `Host`, or with two, gets
+/// 400 and the connection closes; HTTP/1.0 needs none.
+pub fn refuses_http_1_1_without_exactly_one_host(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    for head in [
+        &b"GET /a.txt HTTP/1.1\r\n\r\n"[..],
+        b"GET /a.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"HEAD /a.txt HTTP/1.1\r\nUser-Agent: x\r\n\r\n",
+    ] {
+        let mut client = HttpClient::connect(&server);
+        client.send(head).unwrap();
+        let response = client.read_response(false).unwrap();
+        assert_eq!(response.status, 400, "{:?}", String::from_utf8_lossy(head));
+        client.expect_closed_by_server();
+    }
+    let mut client = HttpClient::connect(&server);
+    client.send(b"GET /a.txt HTTP/1.0\r\n\r\n").unwrap();
+    assert_eq!(client.read_response(false).unwrap().body_text(), "first");
+}
+
+/// The absolute form (`GET http://host/path`) is served by its path, and a
+/// directory asked for without its slash is redirected (301) to it, the
+/// query kept.
+pub fn serves_the_absolute_form_and_redirects_directories(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    for (target, body) in [
+        ("http://localhost/a.txt", "first"),
+        ("HTTP://example.com:8080/b.txt?x=1", "second"),
+        ("http://localhost/docs/", "this is docs/index.html\n"),
+        ("http://localhost", "this is index.html\n"),
+    ] {
+        client.send(request("GET", target).as_bytes()).unwrap();
+        let response = client.read_response(false).unwrap();
+        assert_eq!(
+            (response.status, response.body_text().as_str()),
+            (200, body),
+            "{target}"
+        );
+    }
+    for (target, location) in [
+        ("/docs", "/docs/"),
+        ("/docs?lang=en", "/docs/?lang=en"),
+        ("http://localhost/docs", "/docs/"),
+    ] {
+        client.send(request("GET", target).as_bytes()).unwrap();
+        let response = client.read_response(false).unwrap();
+        assert_eq!(response.status, 301, "{target}");
+        assert_eq!(response.header("location"), Some(location), "{target}");
+        assert_eq!(client.head(target).status, 301, "HEAD {target}");
+    }
+    assert_eq!(
+        client.get("/docs/").body_text(),
+        "this is docs/index.html\n"
+    );
+}
+
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
@@ -1047,6 +1109,8 @@ macro_rules! static_server_scenario_tests {
             help_names_the_chapter_and_the_port,
             quiet_prints_no_line_per_client,
             never_serves_a_file_outside_the_root_even_in_a_race,
+            refuses_http_1_1_without_exactly_one_host,
+            serves_the_absolute_form_and_redirects_directories,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
