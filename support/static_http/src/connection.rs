@@ -26,6 +26,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use crate::request::{parse_head, Request, RequestError};
@@ -59,9 +60,11 @@ pub enum Sent {
     Nothing,
 }
 
-/// A file being sent: `remaining` bytes of it are still to be read.
+/// A file being sent: `remaining` bytes of it, from `offset`, are still
+/// to be read.
 struct FileBody {
     file: File,
+    offset: u64,
     remaining: u64,
 }
 
@@ -142,9 +145,14 @@ impl Connection {
         match body {
             Body::Empty => {}
             Body::Text(text) => self.unsent.extend_from_slice(&text),
-            Body::File { file, length } => {
+            Body::File {
+                file,
+                offset,
+                length,
+            } => {
                 self.file = Some(FileBody {
                     file,
+                    offset,
                     remaining: length,
                 })
             }
@@ -209,7 +217,8 @@ impl Connection {
         let start = self.unsent.len();
         self.unsent.resize(start + room, 0);
         let count = loop {
-            match body.file.read(&mut self.unsent[start..]) {
+            // pread(2): at the body's own offset (a range starts anywhere).
+            match body.file.read_at(&mut self.unsent[start..], body.offset) {
                 Ok(count) => break count,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
@@ -219,6 +228,7 @@ impl Connection {
             }
         };
         self.unsent.truncate(start + count);
+        body.offset += count as u64;
         body.remaining -= count as u64;
         if count == 0 {
             // The file shrank after its length went out in Content-Length.

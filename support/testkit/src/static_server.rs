@@ -269,15 +269,17 @@ pub fn answers_errors_with_the_right_status(binary: &str, extra: &[&str]) {
     assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
 }
 
-/// HEAD: the same status and headers as GET, and no body, which the next
-/// response on the connection proves (a body would be read as its start).
+/// HEAD: the same status and headers as GET (but `Date`, which the clock
+/// may have moved), and no body, which the next response on the connection
+/// proves (a body would be read as its start).
 pub fn head_sends_the_headers_without_the_body(binary: &str, extra: &[&str]) {
     let site = test_site();
     let server = launch(binary, extra, site.path()).start_server();
     let mut client = HttpClient::connect(&server);
-    let get = client.get("/logo.svg");
-    let head = client.head("/logo.svg");
+    let mut get = client.get("/logo.svg");
+    let mut head = client.head("/logo.svg");
     assert_eq!(head.status, 200);
+    assert!(get.headers.remove("date").is_some() && head.headers.remove("date").is_some());
     assert_eq!(head.headers, get.headers);
     assert!(head.body.is_empty());
     assert_eq!(client.head("/missing").status, 404);
@@ -1079,6 +1081,140 @@ pub fn serves_the_absolute_form_and_redirects_directories(binary: &str, extra: &
     );
 }
 
+/// `Date` on every response; `ETag` and `Last-Modified` on a file's; a
+/// client that sends them back (`If-None-Match`, `If-Modified-Since`) gets
+/// 304 and no body, a HEAD the same, and the connection goes on.
+pub fn answers_conditional_requests_with_304(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+
+    let first = client.get("/a.txt");
+    for response in [&first, &client.get("/missing"), &client.get("/docs")] {
+        let date = response.header("date").expect("a Date");
+        assert!(
+            httpdate::parse_http_date(date).is_ok(),
+            "{date}: not an HTTP date"
+        );
+    }
+    let tag = first.header("etag").expect("an ETag").to_owned();
+    let last_modified = first.header("last-modified").expect("Last-Modified");
+    assert!(httpdate::parse_http_date(last_modified).is_ok());
+    let last_modified = last_modified.to_owned();
+
+    let conditional = |method: &str, header: &str| {
+        let text = request(method, "/a.txt");
+        format!("{}{header}\r\n\r\n", text.strip_suffix("\r\n").unwrap())
+    };
+    for (method, header) in [
+        ("GET", format!("If-None-Match: {tag}")),
+        ("GET", format!("If-None-Match: \"other\", W/{tag}")),
+        ("GET", format!("If-Modified-Since: {last_modified}")),
+        ("HEAD", format!("If-None-Match: {tag}")),
+    ] {
+        client
+            .send(conditional(method, &header).as_bytes())
+            .unwrap();
+        let response = client.read_response(method == "HEAD").unwrap();
+        assert_eq!(response.status, 304, "{method} with {header}");
+        assert_eq!(response.header("etag"), Some(tag.as_str()));
+        assert_eq!(
+            response.header("last-modified"),
+            Some(last_modified.as_str())
+        );
+        assert!(response.header("date").is_some());
+        // No body: the next response is read right after the head.
+        assert_eq!(client.get("/b.txt").body_text(), "second");
+    }
+    // A tag that does not match wins over a date that does.
+    client
+        .send(
+            conditional(
+                "GET",
+                &format!("If-None-Match: \"other\"\r\nIf-Modified-Since: {last_modified}"),
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let changed = client.read_response(false).unwrap();
+    assert_eq!(
+        (changed.status, changed.body_text().as_str()),
+        (200, "first")
+    );
+    // An older date: the file is newer, 200.
+    client
+        .send(conditional("GET", "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT").as_bytes())
+        .unwrap();
+    assert_eq!(client.read_response(false).unwrap().status, 200);
+}
+
+/// `Accept-Ranges: bytes`; one range gets 206 with `Content-Range` and
+/// those bytes only (the next response on the connection proves no more
+/// were sent); a range past the end 416 with `Content-Range: bytes */LEN`;
+/// several ranges the whole file; HEAD the head GET gets.
+pub fn answers_a_single_range_with_206(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let digits: Vec<u8> = (0..100_000u32)
+        .map(|index| b'0' + (index % 10) as u8)
+        .collect();
+    site.write("digits.txt", &digits);
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    assert_eq!(
+        client.get("/digits.txt").header("accept-ranges"),
+        Some("bytes")
+    );
+    let with_range = |method: &str, range: &str| {
+        let text = request(method, "/digits.txt");
+        format!(
+            "{}Range: {range}\r\n\r\n",
+            text.strip_suffix("\r\n").unwrap()
+        )
+    };
+    for (range, first, last) in [
+        ("bytes=0-99", 0, 99),
+        ("bytes=99990-", 99_990, 99_999),
+        ("bytes=-5", 99_995, 99_999),
+        ("bytes=12345-99999999", 12_345, 99_999),
+        ("bytes=7-7", 7, 7),
+    ] {
+        client.send(with_range("GET", range).as_bytes()).unwrap();
+        let part = client.read_response(false).unwrap();
+        assert_eq!(part.status, 206, "{range}");
+        assert_eq!(
+            part.header("content-range"),
+            Some(format!("bytes {first}-{last}/100000").as_str()),
+            "{range}"
+        );
+        assert_eq!(part.body, &digits[first..=last], "{range}");
+        assert_eq!(client.get("/b.txt").body_text(), "second", "after {range}");
+
+        client.send(with_range("HEAD", range).as_bytes()).unwrap();
+        let head = client.read_response(true).unwrap();
+        assert_eq!(head.status, 206, "HEAD {range}");
+        assert_eq!(head.header("content-range"), part.header("content-range"));
+        assert_eq!(head.header("content-length"), part.header("content-length"));
+        assert_eq!(
+            client.get("/b.txt").body_text(),
+            "second",
+            "after HEAD {range}"
+        );
+    }
+
+    client
+        .send(with_range("GET", "bytes=100000-").as_bytes())
+        .unwrap();
+    let past_the_end = client.read_response(false).unwrap();
+    assert_eq!(past_the_end.status, 416);
+    assert_eq!(past_the_end.header("content-range"), Some("bytes */100000"));
+    client
+        .send(with_range("GET", "bytes=0-1,5-6").as_bytes())
+        .unwrap();
+    let several = client.read_response(false).unwrap();
+    assert_eq!(several.status, 200);
+    assert_eq!(several.body, digits);
+}
+
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
@@ -1111,6 +1247,8 @@ macro_rules! static_server_scenario_tests {
             never_serves_a_file_outside_the_root_even_in_a_race,
             refuses_http_1_1_without_exactly_one_host,
             serves_the_absolute_form_and_redirects_directories,
+            answers_conditional_requests_with_304,
+            answers_a_single_range_with_206,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
