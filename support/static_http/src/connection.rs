@@ -31,6 +31,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use crate::deadline::{Expiry, Timeouts, LINGERING_TIME};
@@ -65,9 +66,11 @@ pub enum Sent {
     Nothing,
 }
 
-/// A file being sent: `remaining` bytes of it are still to be read.
+/// A file being sent: `remaining` bytes of it, from `offset`, are still
+/// to be read.
 struct FileBody {
     file: File,
+    offset: u64,
     remaining: u64,
 }
 
@@ -168,9 +171,14 @@ impl Connection {
         match body {
             Body::Empty => {}
             Body::Text(text) => self.unsent.extend_from_slice(&text),
-            Body::File { file, length } => {
+            Body::File {
+                file,
+                offset,
+                length,
+            } => {
                 self.file = Some(FileBody {
                     file,
+                    offset,
                     remaining: length,
                 })
             }
@@ -235,7 +243,8 @@ impl Connection {
         let start = self.unsent.len();
         self.unsent.resize(start + room, 0);
         let count = loop {
-            match body.file.read(&mut self.unsent[start..]) {
+            // pread(2): at the body's own offset (a range starts anywhere).
+            match body.file.read_at(&mut self.unsent[start..], body.offset) {
                 Ok(count) => break count,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
@@ -245,6 +254,7 @@ impl Connection {
             }
         };
         self.unsent.truncate(start + count);
+        body.offset += count as u64;
         body.remaining -= count as u64;
         if count == 0 {
             // The file shrank after its length went out in Content-Length.
@@ -399,7 +409,7 @@ mod tests {
         let (site, _root) = site_with(&[("big.bin", &content)]);
         let mut connection = Connection::new(Instant::now());
         let mut scratch = [0u8; 1024];
-        let mut client = Cursor::new(b"GET /big.bin HTTP/1.1\r\n\r\n".to_vec());
+        let mut client = Cursor::new(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
         connection.receive(&mut client, &mut scratch).unwrap();
         answer_all(&mut connection, &site);
 
@@ -433,7 +443,7 @@ mod tests {
         let mut connection = Connection::new(Instant::now());
         let mut scratch = [0u8; 4096];
         let mut client = Cursor::new(
-            b"GET /a.txt HTTP/1.1\r\n\r\nGET /b.txt HTTP/1.1\r\n\r\nGET /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n"
+            b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                 .to_vec(),
         );
         connection.receive(&mut client, &mut scratch).unwrap();

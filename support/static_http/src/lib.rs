@@ -8,11 +8,19 @@
 //! the two servers, so it lives here, written once and unit-tested once:
 //!
 //! * [`request`]: finding the end of a request head that may arrive in
-//!   pieces, bounding its size, reading the request line and the two headers
-//!   that matter here (`Connection`, and whether a body follows);
-//! * [`target`]: turning the request target into a path under the document
-//!   root, refusing every way out of it (`..`, percent-encoded or not,
-//!   backslashes, NUL bytes, doubled slashes, symbolic links);
+//!   pieces, bounding its size, reading the request line and the headers
+//!   that matter here (`Connection`, whether a body follows, `Host`, and
+//!   those of conditional and range requests);
+//! * [`target`]: turning the request target (`/path` or `http://host/path`)
+//!   into a path under the document root, refusing every way out of it
+//!   (`..`, percent-encoded or not, backslashes, NUL bytes, doubled
+//!   slashes);
+//! * [`open_beneath`]: opening that path relative to the root with the
+//!   kernel checking, even in a race, that no symbolic link leads out
+//!   (`openat2` with `RESOLVE_BENEATH`);
+//! * [`conditional`] and [`range`]: `ETag` and `Last-Modified`, answering
+//!   `If-None-Match` and `If-Modified-Since` with 304, `Range` with 206 or
+//!   416;
 //! * [`content_type`]: the `Content-Type` for a file name's extension;
 //! * [`response`]: status lines and response heads, and [`Site`], which
 //!   answers one request with a response whose body is a file;
@@ -30,12 +38,15 @@
 //! * [`descriptors`]: turning a client away when `accept` fails with EMFILE,
 //!   with a spare descriptor kept for the purpose.
 
+pub mod conditional;
 pub mod connection;
 pub mod content_type;
 pub mod deadline;
 pub mod descriptors;
 pub mod log;
+pub mod open_beneath;
 pub mod options;
+pub mod range;
 pub mod ready_list;
 pub mod request;
 pub mod response;

@@ -45,6 +45,16 @@ pub struct Request {
     pub has_body: bool,
     /// The request line, for the server's log.
     pub request_line: String,
+    /// `If-None-Match`, every such header joined by commas (it is a list):
+    /// see [`crate::conditional`].
+    pub if_none_match: Option<Vec<u8>>,
+    /// `If-Modified-Since`, if sent exactly once.
+    pub if_modified_since: Option<Vec<u8>>,
+    /// `Range`, if sent exactly once (two are ignored, as two ranges are):
+    /// see [`crate::range`].
+    pub range: Option<Vec<u8>>,
+    /// `If-Range`, if sent exactly once.
+    pub if_range: Option<Vec<u8>>,
 }
 
 impl Request {
@@ -101,8 +111,15 @@ pub fn parse_head(received: &[u8]) -> Option<(usize, Result<Request, RequestErro
 }
 
 /// What this server needs of a head: the method, the target, whether to
-/// keep the connection, whether a body follows.
+/// keep the connection, whether a body follows, and the headers of
+/// conditional and range requests.
+///
+/// An HTTP/1.1 request without `Host`, or with two, is refused (400, RFC
+/// 9112 §3.2): this server has one site and never looks at the host, but a
+/// request that breaks the rule may be meant for, or smuggled past, a proxy
+/// that reads it otherwise.
 fn request(head: &RequestHead) -> Result<Request, RequestError> {
+    head.check_host()?;
     let version = match head.version {
         "HTTP/1.0" => Version::Http10,
         _ => Version::Http11,
@@ -133,7 +150,27 @@ fn request(head: &RequestHead) -> Result<Request, RequestError> {
         keep_alive,
         has_body,
         request_line: head.request_line(),
+        if_none_match: joined(head, "If-None-Match"),
+        if_modified_since: single(head, "If-Modified-Since"),
+        range: single(head, "Range"),
+        if_range: single(head, "If-Range"),
     })
+}
+
+/// The value of the header `name` if the head has exactly one.
+fn single(head: &RequestHead, name: &str) -> Option<Vec<u8>> {
+    let mut values = head.header_values(name);
+    match (values.next(), values.next()) {
+        (Some(value), None) => Some(value.to_vec()),
+        _ => None,
+    }
+}
+
+/// Every value of the list header `name`, joined by commas as RFC 9110
+/// §5.3 allows, or `None` without one.
+fn joined(head: &RequestHead, name: &str) -> Option<Vec<u8>> {
+    let values: Vec<&[u8]> = head.header_values(name).collect();
+    (!values.is_empty()).then(|| values.join(&b","[..]))
 }
 
 #[cfg(test)]
@@ -148,7 +185,7 @@ mod tests {
 
     #[test]
     fn leaves_pipelined_requests_in_the_buffer() {
-        let two = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+        let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
         let (consumed, first) = parse_head(two).unwrap();
         assert_eq!(first.unwrap().target, b"/a");
         let (_, second) = parse_head(&two[consumed..]).unwrap();
@@ -166,10 +203,12 @@ mod tests {
     #[test]
     fn keep_alive_follows_the_version_and_the_connection_header() {
         let keep = |text: &[u8]| parsed(text).unwrap().keep_alive;
-        assert!(keep(b"GET / HTTP/1.1\r\n\r\n"));
-        assert!(!keep(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        assert!(keep(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
         assert!(!keep(
-            b"GET / HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n\r\n"
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!keep(
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive, CLOSE\r\n\r\n"
         ));
         assert!(!keep(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(keep(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
@@ -181,13 +220,17 @@ mod tests {
     #[test]
     fn notices_a_body() {
         let body = |text: &[u8]| parsed(text).unwrap().has_body;
-        assert!(!body(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
-        assert!(body(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n"));
+        assert!(!body(
+            b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        ));
         assert!(body(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
+        ));
+        assert!(body(
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         ));
         assert_eq!(
-            parsed(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
+            parsed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
             Err(RequestError::Malformed("Content-Length must be a number."))
         );
     }
@@ -198,11 +241,42 @@ mod tests {
             parsed(b"GET / HTTP/2.0\r\n\r\n"),
             Err(RequestError::Malformed(_))
         ));
-        let mut head = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        let mut head = b"GET / HTTP/1.1\r\nHost: x\r\nX: ".to_vec();
         head.resize(MAX_REQUEST_HEAD_BYTES + 1, b'a');
         assert_eq!(
             parse_head(&head),
             Some((head.len(), Err(RequestError::HeadTooLarge)))
         );
+    }
+
+    #[test]
+    fn an_http_1_1_request_names_its_host_exactly_once() {
+        assert_eq!(
+            parsed(b"GET / HTTP/1.1\r\n\r\n"),
+            Err(RequestError::Malformed(
+                "An HTTP/1.1 request must have a Host header."
+            ))
+        );
+        assert!(matches!(
+            parsed(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+            Err(RequestError::Malformed(_))
+        ));
+        assert!(parsed(b"GET / HTTP/1.0\r\n\r\n").is_ok());
+    }
+
+    #[test]
+    fn keeps_the_headers_of_conditional_and_range_requests() {
+        let request = parsed(
+            b"GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"a\"\r\nif-none-match: \"b\"\r\n\
+              If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nRange: bytes=0-1\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(request.if_none_match.as_deref(), Some(&b"\"a\",\"b\""[..]));
+        assert!(request.if_modified_since.is_some());
+        assert_eq!(request.range.as_deref(), Some(&b"bytes=0-1"[..]));
+        assert_eq!(request.if_range, None);
+        let two_ranges =
+            parsed(b"GET / HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\nRange: bytes=2-3\r\n\r\n");
+        assert_eq!(two_ranges.unwrap().range, None);
     }
 }

@@ -3,18 +3,36 @@
 //! The course writes `Content-Length` so that the browser knows where a body
 //! ends without waiting for the connection to close: that is what makes
 //! keep-alive ("长链接") possible. Here every response carries it, and also
-//! `Content-Type` and `Connection`, so that a client never has to guess.
+//! `Content-Type`, `Connection` and `Date` (RFC 9110 §6.6.1: a server with
+//! a clock sends it), so that a client never has to guess.
+//!
+//! A file's response also carries its validators, `ETag` and
+//! `Last-Modified`, and `Accept-Ranges: bytes`. [`Site::respond`] decides,
+//! in this order, between
+//!
+//! | answer | when |
+//! | --- | --- |
+//! | 301 to `/dir/` | the path names a directory but does not end with `/` |
+//! | 304 Not Modified, no body | the client's copy is current ([`crate::conditional`]) |
+//! | 206 Partial Content, the range only | `Range` asks for one range of the file ([`crate::range`]) |
+//! | 416 Range Not Satisfiable | ... that starts past its end |
+//! | 200 OK, the whole file | otherwise |
+//!
+//! A HEAD request gets exactly the head a GET would, without the body.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{bail, ensure, Context, Result};
 use nix::errno::Errno;
 
+use crate::conditional::Validators;
 use crate::content_type;
 use crate::descriptors::is_out_of_descriptors;
+use crate::open_beneath::Root;
+use crate::range::{self, Ranged};
 use crate::request::{Method, Request, RequestError};
 use crate::target::{self, BadTarget};
 
@@ -22,10 +40,14 @@ use crate::target::{self, BadTarget};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
+    PartialContent,
+    MovedPermanently,
+    NotModified,
     BadRequest,
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    RangeNotSatisfiable,
     RequestHeaderFieldsTooLarge,
     InternalServerError,
     ServiceUnavailable,
@@ -35,10 +57,14 @@ impl Status {
     pub fn code(self) -> u16 {
         match self {
             Status::Ok => 200,
+            Status::PartialContent => 206,
+            Status::MovedPermanently => 301,
+            Status::NotModified => 304,
             Status::BadRequest => 400,
             Status::Forbidden => 403,
             Status::NotFound => 404,
             Status::MethodNotAllowed => 405,
+            Status::RangeNotSatisfiable => 416,
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
             Status::ServiceUnavailable => 503,
@@ -48,10 +74,14 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
+            Status::PartialContent => "Partial Content",
+            Status::MovedPermanently => "Moved Permanently",
+            Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
             Status::Forbidden => "Forbidden",
             Status::NotFound => "Not Found",
             Status::MethodNotAllowed => "Method Not Allowed",
+            Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
             Status::ServiceUnavailable => "Service Unavailable",
@@ -61,11 +91,13 @@ impl Status {
     /// The sentence of the small text body sent with an error status.
     fn explanation(self) -> &'static str {
         match self {
-            Status::Ok => "",
+            Status::Ok | Status::PartialContent | Status::NotModified => "",
+            Status::MovedPermanently => "that is a directory; its path ends with /",
             Status::BadRequest => "this server cannot read that request",
             Status::Forbidden => "the server may not read that file",
             Status::NotFound => "there is no file at that path",
             Status::MethodNotAllowed => "this server only answers GET and HEAD",
+            Status::RangeNotSatisfiable => "the range starts past the end of the file",
             Status::RequestHeaderFieldsTooLarge => "the request head is longer than 8 KiB",
             Status::InternalServerError => "the server could not read that file",
             Status::ServiceUnavailable => {
@@ -77,13 +109,18 @@ impl Status {
 
 /// What follows a response head.
 pub(crate) enum Body {
-    /// Nothing: a HEAD request, or a file of zero bytes.
+    /// Nothing: a HEAD request, a 304, or a file of zero bytes.
     Empty,
     /// A short text, already in memory (the error pages).
     Text(Vec<u8>),
-    /// `length` bytes of an open file, sent chunk by chunk as the socket
-    /// takes them, never read into memory whole.
-    File { file: File, length: u64 },
+    /// `length` bytes of an open file from `offset` (the whole file, or
+    /// the range of a 206), sent chunk by chunk as the socket takes them,
+    /// never read into memory whole.
+    File {
+        file: File,
+        offset: u64,
+        length: u64,
+    },
 }
 
 /// A response, ready to be queued on a [`crate::Connection`].
@@ -131,6 +168,18 @@ impl Response {
     /// An error status with a one-line text body, e.g.
     /// `404 Not Found: there is no file at that path`.
     fn error(status: Status, detail: &str, keep_alive: bool, head_only: bool) -> Response {
+        Response::text(status, detail, "", keep_alive, head_only)
+    }
+
+    /// A status with a one-line text body, and `extra_headers` (whole
+    /// lines, e.g. `Location: /docs/\r\n`) besides the usual ones.
+    fn text(
+        status: Status,
+        detail: &str,
+        extra_headers: &str,
+        keep_alive: bool,
+        head_only: bool,
+    ) -> Response {
         let mut text = format!(
             "{} {}: {}",
             status.code(),
@@ -142,19 +191,14 @@ impl Response {
         }
         text.push('\n');
         let length = text.len() as u64;
-        let mut extra_headers = String::new();
+        let mut fields =
+            format!("Content-Type: text/plain; charset=utf-8\r\nContent-Length: {length}\r\n");
         match status {
-            Status::MethodNotAllowed => extra_headers.push_str("Allow: GET, HEAD\r\n"),
-            Status::ServiceUnavailable => extra_headers.push_str("Retry-After: 1\r\n"),
+            Status::MethodNotAllowed => fields.push_str("Allow: GET, HEAD\r\n"),
+            Status::ServiceUnavailable => fields.push_str("Retry-After: 1\r\n"),
             _ => {}
         }
-        let head = response_head(
-            status,
-            "text/plain; charset=utf-8",
-            length,
-            keep_alive,
-            &extra_headers,
-        );
+        fields.push_str(extra_headers);
         let body = if head_only {
             Body::Empty
         } else {
@@ -162,30 +206,91 @@ impl Response {
         };
         Response {
             status,
-            head,
+            head: response_head(status, &fields, keep_alive),
             body,
             content_length: length,
             keep_alive,
         }
     }
 
-    fn file(file: File, length: u64, path: &Path, keep_alive: bool, head_only: bool) -> Response {
-        let head = response_head(
-            Status::Ok,
-            content_type::for_path(path),
-            length,
-            keep_alive,
+    /// 301 to `location`, the directory's path with its slash. Browsers
+    /// follow it and remember it.
+    fn redirect(location: &str, keep_alive: bool, head_only: bool) -> Response {
+        let location = format!("Location: {location}\r\n");
+        Response::text(
+            Status::MovedPermanently,
             "",
+            &location,
+            keep_alive,
+            head_only,
+        )
+    }
+
+    /// 304: the validators again, and nothing else. A 304 has no body
+    /// whatever its headers say (RFC 9110 §15.4.5), so it sends no
+    /// `Content-Length` that a client could take for one.
+    fn not_modified(validators: &Validators, keep_alive: bool) -> Response {
+        let head = response_head(Status::NotModified, &validators.header_lines(), keep_alive);
+        Response {
+            status: Status::NotModified,
+            head,
+            body: Body::Empty,
+            content_length: 0,
+            keep_alive,
+        }
+    }
+
+    /// The file `file_length` bytes long at `path`, or the part of it that
+    /// `ranged` says: 200 with all of it, 206 with the range and its
+    /// `Content-Range`, or 416 when the range is past the end.
+    fn file(
+        file: File,
+        path: &Path,
+        validators: &Validators,
+        file_length: u64,
+        ranged: Ranged,
+        keep_alive: bool,
+        head_only: bool,
+    ) -> Response {
+        let (status, offset, length) = match ranged {
+            Ranged::Whole => (Status::Ok, 0, file_length),
+            Ranged::Part { start, length } => (Status::PartialContent, start, length),
+            Ranged::Unsatisfiable => {
+                let range = format!("Content-Range: bytes */{file_length}\r\n");
+                return Response::text(
+                    Status::RangeNotSatisfiable,
+                    "",
+                    &range,
+                    keep_alive,
+                    head_only,
+                );
+            }
+        };
+        let mut fields = format!(
+            "Content-Type: {}\r\nContent-Length: {length}\r\n",
+            content_type::for_path(path)
         );
+        if status == Status::PartialContent {
+            let last = offset + length - 1;
+            fields.push_str(&format!(
+                "Content-Range: bytes {offset}-{last}/{file_length}\r\n"
+            ));
+        }
+        fields.push_str("Accept-Ranges: bytes\r\n");
+        fields.push_str(&validators.header_lines());
         let body = if head_only || length == 0 {
             // Dropping the file closes it: HEAD needs only its length.
             Body::Empty
         } else {
-            Body::File { file, length }
+            Body::File {
+                file,
+                offset,
+                length,
+            }
         };
         Response {
-            status: Status::Ok,
-            head,
+            status,
+            head: response_head(status, &fields, keep_alive),
             body,
             content_length: length,
             keep_alive,
@@ -193,22 +298,18 @@ impl Response {
     }
 }
 
-/// `HTTP/1.1 <code> <reason>` and the headers every response carries.
+/// `HTTP/1.1 <code> <reason>`, `Date`, the `fields` (whole header lines),
+/// `Connection`, and the empty line that ends a head.
 ///
 /// The status line says HTTP/1.1 even to an HTTP/1.0 client, as RFC 9110
 /// §6.2 asks (a server sends its own version); the explicit `Connection`
 /// header tells a 1.0 client whether the connection stays open.
-fn response_head(
-    status: Status,
-    content_type: &str,
-    content_length: u64,
-    keep_alive: bool,
-    extra_headers: &str,
-) -> Vec<u8> {
+fn response_head(status: Status, fields: &str, keep_alive: bool) -> Vec<u8> {
     format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {content_type}\r\nContent-Length: {content_length}\r\nConnection: {}\r\n{extra_headers}\r\n",
+        "HTTP/1.1 {} {}\r\nDate: {}\r\n{fields}Connection: {}\r\n\r\n",
         status.code(),
         status.reason(),
+        httpdate::fmt_http_date(SystemTime::now()),
         if keep_alive { "keep-alive" } else { "close" },
     )
     .into_bytes()
@@ -219,9 +320,12 @@ const WHERE_TO_RUN: &str = "(run from the repository root, or pass --root DIR)";
 
 /// The document root, and the answer to a request for a file under it.
 pub struct Site {
-    /// The root with every symbolic link resolved, so that a resolved file
-    /// path can be checked against it by a plain prefix comparison.
+    /// The root's path with every symbolic link resolved, for the log.
     root: PathBuf,
+    /// The root, open for the server's life: every file is opened relative
+    /// to it, by a call in which the kernel checks that the path stays
+    /// beneath it ([`crate::open_beneath`]).
+    directory: Root,
 }
 
 impl Site {
@@ -247,7 +351,12 @@ impl Site {
             "document root {} is not a directory {WHERE_TO_RUN}",
             root.display()
         );
-        Ok(Site { root: canonical })
+        let directory =
+            Root::open(&canonical).with_context(|| format!("document root {}", root.display()))?;
+        Ok(Site {
+            root: canonical,
+            directory,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -269,52 +378,76 @@ impl Site {
                 return Response::error(Status::BadRequest, reason, keep_alive, head_only);
             }
         };
-        match self.open_file(&relative) {
-            Ok((file, length)) => Response::file(file, length, &relative, keep_alive, head_only),
-            Err(status) => Response::error(status, "", keep_alive, head_only),
+        let (file, metadata) = match self.open_file(&relative) {
+            Ok(opened) => opened,
+            Err(status) => return Response::error(status, "", keep_alive, head_only),
+        };
+        if metadata.is_dir() && !target::names_a_directory(&request.target) {
+            // `/docs`: the directory, without the slash that makes its
+            // relative links work.
+            return match target::directory_location(&request.target) {
+                Ok(location) => Response::redirect(&location, keep_alive, head_only),
+                Err(BadTarget(reason)) => {
+                    Response::error(Status::BadRequest, reason, keep_alive, head_only)
+                }
+            };
         }
+        // A FIFO, a device, a directory named `index.html`: not a file to
+        // serve.
+        if !metadata.is_file() {
+            return Response::error(Status::NotFound, "", keep_alive, head_only);
+        }
+        let validators = Validators::of(&metadata);
+        if validators.not_modified(request) {
+            return Response::not_modified(&validators, keep_alive);
+        }
+        let ranged = match &request.range {
+            // `If-Range`: the range only if the client's part is of this
+            // very file; else the whole file.
+            Some(range)
+                if request
+                    .if_range
+                    .as_deref()
+                    .is_none_or(|validator| validators.if_range_holds(validator)) =>
+            {
+                range::ranged(range, metadata.len())
+            }
+            _ => Ranged::Whole,
+        };
+        Response::file(
+            file,
+            &relative,
+            &validators,
+            metadata.len(),
+            ranged,
+            keep_alive,
+            head_only,
+        )
     }
 
-    /// Opens the regular file at `relative` under the root.
+    /// Opens what `relative` names beneath the root, and `fstat`s it.
     ///
-    /// `relative` has no `..` (see [`target::relative_path`]), but a symbolic
-    /// link inside the root may still point outside it. So the path is
-    /// canonicalized (realpath(3): every link resolved) and must still start
-    /// with the root. A production server opens with `openat2(2)` and
-    /// `RESOLVE_BENEATH` instead, which closes the window between this check
-    /// and the `open` in which someone could swap a directory for a link.
-    fn open_file(&self, relative: &Path) -> Result<(File, u64), Status> {
-        let resolved = fs::canonicalize(self.root.join(relative)).map_err(status_for)?;
-        if !resolved.starts_with(&self.root) {
-            return Err(Status::NotFound);
-        }
-        // O_NONBLOCK: opening a FIFO someone left under the root would
-        // otherwise block the whole server until a writer appears. It changes
-        // nothing for regular files, whose reads never return EAGAIN.
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NONBLOCK)
-            .open(&resolved)
-            .map_err(status_for)?;
+    /// The validators and the length come from the descriptor, never from
+    /// the path again: they describe the very file that will be sent, even
+    /// if the path is given to another file meanwhile.
+    fn open_file(&self, relative: &Path) -> Result<(File, fs::Metadata), Status> {
+        let file = self.directory.open_file(relative).map_err(status_for)?;
         let metadata = file.metadata().map_err(status_for)?;
-        // A directory without a trailing slash, a FIFO, a device: not a file
-        // to serve. (A production server redirects `/dir` to `/dir/`.)
-        if !metadata.is_file() {
-            return Err(Status::NotFound);
-        }
-        Ok((file, metadata.len()))
+        Ok((file, metadata))
     }
 }
 
-/// The status for a failed `realpath`, `open` or `fstat`.
+/// The status for a failed `openat2` (or `openat`) or `fstat`. EXDEV is
+/// `openat2` refusing a path that leads out of the root: 404, as for a file
+/// that is not there; ELOOP, the walk meeting a symbolic link.
 fn status_for(error: io::Error) -> Status {
     if is_out_of_descriptors(&error) {
         return Status::ServiceUnavailable;
     }
     match error.raw_os_error().map(Errno::from_raw) {
-        Some(Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG) => {
-            Status::NotFound
-        }
+        Some(
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG | Errno::EXDEV,
+        ) => Status::NotFound,
         Some(Errno::EACCES | Errno::EPERM) => Status::Forbidden,
         _ => Status::InternalServerError,
     }
@@ -362,16 +495,19 @@ mod tests {
 
     #[test]
     fn a_request_with_a_body_closes_the_connection() {
-        let site = Site {
-            root: PathBuf::from("/nonexistent"),
-        };
-        let response = site.respond(&request("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"));
+        let root = testkit::TempDir::new("site-body");
+        let site = Site::open(root.path()).unwrap();
+        let response = site.respond(&request(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
+        ));
         assert_eq!(response.status(), Status::MethodNotAllowed);
         assert!(!response.keep_alive());
     }
 
     fn get(site: &Site, target: &str) -> Response {
-        site.respond(&request(&format!("GET {target} HTTP/1.1\r\n\r\n")))
+        site.respond(&request(&format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"
+        )))
     }
 
     #[test]
@@ -392,9 +528,11 @@ mod tests {
         assert_eq!(get(&site, "/alias.html").status(), Status::Ok);
         // A link out of the root is not.
         assert_eq!(get(&site, "/escape.txt").status(), Status::NotFound);
-        // A directory without its slash, a FIFO (opening it must not block):
-        // not files to serve.
-        assert_eq!(get(&site, "/docs").status(), Status::NotFound);
+        // A directory without its slash is sent to it.
+        let redirect = get(&site, "/docs?x=1");
+        assert_eq!(redirect.status(), Status::MovedPermanently);
+        assert!(head_text(&redirect).contains("\r\nLocation: /docs/?x=1\r\n"));
+        // A FIFO (opening it must not block): not a file to serve.
         assert_eq!(get(&site, "/pipe").status(), Status::NotFound);
         assert_eq!(get(&site, "/index.html/x").status(), Status::NotFound);
         assert_eq!(get(&site, "/../secret.txt").status(), Status::BadRequest);
@@ -436,5 +574,133 @@ mod tests {
         let response = Response::error(Status::NotFound, "", true, true);
         assert!(matches!(response.body, Body::Empty));
         assert!(response.content_length() > 0);
+    }
+
+    /// The value of the header `name` in `response`'s head.
+    fn header(response: &Response, name: &str) -> Option<String> {
+        head_text(response).split("\r\n").find_map(|line| {
+            let (field, value) = line.split_once(": ")?;
+            field.eq_ignore_ascii_case(name).then(|| value.to_owned())
+        })
+    }
+
+    fn site_with_a_file() -> (testkit::TempDir, Site) {
+        let root = testkit::TempDir::new("site-validators");
+        root.write("digits.txt", "0123456789");
+        let site = Site::open(root.path()).unwrap();
+        (root, site)
+    }
+
+    fn ask(site: &Site, method: &str, headers: &str) -> Response {
+        site.respond(&request(&format!(
+            "{method} /digits.txt HTTP/1.1\r\nHost: x\r\n{headers}\r\n"
+        )))
+    }
+
+    #[test]
+    fn every_response_has_a_date_and_a_file_its_validators() {
+        let (_root, site) = site_with_a_file();
+        let ok = ask(&site, "GET", "");
+        assert!(header(&ok, "Date").is_some_and(|date| httpdate::parse_http_date(&date).is_ok()));
+        assert!(header(&ok, "ETag").is_some_and(|tag| tag.starts_with('"')));
+        assert!(header(&ok, "Last-Modified").is_some());
+        assert_eq!(header(&ok, "Accept-Ranges").as_deref(), Some("bytes"));
+        let missing = get(&site, "/missing");
+        assert!(header(&missing, "Date").is_some());
+        assert!(header(
+            &Response::for_refused_head(RequestError::HeadTooLarge),
+            "Date"
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn a_current_copy_gets_304_with_its_validators_and_no_body() {
+        let (_root, site) = site_with_a_file();
+        let ok = ask(&site, "GET", "");
+        let tag = header(&ok, "ETag").unwrap();
+        let date = header(&ok, "Last-Modified").unwrap();
+        for (method, headers) in [
+            ("GET", format!("If-None-Match: {tag}\r\n")),
+            ("HEAD", format!("If-None-Match: {tag}\r\n")),
+            ("GET", format!("If-Modified-Since: {date}\r\n")),
+        ] {
+            let response = ask(&site, method, &headers);
+            assert_eq!(response.status(), Status::NotModified, "{method} {headers}");
+            assert!(matches!(response.body, Body::Empty));
+            assert_eq!(header(&response, "ETag"), Some(tag.clone()));
+            assert_eq!(header(&response, "Last-Modified"), Some(date.clone()));
+            assert_eq!(header(&response, "Content-Length"), None);
+        }
+        let changed = ask(
+            &site,
+            "GET",
+            &format!("If-None-Match: \"x\"\r\nIf-Modified-Since: {date}\r\n"),
+        );
+        assert_eq!(changed.status(), Status::Ok);
+    }
+
+    #[test]
+    fn a_range_gets_206_with_that_part_only_and_head_the_same_head() {
+        let (_root, site) = site_with_a_file();
+        let part = ask(&site, "GET", "Range: bytes=2-4\r\n");
+        assert_eq!(part.status(), Status::PartialContent);
+        assert_eq!(
+            header(&part, "Content-Range").as_deref(),
+            Some("bytes 2-4/10")
+        );
+        assert_eq!(part.content_length(), 3);
+        assert!(matches!(
+            part.body,
+            Body::File {
+                offset: 2,
+                length: 3,
+                ..
+            }
+        ));
+        let head = ask(&site, "HEAD", "Range: bytes=2-4\r\n");
+        assert_eq!(head.status(), Status::PartialContent);
+        assert!(matches!(head.body, Body::Empty));
+        let without_date = |response: &Response| {
+            let text = head_text(response);
+            text.split("\r\n")
+                .filter(|line| !line.starts_with("Date:"))
+                .collect::<Vec<_>>()
+                .join("\r\n")
+        };
+        assert_eq!(without_date(&head), without_date(&part));
+
+        let past_the_end = ask(&site, "GET", "Range: bytes=10-\r\n");
+        assert_eq!(past_the_end.status(), Status::RangeNotSatisfiable);
+        assert_eq!(
+            header(&past_the_end, "Content-Range").as_deref(),
+            Some("bytes */10")
+        );
+        let several = ask(&site, "GET", "Range: bytes=0-1,5-6\r\n");
+        assert_eq!(several.status(), Status::Ok);
+        assert_eq!(several.content_length(), 10);
+    }
+
+    #[test]
+    fn if_range_sends_the_whole_file_when_the_part_is_of_another() {
+        let (_root, site) = site_with_a_file();
+        let tag = header(&ask(&site, "GET", ""), "ETag").unwrap();
+        let same = ask(
+            &site,
+            "GET",
+            &format!("Range: bytes=0-0\r\nIf-Range: {tag}\r\n"),
+        );
+        assert_eq!(same.status(), Status::PartialContent);
+        let other = ask(&site, "GET", "Range: bytes=0-0\r\nIf-Range: \"old\"\r\n");
+        assert_eq!(other.status(), Status::Ok);
+        assert_eq!(other.content_length(), 10);
+    }
+
+    #[test]
+    fn the_absolute_form_is_served_by_its_path() {
+        let (_root, site) = site_with_a_file();
+        let response = get(&site, "http://example.com:81/digits.txt");
+        assert_eq!(response.status(), Status::Ok);
+        assert_eq!(response.content_length(), 10);
     }
 }

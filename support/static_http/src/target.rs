@@ -5,15 +5,17 @@
 //! `./html/../../etc/passwd`. Everything a client controls has to be checked
 //! before it touches the file system, and in the right order:
 //!
-//! 1. cut off the query (`?…`): it names no file;
+//! 1. take the path: cut off the query (`?…`), which names no file, and
+//!    the scheme and host of the absolute form (`GET http://host/path`,
+//!    which RFC 9112 §3.2.2 asks a server to accept; this server has one
+//!    site, so the host is not looked at);
 //! 2. percent-decode, exactly once: `%2e%2e` is `..`, and a second decoding
 //!    would turn `%252e` into `.` after the checks had passed it;
 //! 3. refuse what no file name here needs and attackers love: NUL (C's end of
 //!    string), backslash (a separator on other systems), `.` and `..`
 //!    segments, empty segments (`//`);
-//! 4. join what is left under the root, and let the kernel resolve symbolic
-//!    links ([`crate::Site`] canonicalizes and checks the result is still
-//!    under the root).
+//! 4. open what is left beneath the root, with the kernel checking that no
+//!    symbolic link leads out of it ([`crate::open_beneath`]).
 //!
 //! Steps 1–3 are here and pure, so the unit tests can throw every hostile
 //! form at them without a file system.
@@ -35,17 +37,10 @@ pub struct BadTarget(pub &'static str);
 ///
 /// Never absolute, never with `.` or `..` components: joining it to the
 /// root cannot leave the root lexically. (Symbolic links are the other way
-/// out; [`crate::Site`] deals with them.)
+/// out; [`crate::open_beneath`] closes it.)
 pub fn relative_path(target: &[u8]) -> Result<PathBuf, BadTarget> {
-    let path = match target.iter().position(|&byte| byte == b'?' || byte == b'#') {
-        Some(end) => &target[..end],
-        None => target,
-    };
-    // Origin form only (`/path`). The absolute form (`http://host/path`) is
-    // for proxies; `*` is for OPTIONS.
-    let Some(path) = path.strip_prefix(b"/") else {
-        return Err(BadTarget("the target does not start with /"));
-    };
+    let (path, _query) = path_and_query(target)?;
+    let path = &path[1..]; // without its leading `/`
     let decoded = percent_decode(path)?;
     if decoded.contains(&0) {
         return Err(BadTarget("the path holds a NUL byte"));
@@ -69,6 +64,64 @@ pub fn relative_path(target: &[u8]) -> Result<PathBuf, BadTarget> {
         }
     }
     Ok(relative)
+}
+
+/// The path of `target` (from its `/`, still percent-encoded) and its query
+/// (after the `?`), if any.
+///
+/// The origin form (`/path?query`) is what clients send a server; the
+/// absolute form (`http://host/path?query`) is what they send a proxy, and a
+/// server must accept it too: its path is served, `/` if it has none. `*`
+/// (for OPTIONS) and anything else name no file.
+pub fn path_and_query(target: &[u8]) -> Result<(&[u8], Option<&[u8]>), BadTarget> {
+    let target = match target.iter().position(|&byte| byte == b'#') {
+        Some(end) => &target[..end], // a fragment is the client's own business
+        None => target,
+    };
+    let (path, query) = match target.iter().position(|&byte| byte == b'?') {
+        Some(end) => (&target[..end], Some(&target[end + 1..])),
+        None => (target, None),
+    };
+    if path.starts_with(b"/") {
+        return Ok((path, query));
+    }
+    let after_scheme = ["http://", "https://"].iter().find_map(|scheme| {
+        let head = path.get(..scheme.len())?;
+        head.eq_ignore_ascii_case(scheme.as_bytes())
+            .then(|| &path[scheme.len()..])
+    });
+    let Some(authority_and_path) = after_scheme else {
+        return Err(BadTarget(
+            "the target is neither /path nor http://host/path",
+        ));
+    };
+    match authority_and_path.iter().position(|&byte| byte == b'/') {
+        Some(start) => Ok((&authority_and_path[start..], query)),
+        None => Ok((b"/", query)),
+    }
+}
+
+/// Where to send a client that asked for a directory without the slash
+/// that ends a directory's path: the same path with the slash, and the same
+/// query (`/docs?x=1` → `/docs/?x=1`). Without the redirect, the relative
+/// links of `docs/index.html` (`style.css`) would resolve against `/` and
+/// miss. The path stays as the client encoded it, so the `Location` is
+/// visible ASCII like the target it comes from.
+pub fn directory_location(target: &[u8]) -> Result<String, BadTarget> {
+    let (path, query) = path_and_query(target)?;
+    let mut location = String::from_utf8_lossy(path).into_owned();
+    location.push('/');
+    if let Some(query) = query {
+        location.push('?');
+        location.push_str(&String::from_utf8_lossy(query));
+    }
+    Ok(location)
+}
+
+/// Whether `target` names a directory: its path ends with `/` (and is then
+/// served by its [`INDEX_FILE`]).
+pub fn names_a_directory(target: &[u8]) -> bool {
+    path_and_query(target).is_ok_and(|(path, _)| path.ends_with(b"/"))
 }
 
 /// Decodes `%XX` escapes once ([`common::percent_decode`]); a `%` not
@@ -128,6 +181,9 @@ mod tests {
             "../secret.txt",
             "secret.txt",
             "http://localhost/../secret.txt",
+            "http://localhost//etc/passwd",
+            "ftp://localhost/index.html",
+            "http:/index.html",
             "*",
             "/%",
             "/%2",
@@ -143,5 +199,32 @@ mod tests {
         // `/etc/passwd` is the root's `etc/passwd`, which does not exist.
         assert_eq!(path("/etc/passwd"), Ok(PathBuf::from("etc/passwd")));
         assert!(path("/etc/passwd").unwrap().is_relative());
+    }
+
+    #[test]
+    fn serves_the_absolute_form_by_its_path() {
+        assert_eq!(path("http://localhost/a.txt"), Ok(PathBuf::from("a.txt")));
+        assert_eq!(
+            path("HTTPS://example.com:8443/docs/?x=1"),
+            Ok(PathBuf::from("docs/index.html"))
+        );
+        assert_eq!(path("http://localhost"), Ok(PathBuf::from("index.html")));
+        assert_eq!(
+            path("http://localhost?x=/"),
+            Ok(PathBuf::from("index.html"))
+        );
+    }
+
+    #[test]
+    fn redirects_a_directory_to_its_slash_keeping_the_query() {
+        let location = |target: &str| directory_location(target.as_bytes()).unwrap();
+        assert_eq!(location("/docs"), "/docs/");
+        assert_eq!(location("/docs?x=1&y=%20"), "/docs/?x=1&y=%20");
+        assert_eq!(location("/a%20b"), "/a%20b/");
+        assert_eq!(location("http://localhost/docs?x"), "/docs/?x");
+        assert!(names_a_directory(b"/docs/"));
+        assert!(names_a_directory(b"http://h/docs/?x"));
+        assert!(!names_a_directory(b"/docs"));
+        assert!(!names_a_directory(b"/docs?x=/"));
     }
 }

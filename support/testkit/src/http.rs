@@ -146,8 +146,9 @@ impl Response {
 }
 
 /// Reads one response from a keep-alive connection: the head, then a body of
-/// `Content-Length` bytes (none after a HEAD request, `head_request`), or
-/// up to end-of-file when there is no Content-Length. Bytes past the
+/// `Content-Length` bytes (none after a HEAD request, `head_request`, nor
+/// in a 1xx, 204 or 304, RFC 9112 §6.3), or up to end-of-file when there is
+/// no Content-Length. Bytes past the
 /// response stay in `reader` for the next call (pipelining).
 pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> io::Result<Response> {
     let mut status_line = String::new();
@@ -186,7 +187,8 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> io::Resul
         }
     }
     let mut body = Vec::new();
-    if !head_request {
+    let has_no_body = matches!(status, 100..=199 | 204 | 304);
+    if !head_request && !has_no_body {
         match headers.get("content-length") {
             Some(length) => {
                 let length: usize = length.parse().map_err(|_| {
@@ -239,5 +241,15 @@ mod tests {
         let second = read_response(&mut reader, false).unwrap();
         assert_eq!(second.status, 404);
         assert!(second.body.is_empty());
+    }
+
+    #[test]
+    fn a_304_ends_at_its_head() {
+        let wire = b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let mut reader = io::Cursor::new(&wire[..]);
+        let first = read_response(&mut reader, false).unwrap();
+        assert_eq!((first.status, first.body.len()), (304, 0));
+        let second = read_response(&mut reader, false).unwrap();
+        assert_eq!((second.status, second.body.as_slice()), (200, &b"hi"[..]));
     }
 }
