@@ -29,10 +29,8 @@ fn still_running(server: &Running, when: &str) -> Result<(), String> {
 
 /// `GET /hello`, read to end-of-file: must be exactly the greeting.
 fn greeting_answered(probe: &Probe, server: &Running) -> Result<(), String> {
-    let answer = get(server.address(), "/hello").map_err(|err| match server.exited() {
-        Some(exit) => format!("GET /hello: {err}; your server {exit}"),
-        None => format!("GET /hello: {err}"),
-    })?;
+    let answer = get(server.address(), "/hello")
+        .map_err(|err| format!("GET /hello: {err}{}", exit_words(server)))?;
     if answer != GREETING {
         return Err(format!(
             "GET /hello was answered {}, not {}",
@@ -42,6 +40,14 @@ fn greeting_answered(probe: &Probe, server: &Running) -> Result<(), String> {
     }
     probe.step("GET /hello: answered 'HTTP/1.1 200 OK ... Hello, World!', then end-of-file");
     Ok(())
+}
+
+/// `; your server exited with ...` when it has exited, or is exiting within
+/// 300 ms (a reset connection may come just before the exit); else "".
+fn exit_words(server: &Running) -> String {
+    poll(Duration::from_millis(300), || server.exited())
+        .map(|exit| format!("; your server {exit}"))
+        .unwrap_or_default()
 }
 
 /// Waits until the server's stdout has a line containing `text`.
@@ -90,15 +96,27 @@ pub fn socket_steps(probe: &Probe) -> Result<(), String> {
     Ok(())
 }
 
-/// Sends `GET target`, reads to end-of-file; returns (status line, body).
-fn http_exchange(server: &Running, method: &str, target: &str) -> Result<(String, String), String> {
+/// Sends `METHOD target`, reads to end-of-file; returns the status line,
+/// the whole head and the body.
+fn http_exchange(
+    server: &Running,
+    method: &str,
+    target: &str,
+) -> Result<(String, String, String), String> {
+    let exit_words = || exit_words(server);
     let mut stream = connect(server.address())?;
     send(
         &mut stream,
         format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes(),
     )?;
-    let answer =
-        read_to_eof(&mut stream, IO_WAIT).map_err(|err| format!("{method} {target}: {err}"))?;
+    let answer = read_to_eof(&mut stream, IO_WAIT)
+        .map_err(|err| format!("{method} {target}: {err}{}", exit_words()))?;
+    if answer.is_empty() {
+        return Err(format!(
+            "{method} {target}: the connection was closed without an answer{}",
+            exit_words()
+        ));
+    }
     let text = String::from_utf8_lossy(&answer).into_owned();
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
         return Err(format!(
@@ -107,7 +125,7 @@ fn http_exchange(server: &Running, method: &str, target: &str) -> Result<(String
         ));
     };
     let status = head.lines().next().unwrap_or_default().to_owned();
-    Ok((status, body.to_owned()))
+    Ok((status, head.to_owned(), body.to_owned()))
 }
 
 /// 02 (hello_name): the name in the path.
@@ -120,7 +138,7 @@ pub fn greet_by_name(probe: &Probe) -> Result<(), String> {
         ("/Bob?lang=en", "Hello, Bob!\n"),
         ("/%E5%BC%A0%E4%B8%89", "Hello, 张三!\n"),
     ] {
-        let (status, body) = http_exchange(&server, "GET", target)?;
+        let (status, _, body) = http_exchange(&server, "GET", target)?;
         if status != "HTTP/1.1 200 OK" || body != expected {
             return Err(format!(
                 "GET {target} was answered {status:?} with body {body:?}; expected \"HTTP/1.1 200 OK\" and {expected:?}"
@@ -129,7 +147,7 @@ pub fn greet_by_name(probe: &Probe) -> Result<(), String> {
         probe.step(format!("GET {target}: 200, {:?}", body.trim_end()));
     }
     for target in ["/%1B%5B31mred", "/a%0Ab", "/%FF", "/%zz"] {
-        let (status, _) = http_exchange(&server, "GET", target)?;
+        let (status, _, _) = http_exchange(&server, "GET", target)?;
         if !status.starts_with("HTTP/1.1 400") {
             return Err(format!(
                 "GET {target} was answered {status:?}; a name with a control character, bytes that are not UTF-8 or a broken %-escape must get 400 Bad Request"
@@ -143,37 +161,29 @@ pub fn greet_by_name(probe: &Probe) -> Result<(), String> {
 /// 03 (webserver2): an application for the WSGI-like interface.
 pub fn wsgi_app(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
-    let mut stream = connect(server.address())?;
-    send(&mut stream, &get_request("/Alice"))?;
-    let answer = read_to_eof(&mut stream, IO_WAIT).map_err(|err| format!("GET /Alice: {err}"))?;
-    let text = String::from_utf8_lossy(&answer);
-    if !text.starts_with("HTTP/1.1 200 OK\r\n") {
-        return Err(format!(
-            "GET /Alice was answered {}: your application's status should be \"200 OK\"",
-            shown(&answer)
-        ));
-    }
-    if !text
-        .to_ascii_lowercase()
-        .contains("\r\ncontent-type: text/plain")
-    {
-        return Err(format!(
-            "GET /Alice was answered {}: no Content-Type: text/plain header (pass it to start_response)",
-            shown(&answer)
-        ));
-    }
-    for (target, expected) in [
+    for (number, (target, expected)) in [
         ("/Alice", "Hello, Alice! (visit number 1)\n"),
         ("/", "Hello, World! (visit number 2)\n"),
         ("/Bob", "Hello, Bob! (visit number 3)\n"),
-    ] {
-        let body = if target == "/Alice" {
-            text.split_once("\r\n\r\n")
-                .map(|(_, body)| body.to_owned())
-                .unwrap_or_default()
-        } else {
-            http_exchange(&server, "GET", target)?.1
-        };
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, head, body) = http_exchange(&server, "GET", target)?;
+        if status != "HTTP/1.1 200 OK" {
+            return Err(format!(
+                "GET {target} was answered {status:?}: your application's status should be \"200 OK\""
+            ));
+        }
+        if number == 0
+            && !head
+                .to_ascii_lowercase()
+                .contains("\r\ncontent-type: text/plain")
+        {
+            return Err(format!(
+                "GET {target} was answered with the head {head:?}: no Content-Type: text/plain header (pass it to start_response)"
+            ));
+        }
         if body != expected {
             return Err(format!(
                 "GET {target} was answered with the body {body:?}, not {expected:?}"
@@ -181,14 +191,14 @@ pub fn wsgi_app(probe: &Probe) -> Result<(), String> {
         }
         probe.step(format!("GET {target}: 200, {:?}", body.trim_end()));
     }
-    let (status, _) = http_exchange(&server, "POST", "/")?;
+    let (status, _, _) = http_exchange(&server, "POST", "/")?;
     if !status.starts_with("HTTP/1.1 405") {
         return Err(format!(
             "POST / was answered {status:?}; only GET is counted: answer 405 Method Not Allowed"
         ));
     }
     probe.step("POST /: 405 Method Not Allowed");
-    let (_, body) = http_exchange(&server, "GET", "/Carol")?;
+    let (_, _, body) = http_exchange(&server, "GET", "/Carol")?;
     if body != "Hello, Carol! (visit number 4)\n" {
         return Err(format!(
             "after a POST, GET /Carol was answered {body:?}: a POST must not count as a visit"
@@ -503,8 +513,9 @@ pub fn client_connections(probe: &Probe) -> Result<(), String> {
     let expected = clients * connections;
     if recorded.len() != expected {
         return Err(format!(
-            "{clients} clients x {connections} connections should make {expected} connections; {} arrived",
-            recorded.len()
+            "{clients} clients x {connections} connections should make {expected} connections; {} arrived{}",
+            recorded.len(),
+            stderr_words(&client.stderr()).replacen("; its", "; your client's", 1)
         ));
     }
     probe.step(format!("{expected} connections arrived"));

@@ -287,7 +287,7 @@ fn check_and_report(workspace: &Workspace, exercise: &Exercise, progress: &mut P
     match outcome {
         Outcome::Pass => {
             println!(
-                "PASS {}: your server does what the lesson says ({:.1} s).",
+                "PASS {}: your program does what the lesson says ({:.1} s).",
                 exercise.name,
                 started.elapsed().as_secs_f32()
             );
