@@ -194,8 +194,14 @@ fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()>
     walk(from, to, Path::new(""), skip)
 }
 
-/// Removes each `<details>` block whose summary is `Solution` from a
-/// chapter's Markdown; the predict-and-observe questions and hints stay.
+/// What a folded solution says in the student edition.
+const WITHHELD: &str = "Not in the student edition: work it out, then ask your instructor.";
+
+/// Empties each `<details>` block whose summary is `Solution` in a
+/// chapter's Markdown, leaving the fold with a one-line note; the
+/// predict-and-observe questions and hints stay. The fold stays so that the
+/// student copy's own `cargo test -p book`, which counts each chapter's
+/// exercises by their folds, still passes.
 pub fn without_solutions(markdown: &str) -> String {
     let lines: Vec<&str> = markdown.lines().collect();
     let mut kept = Vec::new();
@@ -206,16 +212,11 @@ pub fn without_solutions(markdown: &str) -> String {
                 .get(index + 1)
                 .is_some_and(|next| next.contains("<summary>Solution"));
         if opens_solution {
+            kept.extend([lines[index], lines[index + 1], "", WITHHELD, ""]);
             while index < lines.len() && lines[index].trim() != "</details>" {
                 index += 1;
             }
-            index += 1; // the </details> line
-                        // One blank line between what came before and what follows.
-            while index < lines.len() && lines[index].trim().is_empty() && kept.last() == Some(&"")
-            {
-                index += 1;
-            }
-            continue;
+            continue; // the </details> line is kept as it comes
         }
         kept.push(lines[index]);
         index += 1;
@@ -284,7 +285,7 @@ pub fn handout(dir: &Path) -> Result<bool> {
             "Student handout: the exercises' starters, no solutions",
         ]);
     println!(
-        "Wrote the student handout to {}: {} exercises (starters, statements, hints), no solutions; {stripped} folded solutions removed from the book.",
+        "Wrote the student handout to {}: {} exercises (starters, statements, hints), no solutions; the book's {stripped} folded solutions withheld (each fold now says so).",
         dir.display(),
         EXERCISES.len()
     );
@@ -308,11 +309,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn removes_folded_solutions_and_keeps_the_rest() {
+    fn withholds_folded_solutions_and_keeps_the_rest() {
         let chapter = "## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\nA.\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n";
-        assert_eq!(
-            without_solutions(chapter),
-            "## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n"
-        );
+        let expected = format!("## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\n{WITHHELD}\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n");
+        assert_eq!(without_solutions(chapter), expected);
     }
 }
