@@ -718,3 +718,116 @@ pub fn epoll_edge(probe: &Probe) -> Result<(), String> {
     probe.step("client 3 closed: your server said it is offline");
     Ok(())
 }
+
+/// 14 (epoll_server): register the listening socket and each client.
+pub fn epoll_register(probe: &Probe) -> Result<(), String> {
+    let server = probe.start(probe.launch(), "Listening on port ")?;
+    let mut alice = connect(server.address())?;
+    let accepted = poll(Duration::from_secs(3), || {
+        (server.count_lines(|line| line.starts_with("new client")) > 0).then_some(())
+    });
+    still_running(&server, "after a client connected")?;
+    if accepted.is_none() {
+        return Err("a client connected, and within 3 s your server did not print 'new client ...': epoll_wait never reported the listening socket; is it registered?".to_owned());
+    }
+    probe.step("a client connected: your server accepted it");
+    alice
+        .write_all(b"hello from A\n")
+        .map_err(|err| err.to_string())?;
+    if !printed(&server, "hello from A", Duration::from_secs(3)) {
+        return Err("the client sent 'hello from A', and within 3 s your server did not print it: epoll_wait never reported the client; is it registered?".to_owned());
+    }
+    probe.step("it sent a line: printed");
+    let mut bob = connect(server.address())?;
+    bob.write_all(b"hello from B\n")
+        .map_err(|err| err.to_string())?;
+    alice
+        .write_all(b"again from A\n")
+        .map_err(|err| err.to_string())?;
+    if !printed(&server, "hello from B", Duration::from_secs(3))
+        || !printed(&server, "again from A", Duration::from_secs(3))
+    {
+        return Err("a second client sent a line and the first another: your server did not print both within 3 s".to_owned());
+    }
+    probe.step("a second client and the first both sent lines: both printed");
+    drop(alice);
+    let offline = poll(Duration::from_secs(3), || {
+        (server.count_lines(|line| line.contains("offline")) > 0).then_some(())
+    });
+    if offline.is_none() {
+        return Err("the first client closed its connection, and your server did not print '--- offline ---' for it".to_owned());
+    }
+    probe.step("the first client closed: reported offline");
+    Ok(())
+}
+
+/// 15 (webserver1's hello_name): read the whole head.
+pub fn read_whole_head(probe: &Probe) -> Result<(), String> {
+    let server = probe.start_http(probe.launch())?;
+    let (status, _, body) = http_exchange(&server, "GET", "/Alice")?;
+    if status != "HTTP/1.1 200 OK" || body != "Hello, Alice!\n" {
+        return Err(format!(
+            "GET /Alice in one piece was answered {status:?}, {body:?}; expected 200 and \"Hello, Alice!\\n\""
+        ));
+    }
+    probe.step("GET /Alice in one piece: 200, \"Hello, Alice!\"");
+    for (first, rest) in [
+        ("GET /Al", "ice HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        ("GET /Alice HTTP/1.1\r\nHost: local", "host\r\n\r\n"),
+    ] {
+        let mut stream = connect(server.address())?;
+        send(&mut stream, first.as_bytes())?;
+        thread::sleep(Duration::from_millis(300));
+        // The server may have answered already and closed: a failed send
+        // is then not the point; the answer is.
+        let _ = stream.write_all(rest.as_bytes());
+        let answer = read_to_eof(&mut stream, IO_WAIT)
+            .map_err(|err| format!("a request sent in two pieces: {err}{}", exit_words(&server)))?;
+        let text = String::from_utf8_lossy(&answer);
+        if !text.starts_with("HTTP/1.1 200 OK") || !text.ends_with("Hello, Alice!\n") {
+            return Err(format!(
+                "GET /Alice sent in two pieces ({first:?}, then 0.3 s later the rest) was answered {}: read until the blank line that ends the head, however many reads it takes",
+                shown(&answer)
+            ));
+        }
+        probe.step(format!(
+            "GET /Alice sent in two pieces, cut after {first:?}: 200, \"Hello, Alice!\""
+        ));
+    }
+    let mut stream = connect(server.address())?;
+    let mut huge = b"GET /Alice HTTP/1.1\r\n".to_vec();
+    while huge.len() < 20 * 1024 {
+        huge.extend_from_slice(b"X-Filler: 0123456789012345678901234567890123456789\r\n");
+    }
+    let _ = stream.write_all(&huge);
+    // The server refuses without reading the rest, so its close may reset
+    // the connection (RST) after the answer: keep what came before.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let deadline = Instant::now() + IO_WAIT;
+    while Instant::now() < deadline {
+        match std::io::Read::read(&mut stream, &mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => answer.extend_from_slice(&chunk[..count]),
+        }
+    }
+    if !answer.starts_with(b"HTTP/1.1 400") {
+        return Err(format!(
+            "a head of 20 KiB without its blank line was answered {}: past MAX_REQUEST_HEAD_BYTES, stop reading and refuse it (400)",
+            shown(&answer)
+        ));
+    }
+    probe.step("a 20 KiB head without its blank line: 400, refused");
+    let mut cut = connect(server.address())?;
+    send(&mut cut, b"GET /Ali")?;
+    drop(cut);
+    let (status, _, _) = http_exchange(&server, "GET", "/Bob")
+        .map_err(|err| format!("after a client left mid-request: {err}"))?;
+    if status != "HTTP/1.1 200 OK" {
+        return Err(format!(
+            "after a client left mid-request, GET /Bob was answered {status:?}"
+        ));
+    }
+    probe.step("a client that left mid-request did not stop the server");
+    Ok(())
+}

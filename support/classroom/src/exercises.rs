@@ -116,4 +116,18 @@ pub const EXERCISES: &[Exercise] = &[
         minutes: 20,
         check: checks::epoll_edge,
     },
+    Exercise {
+        name: "14_epoll_register",
+        stage: "epoll_server",
+        concept: "register the listener and each client, edge-triggered",
+        minutes: 15,
+        check: checks::epoll_register,
+    },
+    Exercise {
+        name: "15_read_whole_head",
+        stage: "webserver1",
+        concept: "read until the blank line, bounded: requests in pieces",
+        minutes: 15,
+        check: checks::read_whole_head,
+    },
 ];
