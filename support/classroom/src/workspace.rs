@@ -1,0 +1,317 @@
+//! Where exercises are built: the repository itself (a student's `check`),
+//! or a scratch copy of it (verify, grade) whose exercise sources are
+//! swapped for a starter, a solution or a student's. Also the handout.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+use crate::exercises::{Exercise, EXERCISES};
+
+/// A copy of the repository that exercises are built in.
+pub struct Workspace {
+    /// The folder with the workspace's Cargo.toml.
+    pub root: PathBuf,
+    /// Where cargo puts what it builds (CARGO_TARGET_DIR).
+    pub target_dir: PathBuf,
+}
+
+/// What building an exercise gave.
+pub enum Build {
+    /// The binary's path.
+    Built(PathBuf),
+    /// The compiler's messages (empty when they went to the terminal).
+    Failed(String),
+}
+
+impl Workspace {
+    /// The repository this runner was built from.
+    pub fn here() -> Result<Workspace> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("find the repository at {}", root.display()))?;
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        Ok(Workspace { root, target_dir })
+    }
+
+    pub fn exercise_dir(&self, exercise: &Exercise) -> PathBuf {
+        self.root.join("exercises").join(exercise.name)
+    }
+
+    /// The exercises whose folder git sees as changed: the student's edits.
+    pub fn edited_exercises(&self) -> BTreeSet<String> {
+        let Ok(output) = Command::new("git")
+            .args(["status", "--porcelain", "--", "exercises"])
+            .current_dir(&self.root)
+            .stderr(Stdio::null())
+            .output()
+        else {
+            return BTreeSet::new();
+        };
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.get(3..)?.strip_prefix("exercises/"))
+            .filter_map(|path| path.split('/').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Builds the exercise's binary. `verbose`: the compiler writes to the
+    /// terminal, in colour, as it goes. `limit`: cargo is stopped (its
+    /// process group) past it.
+    pub fn build(&self, exercise: &Exercise, verbose: bool, limit: Option<Duration>) -> Build {
+        let package = exercise.package();
+        let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cargo
+            .args(["build", "-q", "-p", &package, "--bin", &package])
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            // cargo and the rustc it starts, killed together past the limit.
+            .process_group(0);
+        if verbose {
+            cargo.stderr(Stdio::inherit());
+        } else {
+            cargo.arg("--color=never").stderr(Stdio::piped());
+        }
+        let mut child = match cargo.spawn() {
+            Ok(child) => child,
+            Err(err) => return Build::Failed(format!("could not run cargo: {err}")),
+        };
+        let messages = child.stderr.take().map(|mut stderr| {
+            thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            })
+        });
+        let deadline = limit.map(|limit| Instant::now() + limit);
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) => {}
+                Err(_) => break None,
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+                let _ = child.wait();
+                return Build::Failed("error: the build ran out of time".to_owned());
+            }
+            thread::sleep(Duration::from_millis(50));
+        };
+        let messages = messages
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default();
+        match status {
+            Some(status) if status.success() => {
+                Build::Built(self.target_dir.join("debug").join(&package))
+            }
+            _ => Build::Failed(messages),
+        }
+    }
+
+    /// A fresh copy of this repository in `target/classroom/NAME`, without
+    /// its build output and git history; its builds share one target
+    /// directory, so the dependencies are compiled once.
+    pub fn scratch_copy(&self, name: &str) -> Result<Workspace> {
+        let classroom = self.target_dir.join("classroom");
+        let root = classroom.join(format!("{name}-workspace"));
+        if root.exists() {
+            fs::remove_dir_all(&root).with_context(|| format!("remove {}", root.display()))?;
+        }
+        copy_tree(&self.root, &root, &|relative| {
+            relative == Path::new("target") || relative == Path::new(".git")
+        })?;
+        Ok(Workspace {
+            root,
+            target_dir: classroom.join("target"),
+        })
+    }
+
+    /// Puts `source`'s starter of `exercise` in this copy.
+    pub fn put_starter(&self, source: &Workspace, exercise: &Exercise) -> Result<()> {
+        self.put_student(source, exercise, &source.exercise_dir(exercise).join("src"))
+    }
+
+    /// Puts `source`'s solution of `exercise` in this copy.
+    pub fn put_solution(&self, source: &Workspace, exercise: &Exercise) -> Result<()> {
+        let solution = source
+            .root
+            .join("exercises/solutions")
+            .join(format!("{}.rs", exercise.name));
+        let main = self.exercise_dir(exercise).join("src/main.rs");
+        fs::copy(&solution, &main).with_context(|| format!("copy {}", solution.display()))?;
+        Ok(())
+    }
+
+    /// Puts a student's `src` folder of `exercise` in this copy.
+    pub fn put_student(&self, _source: &Workspace, exercise: &Exercise, src: &Path) -> Result<()> {
+        let ours = self.exercise_dir(exercise).join("src");
+        if ours.exists() {
+            fs::remove_dir_all(&ours).with_context(|| format!("remove {}", ours.display()))?;
+        }
+        copy_tree(src, &ours, &|_| false)
+    }
+}
+
+/// Copies the tree `from` to `to` (which is created), leaving out every
+/// path, relative to `from`, that `skip` names.
+fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()> {
+    fn walk(from: &Path, to: &Path, relative: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()> {
+        fs::create_dir_all(to.join(relative))
+            .with_context(|| format!("create {}", to.join(relative).display()))?;
+        for entry in fs::read_dir(from.join(relative))
+            .with_context(|| format!("read {}", from.join(relative).display()))?
+        {
+            let entry = entry?;
+            let path = relative.join(entry.file_name());
+            if skip(&path) {
+                continue;
+            }
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                walk(from, to, &path, skip)?;
+            } else if kind.is_file() {
+                fs::copy(from.join(&path), to.join(&path))
+                    .with_context(|| format!("copy {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+    walk(from, to, Path::new(""), skip)
+}
+
+/// What a folded solution says in the student edition.
+const WITHHELD: &str = "Not in the student edition: work it out, then ask your instructor.";
+
+/// Empties each `<details>` block whose summary is `Solution` in a
+/// chapter's Markdown, leaving the fold with a one-line note; the
+/// predict-and-observe questions and hints stay. The fold stays so that the
+/// student copy's own `cargo test -p book`, which counts each chapter's
+/// exercises by their folds, still passes.
+pub fn without_solutions(markdown: &str) -> String {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut kept = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let opens_solution = lines[index].trim() == "<details>"
+            && lines
+                .get(index + 1)
+                .is_some_and(|next| next.contains("<summary>Solution"));
+        if opens_solution {
+            kept.extend([lines[index], lines[index + 1], "", WITHHELD, ""]);
+            while index < lines.len() && lines[index].trim() != "</details>" {
+                index += 1;
+            }
+            continue; // the </details> line is kept as it comes
+        }
+        kept.push(lines[index]);
+        index += 1;
+    }
+    let mut text = kept.join("\n");
+    if markdown.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// `cargo ex handout DIR`: a student copy of the repository.
+pub fn handout(dir: &Path) -> Result<bool> {
+    let source = Workspace::here()?;
+    if dir.exists() {
+        bail!("{} exists already; choose a new folder", dir.display());
+    }
+    copy_tree(&source.root, dir, &|relative| {
+        relative == Path::new("target")
+            || relative == Path::new(".git")
+            || relative == Path::new("exercises/solutions")
+            || relative == Path::new("docs/book")
+    })?;
+    let mut stripped = 0;
+    let chapters = dir.join("docs/src");
+    for entry in fs::read_dir(&chapters).context("read docs/src")? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|extension| extension == "md") {
+            let text = fs::read_to_string(&path)?;
+            let student = without_solutions(&text);
+            if student != text {
+                stripped += text.matches("<summary>Solution").count();
+                fs::write(&path, student)?;
+            }
+        }
+    }
+    // CI in the handout cannot verify solutions it does not have.
+    let ci = dir.join(".ci/run");
+    if let Ok(text) = fs::read_to_string(&ci) {
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|line| !line.contains("classroom -- verify"))
+            .collect();
+        fs::write(&ci, kept.join("\n") + "\n")?;
+    }
+    // A repository of its own, so that `cargo ex reset` has the starters.
+    let git = |arguments: &[&str]| {
+        Command::new("git")
+            .args(arguments)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let committed = git(&["init", "-q"])
+        && git(&["add", "-A"])
+        && git(&[
+            "-c",
+            "user.name=classroom",
+            "-c",
+            "user.email=classroom@localhost",
+            "commit",
+            "-q",
+            "-m",
+            "Student handout: the exercises' starters, no solutions",
+        ]);
+    println!(
+        "Wrote the student handout to {}: {} exercises (starters, statements, hints), no solutions; the book's {stripped} folded solutions withheld (each fold now says so).",
+        dir.display(),
+        EXERCISES.len()
+    );
+    if committed {
+        println!("It is a git repository with one commit, so `cargo ex reset NAME` works there.");
+    } else {
+        println!("git was not available: run `git init && git add -A && git commit` in it, so that `cargo ex reset` works.");
+    }
+    println!("Students start with: cd {} && cargo ex list", dir.display());
+    println!(
+        "The student book: mdbook build {}/docs, then open {}/docs/book/index.html (or mdbook serve {}/docs).",
+        dir.display(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn withholds_folded_solutions_and_keeps_the_rest() {
+        let chapter = "## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\nA.\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n";
+        let expected = format!("## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\n{WITHHELD}\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n");
+        assert_eq!(without_solutions(chapter), expected);
+    }
+}
