@@ -1,17 +1,5 @@
-//! epoll_model: the course's "epoll简单模型", before any HTTP: one epoll
-//! instance, edge-triggered, that prints what each client sends.
-//!
-//! The listening socket and every client are registered for
-//! `EPOLLIN | EPOLLET`. `epoll_wait` sleeps until one of them is ready and
-//! returns only those: a new client to accept, bytes to read, or end of file,
-//! on which the client is unregistered and closed.
-//!
-//! Edge-triggered means epoll reports a socket when it *becomes* ready, once.
-//! The course accepts once and reads `recv(1024)` once per event, which
-//! strands data: send 3000 bytes at once and it prints the first 1024, and
-//! the rest waits, unreported, until the client sends something else. Here
-//! accept and read each loop until EAGAIN, which is what edge-triggered
-//! mode demands.
+//! epoll_model (the course's "epoll简单模型", seed 003): one edge-triggered epoll instance that prints what clients send.
+//! Its chapter, docs/src/epoll_server.md, says what it shows and why.
 //!
 //! Try it:
 //!

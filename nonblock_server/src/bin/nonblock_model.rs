@@ -1,17 +1,5 @@
-//! nonblock_model: the course's first non-blocking model ("单进程非堵塞 模型"),
-//! before any HTTP: accept and recv on non-blocking sockets, in a loop.
-//!
-//! The listening socket and every client are non-blocking, so `accept` and
-//! `recv` return at once: with a new client or some bytes, or with EAGAIN
-//! ("would block"), which Python raises as an exception and the course
-//! catches to print "no new client" / "this client sent nothing". The loop
-//! never waits for anything; it asks, again and again. Each turn prints
-//! what it found, so the polling can be watched.
-//!
-//! The course's version sleeps half a second per turn ("用来测试", for
-//! testing) so that its prints can be read; so does this one, `SLEEP_SECS`
-//! to change it. With `SLEEP_SECS=0` the loop runs flat out: watch it in
-//! `top` burn a whole core, which is nonblock_server's lesson.
+//! nonblock_model (the course's "单进程非堵塞 模型", seed 003): non-blocking accept and recv in a loop, before any HTTP.
+//! Its chapter, docs/src/nonblock_server.md, says what it shows and why.
 //!
 //! Try it:
 //!
