@@ -258,7 +258,7 @@ pub fn links_in(text: &str) -> Vec<(usize, String)> {
 
 /// The lines of `text` that are prose, with their 1-based numbers: not the
 /// lines of fenced code blocks (` ``` ` or `~~~`), fences included.
-fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+pub fn prose_lines(text: &str) -> Vec<(usize, &str)> {
     let mut prose = Vec::new();
     let mut open_fence: Option<String> = None;
     for (index, line) in text.lines().enumerate() {

@@ -6,16 +6,20 @@
 //! - [`unified_diff`] writes a diff in the format of `diff -u`.
 //! - [`book_checks`] finds the `{{#include}}`s and links of the Markdown and
 //!   says which point at nothing.
+//! - [`figures`] draws the figures, ASCII diagrams in `docs/figures`, as the
+//!   SVGs in `docs/src/figures`, and finds the images of a chapter.
 //!
-//! `cargo run -p book --bin write-diffs` rewrites `docs/src/diffs/`;
-//! `cargo test -p book` fails when a committed diff, an include or a link no
-//! longer matches the sources.
+//! `cargo run -p book --bin write-diffs` rewrites `docs/src/diffs/`, and
+//! `cargo run -p book --bin draw-figures` `docs/src/figures/`;
+//! `cargo test -p book` fails when a committed diff, figure, include or link
+//! no longer matches its source, or a chapter has no figure.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 pub mod book_checks;
+pub mod figures;
 pub mod stages;
 pub mod unified_diff;
 

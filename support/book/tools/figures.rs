@@ -1,0 +1,379 @@
+//! The book's figures: ASCII diagrams in `docs/figures/<name>.bob`, drawn
+//! as `docs/src/figures/<name>.svg` by the `svgbob` crate.
+//!
+//! A source file is a header, a line `---`, and the diagram:
+//!
+//! ```text
+//! alt: What the figure shows, in words, for a reader who cannot see it.
+//!   A header line that starts with a space continues the one above.
+//! ---
+//!  +--------+        +--------+
+//!  | client |------->| server |
+//!  +--------+        +--------+
+//! ```
+//!
+//! The alt text is the figure's text alternative: the chapter's
+//! `![alt](figures/<name>.svg)` must carry the same words (the book's tests
+//! check it), and the SVG carries them too, as its `<title>`.
+//!
+//! The SVG is drawn dark on a light card with rounded corners and a grey
+//! rim, so that it reads the same on mdBook's light and dark themes: an
+//! `<img>` cannot take its colours from the page, and a
+//! `prefers-color-scheme` rule would follow the reader's system, not the
+//! theme chosen in the book.
+//!
+//! `cargo run -p book --bin draw-figures` writes the SVGs;
+//! `cargo test -p book` fails when one is not what its source gives.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The line between a source's header and its diagram.
+pub const SEPARATOR: &str = "---";
+
+/// The widest diagram, in columns, that fits mdBook's content column at
+/// full size.
+pub const MAX_COLUMNS: usize = 88;
+
+/// One figure, read from its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    /// The file stem: `listen-queue` for `docs/figures/listen-queue.bob`.
+    pub name: String,
+    /// The text alternative, on one line.
+    pub alt: String,
+    /// The ASCII diagram, as svgbob reads it.
+    pub diagram: String,
+}
+
+/// What is wrong with a figure's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub name: String,
+    pub message: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "docs/figures/{}.bob: {}",
+            self.name, self.message
+        )
+    }
+}
+
+/// Where the sources live, `docs/figures`: beside the book's source, not
+/// in it, so that the built book does not ship them.
+pub fn sources_directory() -> PathBuf {
+    crate::workspace_root().join("docs").join("figures")
+}
+
+/// Where the drawn figures live, `docs/src/figures`.
+pub fn svg_directory() -> PathBuf {
+    crate::book_source().join("figures")
+}
+
+/// Reads the source `text` of the figure `name`.
+pub fn parse(name: &str, text: &str) -> Result<Figure, SourceError> {
+    let error = |message: String| SourceError {
+        name: name.to_owned(),
+        message,
+    };
+    let Some((header, diagram)) = text.split_once(&format!("\n{SEPARATOR}\n")).or_else(|| {
+        text.strip_prefix(&format!("{SEPARATOR}\n"))
+            .map(|d| ("", d))
+    }) else {
+        return Err(error(format!(
+            "no line `{SEPARATOR}` between the header and the diagram"
+        )));
+    };
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (index, line) in header.lines().enumerate() {
+        if line.starts_with(char::is_whitespace) && !line.trim().is_empty() {
+            match fields.last_mut() {
+                Some((_, value)) => {
+                    value.push(' ');
+                    value.push_str(line.trim());
+                }
+                None => {
+                    return Err(error(format!(
+                        "line {}: a continuation of nothing",
+                        index + 1
+                    )))
+                }
+            }
+        } else if let Some((key, value)) = line.split_once(':') {
+            fields.push((key.trim().to_owned(), value.trim().to_owned()));
+        } else if !line.trim().is_empty() {
+            return Err(error(format!("line {}: expected `key: value`", index + 1)));
+        }
+    }
+    let mut alt = None;
+    for (key, value) in fields {
+        match key.as_str() {
+            "alt" => alt = Some(value),
+            other => return Err(error(format!("unknown header field `{other}`"))),
+        }
+    }
+    let alt = alt.unwrap_or_default();
+    if alt.split_whitespace().count() < 5 {
+        return Err(error(
+            "no alt text (an `alt:` line of at least five words, saying what the figure shows)"
+                .to_owned(),
+        ));
+    }
+    if alt.contains(['[', ']', '"']) {
+        return Err(error(
+            "the alt text has [, ] or \", which would break the Markdown image".to_owned(),
+        ));
+    }
+    let diagram = diagram.trim_end().to_owned() + "\n";
+    if diagram.trim().is_empty() {
+        return Err(error("an empty diagram".to_owned()));
+    }
+    for (index, line) in diagram.lines().enumerate() {
+        let columns = line.chars().count();
+        if columns > MAX_COLUMNS {
+            return Err(error(format!(
+                "diagram line {} is {columns} columns wide, more than {MAX_COLUMNS}",
+                index + 1
+            )));
+        }
+        if line.contains('\t') {
+            return Err(error(format!(
+                "diagram line {} has a tab; svgbob counts columns",
+                index + 1
+            )));
+        }
+    }
+    Ok(Figure {
+        name: name.to_owned(),
+        alt,
+        diagram,
+    })
+}
+
+/// Every source in `directory`, sorted by name, each read or refused.
+pub fn read_sources(directory: &Path) -> io::Result<Vec<Result<Figure, SourceError>>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(directory)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|extension| extension == "bob") {
+            if let Some(stem) = path.file_stem() {
+                names.push(stem.to_string_lossy().into_owned());
+            }
+        }
+    }
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let text = fs::read_to_string(directory.join(format!("{name}.bob")))?;
+            Ok(parse(&name, &text))
+        })
+        .collect()
+}
+
+/// The SVG of `figure`: svgbob's drawing, then a viewBox (so that the image
+/// scales down with the column), a `<title>` with the alt text, and the
+/// backdrop made a card.
+pub fn render(figure: &Figure) -> String {
+    let settings = svgbob::Settings {
+        font_size: 13,
+        font_family: "DejaVu Sans Mono, Menlo, Consolas, monospace".to_owned(),
+        fill_color: INK.to_owned(),
+        background: CARD.to_owned(),
+        stroke_color: INK.to_owned(),
+        ..svgbob::Settings::default()
+    };
+    // A blank line above and below and a blank column to the left and
+    // right, so that no text touches the card's rim. The size is given,
+    // not measured: svgbob leaves quoted text out when it measures.
+    let lines: Vec<&str> = figure.diagram.lines().collect();
+    let columns = lines
+        .iter()
+        .map(|line| line.chars().count())
+        .max()
+        .unwrap_or(0);
+    let padded: String = std::iter::once(String::new())
+        .chain(lines.iter().map(|line| format!(" {line}")))
+        .chain(std::iter::once(String::new()))
+        .collect::<Vec<String>>()
+        .join("\n");
+    let width = (columns + 2) as f32 * CELL_WIDTH;
+    let height = (lines.len() + 2) as f32 * CELL_HEIGHT;
+    let svg = svgbob::to_svg_with_override_size(&padded, &settings, width, height);
+    let svg = make_card(&svg);
+    let svg = add_title(&svg, &figure.alt);
+    let mut svg = svg.trim_end().to_owned();
+    svg.push('\n');
+    svg
+}
+
+/// The size of one character of the diagram in the SVG, at svgbob's
+/// default scale.
+const CELL_WIDTH: f32 = 8.0;
+const CELL_HEIGHT: f32 = 16.0;
+
+/// The colour of lines and text.
+const INK: &str = "#1f1f1f";
+/// The card's colour: near white, which reads on the dark themes too.
+const CARD: &str = "#fdfdfb";
+/// The card's rim, which marks its edge on the light theme.
+const RIM: &str = "#b8b8b8";
+
+/// `svg` with its backdrop rectangle given rounded corners and a rim, and
+/// a viewBox from its width and height.
+fn make_card(svg: &str) -> String {
+    let (Some(width), Some(height)) = (attribute(svg, "width"), attribute(svg, "height")) else {
+        return svg.to_owned();
+    };
+    let open_tag = format!("width=\"{width}\" height=\"{height}\"");
+    let svg = svg.replacen(
+        &open_tag,
+        &format!("{open_tag} viewBox=\"0 0 {width} {height}\" role=\"img\""),
+        1,
+    );
+    let backdrop =
+        format!("<rect class=\"backdrop\" x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\">");
+    let inner = |value: &str| {
+        value
+            .parse::<f32>()
+            .map(|number| format!("{}", number - 2.0))
+            .unwrap_or_else(|_| value.to_owned())
+    };
+    let card = format!(
+        "<rect class=\"backdrop\" x=\"1\" y=\"1\" width=\"{}\" height=\"{}\" rx=\"10\" style=\"stroke:{RIM};stroke-width:1.5\">",
+        inner(&width),
+        inner(&height)
+    );
+    svg.replacen(&backdrop, &card, 1)
+}
+
+/// The value of the first `name="…"` in `svg` (the root's, for width and
+/// height, which svgbob writes first).
+fn attribute(svg: &str, name: &str) -> Option<String> {
+    let start = svg.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = svg[start..].find('"')? + start;
+    Some(svg[start..end].to_owned())
+}
+
+/// `svg` with `<title>` (the alt text) as the root's first child.
+fn add_title(svg: &str, alt: &str) -> String {
+    let Some(end_of_root) = svg.find('>') else {
+        return svg.to_owned();
+    };
+    let escaped = alt
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "{}>\n<title>{escaped}</title>{}",
+        &svg[..end_of_root],
+        &svg[end_of_root + 1..]
+    )
+}
+
+/// One image in a chapter: `![alt](target)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// 1-based line.
+    pub line: usize,
+    pub alt: String,
+    pub target: String,
+}
+
+/// Every `![alt](target)` of Markdown `text` outside code.
+pub fn images_in(text: &str) -> Vec<Image> {
+    let mut images = Vec::new();
+    for (line, prose) in crate::book_checks::prose_lines(text) {
+        let mut rest = prose;
+        while let Some(start) = rest.find("![") {
+            let after = &rest[start + 2..];
+            let Some(middle) = after.find("](") else {
+                break;
+            };
+            let alt = &after[..middle];
+            let after_alt = &after[middle + 2..];
+            let Some(end) = after_alt.find(')') else {
+                break;
+            };
+            images.push(Image {
+                line,
+                alt: alt.to_owned(),
+                target: after_alt[..end]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            });
+            rest = &after_alt[end..];
+        }
+    }
+    images
+}
+
+/// The figure an image shows: `listen-queue` for `figures/listen-queue.svg`.
+pub fn figure_name(target: &str) -> Option<&str> {
+    target.strip_prefix("figures/")?.strip_suffix(".svg")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "alt: A box that says hello, and an arrow\n  to a second box.\n---\n+---+   +---+\n| a |-->| b |\n+---+   +---+\n";
+
+    #[test]
+    fn reads_the_alt_text_with_its_continuation_and_the_diagram() {
+        let figure = parse("boxes", SOURCE).unwrap();
+        assert_eq!(
+            figure.alt,
+            "A box that says hello, and an arrow to a second box."
+        );
+        assert!(figure.diagram.starts_with("+---+"));
+    }
+
+    #[test]
+    fn refuses_a_source_without_alt_text_separator_or_diagram() {
+        for bad in [
+            "---\n+--+\n",
+            "alt: too short\n---\n+--+\n",
+            "alt: A box that says hello, and more\n+--+\n",
+            "alt: A box that says hello, and more\n---\n\n",
+            "alt: A box that says [hello], and more\n---\n+--+\n",
+            "title: A box that says hello, and more\n---\n+--+\n",
+        ] {
+            assert!(parse("bad", bad).is_err(), "{bad:?}");
+        }
+        let wide = format!(
+            "alt: A box that says hello, and more\n---\n{}\n",
+            "-".repeat(89)
+        );
+        assert!(parse("wide", &wide).is_err());
+    }
+
+    #[test]
+    fn draws_a_card_with_a_title_and_a_viewbox() {
+        let svg = render(&parse("boxes", SOURCE).unwrap());
+        assert!(svg.contains("<title>A box that says hello"), "{svg}");
+        assert!(svg.contains("viewBox=\"0 0 "), "{svg}");
+        assert!(svg.contains("rx=\"10\""), "{svg}");
+        assert_eq!(render(&parse("boxes", SOURCE).unwrap()), svg);
+    }
+
+    #[test]
+    fn finds_images_but_not_in_code() {
+        let text = "![A figure](figures/a.svg)\n*caption*\n```\n![no](figures/b.svg)\n```\nText ![B](figures/c.svg \"t\") more\n";
+        let images = images_in(text);
+        let targets: Vec<&str> = images.iter().map(|image| image.target.as_str()).collect();
+        assert_eq!(targets, ["figures/a.svg", "figures/c.svg"]);
+        assert_eq!(images[0].alt, "A figure");
+        assert_eq!(images[1].line, 6);
+        assert_eq!(figure_name("figures/a.svg"), Some("a"));
+        assert_eq!(figure_name("diffs/a.diff"), None);
+    }
+}
