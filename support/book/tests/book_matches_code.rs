@@ -3,13 +3,15 @@
 //! `{{#include}}` points at a file, line range or anchor that is gone, a link
 //! points at nothing, or a stage's chapter stopped showing its source.
 //!
-//! After changing a stage: `cargo run -p book --bin write-diffs`.
+//! After changing a stage: `cargo run -p book --bin write-diffs`; after
+//! changing a figure (docs/figures): `cargo run -p book --bin draw-figures`.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use book::book_checks::{self, Problem};
+use book::figures;
 use book::stages::{STAGE_CHAPTERS, STAGE_DIFFS};
 use book::unified_diff;
 
@@ -199,4 +201,106 @@ fn every_part3_diff_stays_within_its_budget() {
         }
     }
     assert!(over.is_empty(), "{}", over.join("\n"));
+}
+
+/// The chapters that need no figure: the appendix and the instructors'
+/// page are lists, and performance's figures will be drawn from its data.
+const CHAPTERS_WITHOUT_FIGURES: &[&str] = &["appendix.md", "instructors.md", "performance.md"];
+
+/// Every figure's source, read; fails listing the sources that cannot be
+/// (no alt text, no separator, a line too wide).
+fn figure_sources() -> Vec<figures::Figure> {
+    let sources = figures::read_sources(&figures::sources_directory()).expect("docs/figures");
+    let errors: Vec<String> = sources
+        .iter()
+        .filter_map(|source| source.as_ref().err())
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "figure sources that cannot be drawn:\n{}",
+        errors.join("\n")
+    );
+    sources.into_iter().flatten().collect()
+}
+
+#[test]
+fn every_committed_figure_is_what_its_source_gives() {
+    let directory = figures::svg_directory();
+    let sources = figure_sources();
+    let mut stale = Vec::new();
+    for figure in &sources {
+        let path = directory.join(format!("{}.svg", figure.name));
+        let committed = fs::read_to_string(&path).unwrap_or_default();
+        if committed != figures::render(figure) {
+            stale.push(path.display().to_string());
+        }
+    }
+    let wanted: BTreeSet<String> = sources
+        .iter()
+        .map(|figure| format!("{}.svg", figure.name))
+        .collect();
+    for entry in fs::read_dir(&directory)
+        .expect("docs/src/figures")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !wanted.contains(&name) {
+            stale.push(format!("{} (no source draws it)", entry.path().display()));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these figures are not what docs/figures gives; run `cargo run -p book --bin draw-figures`:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn every_chapter_shows_a_figure_with_its_alt_text() {
+    let source = book::book_source();
+    let by_name: std::collections::BTreeMap<String, figures::Figure> = figure_sources()
+        .into_iter()
+        .map(|figure| (figure.name.clone(), figure))
+        .collect();
+    assert!(
+        by_name.len() >= 15,
+        "the book has {} figures; it should have at least 15",
+        by_name.len()
+    );
+    let mut problems = Vec::new();
+    let mut shown = BTreeSet::new();
+    for chapter in book_checks::summary_chapters(&source) {
+        let text = read_chapter(&chapter);
+        let mut figures_here = 0;
+        for image in figures::images_in(&text) {
+            let Some(name) = figures::figure_name(&image.target) else {
+                continue;
+            };
+            figures_here += 1;
+            shown.insert(name.to_owned());
+            let at = format!("{}:{}", source.join(&chapter).display(), image.line);
+            match by_name.get(name) {
+                None => problems.push(format!("{at}: no docs/figures/{name}.bob")),
+                Some(figure) if image.alt != figure.alt => problems.push(format!(
+                    "{at}: the alt text of {name} is not the one in docs/figures/{name}.bob:\n  {}",
+                    figure.alt
+                )),
+                Some(_) => {}
+            }
+        }
+        let exempt = CHAPTERS_WITHOUT_FIGURES.contains(&chapter.to_string_lossy().as_ref());
+        if figures_here == 0 && !exempt {
+            problems.push(format!(
+                "{}: no figure (![alt](figures/<name>.svg))",
+                source.join(&chapter).display()
+            ));
+        }
+    }
+    for name in by_name.keys().filter(|name| !shown.contains(*name)) {
+        problems.push(format!(
+            "docs/figures/{name}.bob: no chapter shows figures/{name}.svg"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

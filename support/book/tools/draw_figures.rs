@@ -1,12 +1,13 @@
 //! Draws `docs/src/figures/<name>.svg` from every `docs/figures/<name>.bob`,
-//! and removes SVGs that no source draws any more. Run it after changing a
-//! figure:
+//! removes SVGs that no source draws any more, and gives every
+//! `![…](figures/<name>.svg)` of the chapters the alt text of its source.
+//! Run it after changing a figure:
 //!
 //! ```text
 //! cargo run -p book --bin draw-figures
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use book::figures;
@@ -27,6 +28,7 @@ fn draw_figures() -> std::io::Result<bool> {
     let directory = figures::svg_directory();
     fs::create_dir_all(&directory)?;
     let mut wanted = BTreeSet::new();
+    let mut alt_texts = BTreeMap::new();
     let mut all_drawn = true;
     for source in figures::read_sources(&figures::sources_directory())? {
         let figure = match source {
@@ -45,7 +47,9 @@ fn draw_figures() -> std::io::Result<bool> {
             println!("wrote {}", path.display());
         }
         wanted.insert(name);
+        alt_texts.insert(figure.name, figure.alt);
     }
+    copy_alt_texts(&alt_texts)?;
     if all_drawn {
         for entry in fs::read_dir(&directory)? {
             let entry = entry?;
@@ -57,4 +61,34 @@ fn draw_figures() -> std::io::Result<bool> {
         }
     }
     Ok(all_drawn)
+}
+
+/// Rewrites the alt text of each figure's image in the chapters to the one
+/// in its source, so that the source is the only place to edit it.
+fn copy_alt_texts(alt_texts: &BTreeMap<String, String>) -> std::io::Result<()> {
+    let source = book::book_source();
+    for chapter in book::book_checks::markdown_files(&source) {
+        let path = source.join(&chapter);
+        let text = fs::read_to_string(&path)?;
+        let mut updated = text.clone();
+        for image in figures::images_in(&text) {
+            let Some(alt) =
+                figures::figure_name(&image.target).and_then(|name| alt_texts.get(name))
+            else {
+                continue;
+            };
+            if &image.alt != alt {
+                updated = updated.replacen(
+                    &format!("![{}]({}", image.alt, image.target),
+                    &format!("![{alt}]({}", image.target),
+                    1,
+                );
+            }
+        }
+        if updated != text {
+            fs::write(&path, updated)?;
+            println!("copied alt texts into {}", path.display());
+        }
+    }
+    Ok(())
 }
