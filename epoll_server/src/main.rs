@@ -1,5 +1,5 @@
-//! epoll_server (the course's "web静态服务器-epool", seed 003): nonblock_server on one epoll instance, edge- or level-triggered.
-//! Its chapter, docs/src/<crate>.md, says what changed and why; what is not the lesson lives in static_http.
+//! epoll_server (seed 003, "web静态服务器-epool"): nonblock_server on epoll, edge or level.
+//! Its chapter, docs/src/<crate>.md, says why; what is not the lesson is in static_http.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
-//! nonblock_server (the course's "web静态服务器-单进程非堵塞(长链接)", seed 003): one process, non-blocking sockets, a busy loop.
-//! Its chapter, docs/src/<crate>.md, says what changed and why; what is not the lesson lives in static_http.
+//! nonblock_server (seed 003, "单进程非堵塞(长链接)"): non-blocking sockets, a busy loop.
+//! Its chapter, docs/src/<crate>.md, says why; what is not the lesson is in static_http.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
-//! webserver1 (part1/webserver1.py): the first server, the socket steps and one greeting for any request.
-//! From "Let's Build A Web Server", Part 1. Its chapter, docs/src/<crate>.md, says what it shows and why.
+//! webserver1 (part1/webserver1.py): the socket steps, one greeting for any request.
+//! Part 1 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
-//! webserver2 (part2/webserver2.py): the server split from the application, with WSGI's interface between.
-//! From "Let's Build A Web Server", Part 2. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! webserver2 (part2/webserver2.py): the server split from the application (WSGI).
+//! Part 2 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! For each client, `handle_one_request` does what the Python's does:
 //!

@@ -1,5 +1,5 @@
 //! webserver3a (part3/webserver3a.py): an iterative server, one client at a time.
-//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!

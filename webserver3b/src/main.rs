@@ -1,5 +1,5 @@
-//! webserver3b (part3/webserver3b.py): it sleeps after answering; the next client waits in the listen queue.
-//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! webserver3b (part3/webserver3b.py): a sleep after answering; the listen queue.
+//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!

@@ -1,11 +1,11 @@
-//! webserver3c (part3/webserver3c.py): a child process per client (fork); exited children stay zombies.
-//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! webserver3c (part3/webserver3c.py): a child process per client; zombies appear.
+//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3c
-//! curl localhost:8888/hello & curl localhost:8888/hello & sleep 1; ps -o pid,ppid,stat,cmd --ppid $(pgrep -o webserver3c)
+//! curl localhost:8888 & curl localhost:8888 & sleep 1; ps --ppid $(pgrep -o webserver3c)
 //! ```
 
 use std::io::{Read, Write};

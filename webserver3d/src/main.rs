@@ -1,12 +1,13 @@
-//! webserver3d (part3/webserver3d.py): the parent keeps its copies of client sockets: no FIN, curl hangs.
-//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! webserver3d (part3/webserver3d.py): the parent keeps client sockets: no FIN.
+//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3d
 //! curl http://localhost:8888/hello   # the greeting, then it hangs: Ctrl-C
-//! ulimit -n 256; cargo run -p webserver3d   # then: cargo run -p client3 -- --max-clients=1 --max-conns=300
+//! ulimit -n 256; cargo run -p webserver3d   # then, elsewhere:
+//! cargo run -p client3 -- --max-clients=1 --max-conns=300   # "Too many open files"
 //! ```
 
 use std::io::{Read, Write};

@@ -1,11 +1,11 @@
-//! webserver3e (part3/webserver3e.py): a SIGCHLD handler reaps a child, and accept dies of EINTR.
-//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! webserver3e (part3/webserver3e.py): a SIGCHLD handler; accept dies of EINTR.
+//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3e
-//! curl http://localhost:8888/hello   # 3 s later: "Child N terminated", then the server dies
+//! curl http://localhost:8888/hello   # 3 s later: a child reaped, and the server dies
 //! ```
 
 use std::io::{Read, Write};

@@ -1,11 +1,11 @@
-//! webserver3f (part3/webserver3f.py): accept is restarted after EINTR; zombies come back in bursts.
-//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! webserver3f (part3/webserver3f.py): accept restarted after EINTR; zombies again.
+//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3f
-//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # then count the "terminated" lines
+//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # then count zombies
 //! ```
 
 use std::io::{self, Read, Write};

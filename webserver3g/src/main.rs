@@ -1,11 +1,11 @@
-//! webserver3g (part3/webserver3g.py): waitpid in a loop reaps every exited child. No more zombies.
-//! From "Let's Build A Web Server", Part 3. Its chapter, docs/src/<crate>.md, says what changed and why.
+//! webserver3g (part3/webserver3g.py): waitpid in a loop reaps every child.
+//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
 //!
 //! Try it:
 //!
 //! ```text
 //! cargo run -p webserver3g
-//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # 128 "terminated" lines, no zombie
+//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # no zombie left
 //! ```
 
 use std::io::{self, Read, Write};

@@ -1,4 +1,4 @@
-//! epoll_model (the course's "epoll简单模型", seed 003): one edge-triggered epoll instance that prints what clients send.
+//! epoll_model (seed 003, "epoll简单模型"): one edge-triggered epoll instance, no HTTP.
 //! Its chapter, docs/src/epoll_server.md, says what it shows and why.
 //!
 //! Try it:

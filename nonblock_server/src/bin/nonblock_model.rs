@@ -1,4 +1,4 @@
-//! nonblock_model (the course's "单进程非堵塞 模型", seed 003): non-blocking accept and recv in a loop, before any HTTP.
+//! nonblock_model (seed 003, "单进程非堵塞 模型"): non-blocking accept and recv, no HTTP.
 //! Its chapter, docs/src/nonblock_server.md, says what it shows and why.
 //!
 //! Try it:
