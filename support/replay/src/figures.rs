@@ -1,0 +1,144 @@
+//! Figures drawn from the data of a real run: the process tree of a
+//! forking server after its experiment, each child a box marked with its
+//! state. `--write` saves the data (docs/src/figures/data/<name>.json) and
+//! the drawing (docs/src/figures/<name>.svg), which has a light background
+//! of its own, so that it reads the same in the book's light and dark themes.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+/// The data of a process tree: the server, its PID, its children and states.
+pub fn tree_data(server: &str, parent: u32, children: &[(u32, char)]) -> Value {
+    let children: Vec<Value> = children
+        .iter()
+        .map(|(pid, state)| json!({ "pid": pid, "state": state.to_string() }))
+        .collect();
+    json!({ "server": server, "parent": parent, "children": children })
+}
+
+pub fn write(root: &Path, figures: &[(String, Value)]) -> Result<()> {
+    let directory = root.join("docs/src/figures");
+    fs::create_dir_all(directory.join("data"))?;
+    for (name, data) in figures {
+        let json_path = directory.join("data").join(format!("{name}.json"));
+        let mut text = serde_json::to_string_pretty(data)?;
+        text.push('\n');
+        fs::write(&json_path, text).with_context(|| format!("write {}", json_path.display()))?;
+        let svg_path = directory.join(format!("{name}.svg"));
+        fs::write(&svg_path, tree_svg(data))
+            .with_context(|| format!("write {}", svg_path.display()))?;
+        eprintln!(
+            "replay: wrote {} and {}",
+            json_path.display(),
+            svg_path.display()
+        );
+    }
+    Ok(())
+}
+
+const COLUMNS: usize = 16;
+const BOX: usize = 40;
+const GAP: usize = 6;
+const MARGIN: usize = 16;
+
+/// The tree as SVG: the parent on top, its children in rows of 16 below,
+/// zombies dark with a Z, living children light with their state letter.
+pub fn tree_svg(data: &Value) -> String {
+    let server = data["server"].as_str().unwrap_or("server");
+    let parent = data["parent"].as_u64().unwrap_or(0);
+    let children = data["children"].as_array().cloned().unwrap_or_default();
+    let zombies = children
+        .iter()
+        .filter(|child| child["state"] == "Z")
+        .count();
+    let rows = children.len().div_ceil(COLUMNS).max(1);
+    let width = MARGIN * 2 + COLUMNS * BOX + (COLUMNS - 1) * GAP;
+    let top = MARGIN + 44 + 36;
+    let height = top + rows * (BOX + GAP) + 40;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="sans-serif" font-size="13">"##
+    );
+    let _ = writeln!(
+        svg,
+        r##"<rect x="0" y="0" width="{width}" height="{height}" rx="8" fill="#f6f6f6" stroke="#888"/>"##
+    );
+    let parent_width = 300;
+    let parent_x = (width - parent_width) / 2;
+    let _ = writeln!(
+        svg,
+        r##"<rect x="{parent_x}" y="{MARGIN}" width="{parent_width}" height="44" rx="6" fill="#ffffff" stroke="#333"/>"##
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="{}" y="{}" text-anchor="middle" fill="#111">{server}, PID {parent} (S)</text>"##,
+        width / 2,
+        MARGIN + 27
+    );
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#333"/>"##,
+        width / 2,
+        MARGIN + 44,
+        top - 8
+    );
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{MARGIN}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/>"##,
+        top - 8,
+        width - MARGIN
+    );
+    for (index, child) in children.iter().enumerate() {
+        let x = MARGIN + (index % COLUMNS) * (BOX + GAP);
+        let y = top + (index / COLUMNS) * (BOX + GAP);
+        let state = child["state"].as_str().unwrap_or("?");
+        let pid = child["pid"].as_u64().unwrap_or(0);
+        let (fill, ink) = if state == "Z" {
+            ("#444444", "#ffffff")
+        } else {
+            ("#ffffff", "#111111")
+        };
+        let _ = writeln!(
+            svg,
+            r##"<g><title>PID {pid}, state {state}</title><rect x="{x}" y="{y}" width="{BOX}" height="{BOX}" rx="4" fill="{fill}" stroke="#333"/><text x="{}" y="{}" text-anchor="middle" fill="{ink}" font-weight="bold">{state}</text></g>"##,
+            x + BOX / 2,
+            y + BOX / 2 + 5
+        );
+    }
+    let caption = if children.is_empty() {
+        "no child left: every one was reaped".to_owned()
+    } else {
+        format!(
+            "{} children: {zombies} zombies (Z, dark), {} alive (light)",
+            children.len(),
+            children.len() - zombies
+        )
+    };
+    let _ = writeln!(
+        svg,
+        r##"<text x="{}" y="{}" text-anchor="middle" fill="#111">{caption}</text>"##,
+        width / 2,
+        height - 16
+    );
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_one_box_per_child() {
+        let data = tree_data("webserver3f", 10, &[(11, 'Z'), (12, 'S'), (13, 'Z')]);
+        let svg = tree_svg(&data);
+        assert_eq!(svg.matches("<g>").count(), 3);
+        assert!(svg.contains("3 children: 2 zombies"));
+        assert!(svg.ends_with("</svg>\n"));
+    }
+}
