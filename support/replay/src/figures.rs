@@ -11,13 +11,19 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-/// The data of a process tree: the server, its PID, its children and states.
-pub fn tree_data(server: &str, parent: u32, children: &[(u32, char)]) -> Value {
+/// The data of a process tree: the server, its PID, how many children it
+/// forked in all (`served`, when known), the children left and their states.
+pub fn tree_data(
+    server: &str,
+    parent: u32,
+    served: Option<usize>,
+    children: &[(u32, char)],
+) -> Value {
     let children: Vec<Value> = children
         .iter()
         .map(|(pid, state)| json!({ "pid": pid, "state": state.to_string() }))
         .collect();
-    json!({ "server": server, "parent": parent, "children": children })
+    json!({ "server": server, "parent": parent, "served": served, "children": children })
 }
 
 pub fn write(root: &Path, figures: &[(String, Value)]) -> Result<()> {
@@ -87,12 +93,14 @@ pub fn tree_svg(data: &Value) -> String {
         MARGIN + 44,
         top - 8
     );
-    let _ = writeln!(
-        svg,
-        r##"<line x1="{MARGIN}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/>"##,
-        top - 8,
-        width - MARGIN
-    );
+    if !children.is_empty() {
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{MARGIN}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/>"##,
+            top - 8,
+            width - MARGIN
+        );
+    }
     for (index, child) in children.iter().enumerate() {
         let x = MARGIN + (index % COLUMNS) * (BOX + GAP);
         let y = top + (index / COLUMNS) * (BOX + GAP);
@@ -110,15 +118,21 @@ pub fn tree_svg(data: &Value) -> String {
             y + BOX / 2 + 5
         );
     }
-    let caption = if children.is_empty() {
-        "no child left: every one was reaped".to_owned()
-    } else {
-        format!(
-            "{} children: {zombies} zombies (Z, dark), {} alive (light)",
-            children.len(),
-            children.len() - zombies
-        )
+    let alive = children.len() - zombies;
+    let mut caption = match data["served"].as_u64() {
+        Some(served) => format!(
+            "{served} children forked, {} reaped and gone; left: ",
+            served.saturating_sub(children.len() as u64)
+        ),
+        None => "children left: ".to_owned(),
     };
+    if children.is_empty() {
+        caption.push_str("none");
+    } else {
+        caption.push_str(&format!(
+            "{zombies} zombies (Z, dark), {alive} alive (light)"
+        ));
+    }
     let _ = writeln!(
         svg,
         r##"<text x="{}" y="{}" text-anchor="middle" fill="#111">{caption}</text>"##,
@@ -135,10 +149,15 @@ mod tests {
 
     #[test]
     fn draws_one_box_per_child() {
-        let data = tree_data("webserver3f", 10, &[(11, 'Z'), (12, 'S'), (13, 'Z')]);
+        let data = tree_data(
+            "webserver3f",
+            10,
+            Some(5),
+            &[(11, 'Z'), (12, 'S'), (13, 'Z')],
+        );
         let svg = tree_svg(&data);
         assert_eq!(svg.matches("<g>").count(), 3);
-        assert!(svg.contains("3 children: 2 zombies"));
+        assert!(svg.contains("5 children forked, 2 reaped and gone; left: 2 zombies"));
         assert!(svg.ends_with("</svg>\n"));
     }
 }

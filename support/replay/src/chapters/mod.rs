@@ -132,6 +132,9 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     lab.sh(&format!(
         "ps -o pid,stat,cmd --ppid {parent} | grep -c defunct"
     ))?;
-    lab.figure(figure, crate::figures::tree_data(crate_name, parent, &tree));
+    lab.figure(
+        figure,
+        crate::figures::tree_data(crate_name, parent, Some(128), &tree),
+    );
     Ok(())
 }

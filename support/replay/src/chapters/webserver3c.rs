@@ -92,7 +92,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.look("Z and <defunct>: what is left is the exit status, kept until the parent waits for it, which 3c never does.");
     lab.figure(
         "3c-zombies",
-        crate::figures::tree_data("webserver3c", parent, &children_of(parent)),
+        crate::figures::tree_data("webserver3c", parent, Some(2), &children_of(parent)),
     );
     Ok(())
 }
