@@ -138,7 +138,11 @@ fn run(cli: Cli) -> Result<bool> {
             eprintln!(
                 "replay --check: {} {} ({:.1} s)",
                 chapter.short,
-                if good { "matches the book" } else { "DIFFERS" },
+                if good {
+                    "matches the book"
+                } else {
+                    "does not match the book (see above)"
+                },
                 chapter_started.elapsed().as_secs_f64()
             );
             all_good &= good;

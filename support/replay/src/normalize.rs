@@ -15,14 +15,15 @@
 //!   `/dev/tcp/127.0.0.1/N`, `sport = :N` → `<port>`;
 //! - times: durations in seconds (`2.0 s`, `0m2.009s`), milliseconds, HTTP
 //!   dates, `ls -l` dates, `strace -tt` stamps → `<time>`, `<date>`;
-//! - memory addresses (`0x7ffe…`), socket inode numbers, the owner and
-//!   group in `ls -l` (root or you), curl's version, curl's `*` lines (what
-//!   curl -v says about name resolution differs between curl versions);
+//! - memory addresses (`0x7ffe…`), socket and pipe inode numbers, the
+//!   owner and group in `ls -l` and the `si_uid` of a signal (root or
+//!   you), curl's version, curl's `*` lines (what curl -v says about the
+//!   connection differs between curl versions);
 //! - runs of spaces (column widths follow the widest value), and the order
 //!   of consecutive `ss` rows (the kernel lists sockets in hash order).
 //!
 //! Each chapter adds what varies in its own experiment, such as how many
-//! of 128 children were reaped (see `chapters::varies`).
+//! of 128 children were reaped (`Chapter::varies` in `chapters`).
 
 use regex::Regex;
 
@@ -75,6 +76,7 @@ const COMMON: &[(&str, &str)] = &[
     (r"\bProcess \d+ ", "Process <pid> "),
     (r"\bsi_pid=\d+", "si_pid=<pid>"),
     (r"\bsi_(utime|stime)=\d+", "si_$1=<time>"),
+    (r"\bsi_uid=\d+", "si_uid=<uid>"),
     (r"/tmp/replay\.\d+", "/tmp/replay.<pid>"),
     (r"pipe:\[\d+\]", "pipe:[<inode>]"),
     (r"/proc/\d+", "/proc/<pid>"),
