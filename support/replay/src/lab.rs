@@ -165,6 +165,35 @@ impl Lab {
         self.server(shown, Path::new("bash"), &["-c", script], &[], limits)
     }
 
+    /// Starts a server whose standard output goes to /dev/null (so that
+    /// only its error shows, not interleaved with its children's prints):
+    /// shows `shown`, runs `script` with bash (both naming `port`), and
+    /// waits until the port is listening.
+    pub fn server_on_port(&mut self, shown: &str, script: &str, port: u16) -> Result<Server> {
+        self.transcript.command(shown);
+        let mut command = Command::new("bash");
+        command
+            .arg("-c")
+            .arg(script)
+            .current_dir(&self.root)
+            .env("PORT", port.to_string())
+            .env("LC_ALL", "C")
+            .env_remove("SLEEP_SECS");
+        let process = Running::start(command, Limits::default())?;
+        let deadline = std::time::Instant::now() + STEP_TIMEOUT;
+        while !procs::listening(port) {
+            if std::time::Instant::now() > deadline {
+                bail!(
+                    "{shown}: nothing listens on port {port} after {} s; it printed: {:?}",
+                    STEP_TIMEOUT.as_secs(),
+                    process.lines()
+                );
+            }
+            pause(20);
+        }
+        Ok(Server { process, port })
+    }
+
     /// Shows the lines the server printed since `mark`.
     pub fn server_lines(&mut self, server: &Server, mark: usize) -> Vec<String> {
         let lines = server.process.lines_since(mark);

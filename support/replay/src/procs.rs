@@ -302,3 +302,24 @@ pub fn processes_of(uid: nix::unistd::Uid) -> u64 {
     }
     count
 }
+
+/// Whether a TCP socket listens on `port` (IPv4), from /proc/net/tcp.
+pub fn listening(port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let wanted = format!(":{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let mut fields = line.split_whitespace();
+        let local = fields.nth(1).unwrap_or_default();
+        let state = fields.nth(1).unwrap_or_default();
+        local.ends_with(&wanted) && state == "0A"
+    })
+}
+
+/// A port that was free a moment ago: bound, read, and closed.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
