@@ -116,6 +116,7 @@ fn run(cli: Cli) -> Result<bool> {
     let scratch = std::env::temp_dir().join(format!("replay.{}", std::process::id()));
     fs::create_dir_all(&scratch).context("create the scratch directory")?;
     let _remove_scratch = RemoveOnDrop(scratch.clone());
+    procs::stop_everything_on_interrupt(scratch.clone());
 
     let started = Instant::now();
     let mut all_good = true;

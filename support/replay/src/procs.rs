@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -15,8 +15,35 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use nix::sys::resource::{setrlimit, Resource};
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{killpg, SigSet, Signal};
 use nix::unistd::{setgid, setgroups, setuid, Gid, Pid, Uid};
+
+/// The process groups running now, by id, so that a Ctrl-C can kill them.
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Makes Ctrl-C (SIGINT), SIGTERM and SIGHUP kill every process group
+/// replay started before replay exits: those groups are not the terminal's
+/// foreground group, so the terminal's Ctrl-C does not reach them. The
+/// signals are blocked in every thread and taken by one that waits for
+/// them; the children start with an empty signal mask (std resets it).
+pub fn stop_everything_on_interrupt(scratch: PathBuf) {
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    signals.add(Signal::SIGHUP);
+    if signals.thread_block().is_err() {
+        return;
+    }
+    thread::spawn(move || {
+        let signal = signals.wait().unwrap_or(Signal::SIGINT);
+        for group in GROUPS.lock().unwrap().iter() {
+            let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+        eprintln!("replay: stopped by {signal}; killed the processes it had started");
+        std::process::exit(128 + signal as i32);
+    });
+}
 
 /// How long any one step may take before replay gives up on it.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -79,6 +106,7 @@ impl Running {
             .spawn()
             .with_context(|| format!("cannot start {program}"))?;
         drop(command); // closes the parent's copies of the pipe's write end
+        GROUPS.lock().unwrap().push(child.id() as i32);
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
         let reader = thread::spawn(move || {
@@ -168,6 +196,8 @@ impl Drop for Running {
         // and what that forked, nothing else.
         self.signal_group(Signal::SIGKILL);
         let _ = self.child.wait();
+        let group = self.child.id() as i32;
+        GROUPS.lock().unwrap().retain(|&running| running != group);
         if let Some(reader) = self.reader.take() {
             // Children that left the group could hold the pipe: do not wait forever.
             let deadline = Instant::now() + Duration::from_secs(1);
