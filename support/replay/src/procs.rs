@@ -25,7 +25,7 @@ static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 /// replay started before replay exits: those groups are not the terminal's
 /// foreground group, so the terminal's Ctrl-C does not reach them. The
 /// signals are blocked in every thread and taken by one that waits for
-/// them; the children start with an empty signal mask (std resets it).
+/// them; the children unblock them before exec (see [`Running::start`]).
 pub fn stop_everything_on_interrupt(scratch: PathBuf) {
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGINT);
@@ -80,26 +80,27 @@ impl Running {
             .stdout(Stdio::from(write_end))
             .stderr(Stdio::from(write_copy))
             .process_group(0);
-        if limits.open_files.is_some() || limits.processes.is_some() || limits.user.is_some() {
-            // SAFETY: the closure runs in the forked child before exec; it
-            // makes only single system calls that allocate nothing. The
-            // limits are set while still root, the group before the user.
-            unsafe {
-                command.pre_exec(move || {
-                    if let Some(limit) = limits.open_files {
-                        setrlimit(Resource::RLIMIT_NOFILE, limit, limit)?;
-                    }
-                    if let Some(limit) = limits.processes {
-                        setrlimit(Resource::RLIMIT_NPROC, limit, limit)?;
-                    }
-                    if let Some((uid, gid)) = limits.user {
-                        setgroups(&[])?;
-                        setgid(gid)?;
-                        setuid(uid)?;
-                    }
-                    Ok(())
-                });
-            }
+        // SAFETY: the closure runs in the forked child before exec; it makes
+        // only single system calls that allocate nothing. The signals replay
+        // blocks for itself (see `stop_everything_on_interrupt`) are
+        // unblocked, so that the child starts as from a shell; the limits
+        // are set while still root, the group before the user.
+        unsafe {
+            command.pre_exec(move || {
+                SigSet::all().thread_unblock()?;
+                if let Some(limit) = limits.open_files {
+                    setrlimit(Resource::RLIMIT_NOFILE, limit, limit)?;
+                }
+                if let Some(limit) = limits.processes {
+                    setrlimit(Resource::RLIMIT_NPROC, limit, limit)?;
+                }
+                if let Some((uid, gid)) = limits.user {
+                    setgroups(&[])?;
+                    setgid(gid)?;
+                    setuid(uid)?;
+                }
+                Ok(())
+            });
         }
         let program = command.get_program().to_string_lossy().into_owned();
         let child = command
