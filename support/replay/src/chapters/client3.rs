@@ -32,7 +32,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say("against webserver3g, two clients (processes) of three connections each:");
     let binary = lab.binary("webserver3g");
     let server = lab.server(
-        "PORT=0 cargo run -q -p webserver3g > /dev/null",
+        "PORT=0 cargo run -q -p webserver3g",
         &binary,
         &[],
         &[],

@@ -56,7 +56,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("router");
     lab.say("the router: a path parameter, the environ the server built, a POST body, a path no route matches.");
     let server = lab.server_script(
-        "PORT=0 cargo run -q -p webserver2 -- router > /dev/null",
+        "PORT=0 cargo run -q -p webserver2 -- router",
         &format!("exec {binary} router"),
         Limits::default(),
     )?;

@@ -32,7 +32,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let trace = lab.scratch.join("webserver3g.strace").display().to_string();
     let binary = lab.binary_shown("webserver3g");
     let server = lab.server(
-        &format!("strace -o {trace} -e trace=wait4 {binary} > /dev/null"),
+        &format!("strace -o {trace} -e trace=wait4 {binary}"),
         std::path::Path::new("strace"),
         &["-o", &trace, "-e", "trace=wait4", &binary],
         &[],
