@@ -120,6 +120,8 @@ fn run(cli: Cli) -> Result<bool> {
 
     let started = Instant::now();
     let mut all_good = true;
+    let mut written: Vec<String> = Vec::new();
+    let every_chapter = chosen.len() == CHAPTERS.len();
     for chapter in chosen {
         let transcript = Transcript::new(chapter.short, !cli.check);
         let mut lab = Lab::new(&root, &binaries, &scratch, transcript);
@@ -131,6 +133,12 @@ fn run(cli: Cli) -> Result<bool> {
             all_good = false;
             continue;
         }
+        written.extend(
+            lab.transcript
+                .steps
+                .iter()
+                .map(|step| file_name(chapter, &step.name)),
+        );
         if cli.write {
             write(&root, chapter, &lab)?;
         }
@@ -147,6 +155,15 @@ fn run(cli: Cli) -> Result<bool> {
                 chapter_started.elapsed().as_secs_f64()
             );
             all_good &= good;
+        }
+    }
+    if (cli.check || cli.write) && every_chapter && all_good {
+        for stale in stale_transcripts(&root, &written) {
+            eprintln!(
+                "replay: {stale} is a transcript no step writes any more: remove it \
+                 (and its {{{{#include}}}})"
+            );
+            all_good &= !cli.check;
         }
     }
     if cli.check {
@@ -252,6 +269,20 @@ fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
         }
     }
     good
+}
+
+/// The files in docs/src/transcripts that no step wrote in this run.
+fn stale_transcripts(root: &Path, written: &[String]) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(transcripts_directory(root)) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<String> = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !written.contains(name))
+        .collect();
+    stale.sort();
+    stale
 }
 
 /// Removes a directory when dropped.
