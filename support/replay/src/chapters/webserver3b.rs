@@ -35,7 +35,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let port = server.port;
     let mark = server.process.mark();
     let curl = format!("time curl -s http://127.0.0.1:{port}/hello");
-    lab.say("two clients, 0.3 s apart, in two terminals:");
+    lab.say("two clients, 0.3 s apart, in two terminals (their commands and output are below, where they end):");
     let first = lab.background(&curl)?;
     pause(300);
     let second = lab.background(&curl)?;

@@ -34,7 +34,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let parent = server.pid();
     let mark = server.process.mark();
     let curl = format!("curl -s http://127.0.0.1:{port}/hello");
-    lab.say("two clients, in two terminals; each is read by a child of its own:");
+    lab.say("two clients, in two terminals (their commands and output are below, where they end); each request is read by a child of its own, which prints it:");
     let first = lab.background(&curl)?;
     server.process.wait_for(STEP_TIMEOUT, |lines| {
         lines

@@ -40,7 +40,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let binary = lab.binary("webserver3d");
 
     lab.step("hang");
-    lab.say("the parent keeps a copy of each client socket; the client gets the greeting and then waits for an end of file that never comes. curl --max-time 3 gives up after 3 s (-N: it prints what it receives at once).");
+    lab.say("the parent keeps a copy of each client socket; the client gets the greeting and then waits for an end of file that never comes. curl starts in terminal 2, and --max-time 3 makes it give up after 3 s (-N: it prints what it receives at once); its command and output are below, where it ends.");
     let server = lab.server(
         "PORT=0 cargo run -q -p webserver3d",
         &binary,
