@@ -1,0 +1,68 @@
+//! client3: its options, two clients against webserver3g, a refused port,
+//! and too few descriptors.
+
+use std::net::TcpListener;
+
+use anyhow::Result;
+
+use super::Chapter;
+use crate::lab::Lab;
+use crate::procs::Limits;
+
+pub const CHAPTER: Chapter = Chapter {
+    short: "client3",
+    crate_name: "client3",
+    what: "--help; two clients of three connections against webserver3g; a port where nobody listens; ulimit -n 64",
+    run,
+    varies: &[],
+    // The lines of two client processes interleave as they run.
+    sort: &[r"^client \d+: connection \d+( failed: .*)?$"],
+};
+
+fn run(lab: &mut Lab) -> Result<()> {
+    let client3 = lab.binary_shown("client3");
+    lab.step("help");
+    lab.say("the options, as clap prints them:");
+    lab.sh_as(
+        "cargo run -q -p client3 -- --help",
+        &format!("{client3} --help"),
+    )?;
+
+    lab.step("two-clients");
+    lab.say("against webserver3g, two clients (processes) of three connections each:");
+    let binary = lab.binary("webserver3g");
+    let server = lab.server(
+        "PORT=0 cargo run -q -p webserver3g",
+        &binary,
+        &[],
+        &[],
+        Limits::default(),
+    )?;
+    let port = server.port;
+    let arguments = format!("--host=127.0.0.1 --port={port} --max-clients=2 --max-conns=3");
+    lab.sh_as(
+        &format!("cargo run -q -p client3 -- {arguments}"),
+        &format!("{client3} {arguments}"),
+    )?;
+    lab.look("the lines of the two processes interleave, since they run at the same time; the summary counts them all.");
+
+    lab.step("refused");
+    // A port that was free a moment ago, where nothing listens.
+    let free = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    lab.say("against a port where nobody listens, each client stops at its first failure, and the summary counts what was not even tried:");
+    let arguments = format!("--host=127.0.0.1 --port={free} --max-clients=2");
+    lab.sh_as(
+        &format!("cargo run -q -p client3 -- {arguments}"),
+        &format!("{client3} {arguments}"),
+    )?;
+
+    lab.step("nofile");
+    lab.say("with too few descriptors for the connections asked, client3 warns before it starts, then fails where the warning said, and exits with code 1:");
+    let arguments = format!("--host=127.0.0.1 --port={port} --max-conns=100");
+    lab.sh_as(
+        &format!("(ulimit -n 64; cargo run -q -p client3 -- {arguments} > /dev/null); echo \"exit code $?\""),
+        &format!("(ulimit -n 64; {client3} {arguments} > /dev/null); echo \"exit code $?\""),
+    )?;
+    drop(server);
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The experiments, one per chapter, as the chapters' "Run it" sections
+//! describe them, and what legitimately varies in each.
+
+use anyhow::{bail, Context, Result};
+
+use crate::lab::Lab;
+
+mod client3;
+mod webserver1;
+mod webserver2;
+mod webserver3a;
+mod webserver3b;
+mod webserver3c;
+mod webserver3d;
+mod webserver3e;
+mod webserver3f;
+mod webserver3g;
+
+pub struct Chapter {
+    /// The name used on the command line and in the narration (`3d`).
+    pub short: &'static str,
+    /// The lesson crate, which names the chapter (`webserver3d.md`) and the
+    /// transcripts (`webserver3d-<step>.txt`).
+    pub crate_name: &'static str,
+    /// What the experiment does, for --list.
+    pub what: &'static str,
+    pub run: fn(&mut Lab) -> Result<()>,
+    /// Replacements (pattern, placeholder) for what varies between runs of
+    /// this experiment, on top of `normalize`'s common ones.
+    pub varies: &'static [(&'static str, &'static str)],
+    /// Patterns of lines whose consecutive runs come in no fixed order.
+    pub sort: &'static [&'static str],
+}
+
+pub const CHAPTERS: &[Chapter] = &[
+    webserver1::CHAPTER,
+    webserver2::CHAPTER,
+    webserver3a::CHAPTER,
+    webserver3b::CHAPTER,
+    webserver3c::CHAPTER,
+    webserver3d::CHAPTER,
+    webserver3e::CHAPTER,
+    webserver3f::CHAPTER,
+    webserver3g::CHAPTER,
+    client3::CHAPTER,
+];
+
+/// The chapter named `name`: its short name (`3d`, `1`), or its crate (`webserver3d`).
+pub fn find(name: &str) -> Result<&'static Chapter> {
+    let wanted = name.trim_start_matches("webserver");
+    match CHAPTERS.iter().find(|chapter| {
+        chapter.short == name
+            || chapter.crate_name == name
+            || chapter.crate_name.trim_start_matches("webserver") == wanted
+    }) {
+        Some(chapter) => Ok(chapter),
+        None => {
+            let names: Vec<&str> = CHAPTERS.iter().map(|chapter| chapter.short).collect();
+            bail!("no chapter {name:?}; the chapters are {}", names.join(", "))
+        }
+    }
+}
+
+/// The burst of 3f and 3g: 128 clients of one connection each, then the
+/// counts from the server's log and ps, and the process tree as data for a
+/// figure.
+fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
+    use crate::lab::{CURL, PS};
+    use crate::procs::{children_of, STEP_TIMEOUT};
+
+    if !lab.need(&[&CURL, &PS]) {
+        return Ok(());
+    }
+    lab.step("burst");
+    lab.say("the server's output is also saved to a file, so that it can be counted afterwards.");
+    let log = lab
+        .scratch
+        .join(format!("{crate_name}.log"))
+        .display()
+        .to_string();
+    let binary = lab.binary_shown(crate_name);
+    let server = lab.server_script(
+        &format!("PORT=0 cargo run -q -p {crate_name} | tee {log}"),
+        &format!("{binary} | tee {log}"),
+        crate::procs::Limits::default(),
+    )?;
+    let port = server.port;
+    let parent: u32 = server
+        .process
+        .lines()
+        .iter()
+        .find_map(|line| line.strip_prefix("Parent PID (PPID): "))
+        .and_then(|pid| pid.trim().parse().ok())
+        .context("the server's Parent PID line")?;
+    lab.say("128 clients at once, one connection each (the article's run):");
+    let client3 = lab.binary_shown("client3");
+    let arguments = format!("--host=127.0.0.1 --port={port} --max-clients=128 --max-conns=1");
+    lab.sh_as(
+        &format!("cargo run -q -p client3 -- {arguments} >/dev/null"),
+        &format!("{client3} {arguments} >/dev/null"),
+    )?;
+    // Every child has printed its request and exited: none is still running.
+    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
+    loop {
+        let served = server
+            .process
+            .lines()
+            .iter()
+            .filter(|line| line.starts_with("Child PID"))
+            .count();
+        let children = children_of(parent);
+        if served >= 128 && children.iter().all(|(_, state)| *state == 'Z')
+            || std::time::Instant::now() > deadline
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let tree = children_of(parent);
+    lab.say("then, in another terminal: children that served a client, children reported reaped, zombies.");
+    lab.sh(&format!("grep -c '^Child PID' {log}"))?;
+    let reaped = lab.sh(&format!("grep -c 'terminated' {log}"))?;
+    let zombies = lab.sh(&format!(
+        "ps -o pid,stat,cmd --ppid {parent} | grep -c defunct"
+    ))?;
+    let (reaped, zombies) = (reaped.trim().to_owned(), zombies.trim().to_owned());
+    lab.say(&format!("{reaped} were reaped and {zombies} are zombies."));
+    lab.say("the server still answers, and the count does not change:");
+    lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    lab.sh(&format!(
+        "ps -o pid,stat,cmd --ppid {parent} | grep -c defunct"
+    ))?;
+    lab.figure(
+        figure,
+        crate::figures::tree_data(crate_name, parent, Some(128), &tree),
+    );
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! webserver3e: one request; the handler reaps the child, and the
+//! interrupted accept ends the server; the parent's system calls.
+
+use anyhow::Result;
+
+use super::Chapter;
+use crate::lab::{Lab, CURL, STRACE};
+use crate::procs::{describe, Limits, STEP_TIMEOUT};
+
+pub const CHAPTER: Chapter = Chapter {
+    short: "3e",
+    crate_name: "webserver3e",
+    what: "one curl; the child reaped, then accept: Interrupted system call, exit 1; the parent under strace",
+    run,
+    varies: &[],
+    sort: &[],
+};
+
+fn run(lab: &mut Lab) -> Result<()> {
+    if !lab.need(&[&CURL]) {
+        return Ok(());
+    }
+    let binary = lab.binary("webserver3e");
+    lab.step("run");
+    lab.say("the child sleeps 3 s before it exits, so that the parent is back in accept; SLEEP_SECS=1 makes it 1 s here.");
+    let mut server = lab.server(
+        "PORT=0 SLEEP_SECS=1 cargo run -q -p webserver3e",
+        &binary,
+        &[],
+        &[("SLEEP_SECS", "1")],
+        Limits::default(),
+    )?;
+    let port = server.port;
+    lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
+    let status = server.process.wait_exit(STEP_TIMEOUT);
+    lab.say("a second later, terminal 1:");
+    let lines = server.process.lines();
+    lab.transcript.lines(&lines[3..]);
+    if let Some(status) = status {
+        lab.transcript.command("echo \"exit code $?\"");
+        lab.transcript.output(&format!("{}\n", describe(status)));
+    }
+    lab.look("the handler did its job (terminated with status 0), and then accept failed with EINTR and the server exited with code 1.");
+    drop(server);
+
+    lab.step("strace");
+    if !lab.need(&[&STRACE]) {
+        return Ok(());
+    }
+    lab.say("the parent's system calls (strace without -f follows only the parent); rt_sigreturn is the return from the handler.");
+    let trace = lab.scratch.join("webserver3e.strace").display().to_string();
+    let calls = "accept4,clone,close,wait4,rt_sigreturn";
+    let shown_binary = lab.binary_shown("webserver3e");
+    let mut server = lab.server(
+        &format!("SLEEP_SECS=1 strace -o {trace} -e trace={calls} {shown_binary}"),
+        std::path::Path::new("strace"),
+        &["-o", &trace, "-e", &format!("trace={calls}"), &shown_binary],
+        &[("SLEEP_SECS", "1")],
+        Limits::default(),
+    )?;
+    let port = server.port;
+    lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
+    server.process.wait_exit(STEP_TIMEOUT);
+    lab.say("after one curl, from the first accept4 on:");
+    lab.sh(&format!("sed -n '/^accept4/,$p' {trace}"))?;
+    lab.look("accept4 abandoned with ERESTARTSYS when SIGCHLD arrives; the handler's wait4; rt_sigreturn, and since the handler was installed without SA_RESTART the kernel turns ERESTARTSYS into EINTR: accept4 returns -1, errno 4.");
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! webserver3g: the same burst, every child reaped; how many signals it took.
+
+use anyhow::Result;
+
+use super::{burst, Chapter};
+use crate::lab::{Lab, CURL, STRACE};
+use crate::procs::{Limits, STEP_TIMEOUT};
+
+pub const CHAPTER: Chapter = Chapter {
+    short: "3g",
+    crate_name: "webserver3g",
+    what: "the same burst of 128: every child reaped, no zombie; under strace, fewer SIGCHLD than children",
+    run,
+    // How many signals the 128 exits took varies, and so where one that
+    // stood for several exits is in the trace.
+    varies: &[
+        (r"(?m)^(\$ grep -c SIGCHLD .*\n)\d+", "$1<count>"),
+        (r"\d+ signals for 128 children", "<n> signals for 128 children"),
+        (r"sed -n \d+,\d+p", "sed -n <lines>p"),
+    ],
+    sort: &[],
+};
+
+fn run(lab: &mut Lab) -> Result<()> {
+    burst(lab, "webserver3g", "3g-no-zombies")?;
+
+    lab.step("strace");
+    if !lab.need(&[&STRACE, &CURL]) {
+        return Ok(());
+    }
+    lab.say("how many signals did that take? strace without -f follows only the parent; -o writes the trace to a file, so that it can be searched.");
+    let trace = lab.scratch.join("webserver3g.strace").display().to_string();
+    let binary = lab.binary_shown("webserver3g");
+    let server = lab.server(
+        &format!("strace -o {trace} -e trace=wait4 {binary}"),
+        std::path::Path::new("strace"),
+        &["-o", &trace, "-e", "trace=wait4", &binary],
+        &[],
+        Limits::default(),
+    )?;
+    let port = server.port;
+    let client3 = lab.binary_shown("client3");
+    lab.sh_as(
+        &format!("cargo run -q -p client3 -- --host=127.0.0.1 --port={port} --max-clients=128 --max-conns=1 >/dev/null"),
+        &format!("{client3} --host=127.0.0.1 --port={port} --max-clients=128 --max-conns=1 >/dev/null"),
+    )?;
+    server.process.wait_for(STEP_TIMEOUT, |lines| {
+        lines
+            .iter()
+            .filter(|line| line.contains("terminated"))
+            .count()
+            >= 128
+    });
+    drop(server);
+    let signals = lab.sh(&format!("grep -c SIGCHLD {trace}"))?;
+    lab.sh(&format!("grep -c 'wait4.*= [1-9]' {trace}"))?;
+    let signals = signals.trim();
+    lab.say(&format!("{signals} signals for 128 children."));
+    // The first handler run that reaped at least two children: from its
+    // SIGCHLD line to the second wait4 that returned a PID. With fewer
+    // signals than children, there is one.
+    let text = std::fs::read_to_string(&trace)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let reaped =
+        |line: &str| line.starts_with("wait4(") && !line.contains("= -1") && !line.ends_with("= 0");
+    let signal = |line: &str| line.starts_with("--- SIGCHLD");
+    let excerpt = (0..lines.len())
+        .filter(|&i| signal(lines[i]))
+        .find_map(|i| {
+            let mut count = 0;
+            for (j, line) in lines.iter().enumerate().skip(i + 1) {
+                if signal(line) {
+                    return None;
+                }
+                if reaped(line) {
+                    count += 1;
+                    if count == 2 {
+                        return Some((i, j));
+                    }
+                }
+            }
+            None
+        });
+    if let Some((first, last)) = excerpt {
+        lab.say("one of the signals that stood for several exits, and the first two children its handler reaped:");
+        lab.sh(&format!("sed -n {},{}p {trace}", first + 1, last + 1))?;
+        lab.look("one SIGCHLD, two children reaped (si_pid names only one): the handler's loop calls waitpid until no exited child is left.");
+    } else {
+        lab.say("in this run, no signal stood for two exits.");
+    }
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! replay: one command per chapter that starts the chapter's server(s),
+//! runs its experiment (the clients, and the readings the chapter uses:
+//! `ps`, `ss`, `/proc`, `strace`) and prints a narrated transcript.
+//!
+//! ```text
+//! cargo run -p replay -- --list        # the chapters
+//! cargo run -p replay -- 3d            # replay webserver3d's experiment
+//! cargo run -p replay -- --write       # rewrite docs/src/transcripts/ (and the figures)
+//! cargo run -p replay -- --check       # fail when the book's transcripts no longer match
+//! ```
+//!
+//! Every process replay starts is in a process group of its own and is
+//! killed by that group's id when its step ends, also on error; every step
+//! has a deadline; the servers listen on a free port (`PORT=0`) and every
+//! client connects to 127.0.0.1. Steps that need a tool that is missing say
+//! how to install it; the step that needs root (to run a server as the user
+//! `nobody` under `ulimit -u`) says so and is skipped for other users.
+
+mod chapters;
+mod figures;
+mod lab;
+mod normalize;
+mod procs;
+mod transcript;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use crate::chapters::{Chapter, CHAPTERS};
+use crate::lab::Lab;
+use crate::transcript::Transcript;
+
+/// Replays a chapter's experiment and prints its narrated transcript.
+#[derive(Parser)]
+#[command(name = "replay")]
+struct Cli {
+    /// The chapters to replay (3d, webserver3d, client3, ...; see --list).
+    /// With --write or --check and no chapter: all of them.
+    chapters: Vec<String>,
+    /// List the chapters and what each experiment does.
+    #[arg(long)]
+    list: bool,
+    /// Write the transcripts into docs/src/transcripts/ (and the figures).
+    #[arg(long, conflicts_with = "check")]
+    write: bool,
+    /// Compare a fresh run with the transcripts in docs/src/transcripts/,
+    /// with what legitimately varies normalized; fail with a diff.
+    #[arg(long)]
+    check: bool,
+    /// Do not run `cargo build` first (the binaries are already built).
+    #[arg(long)]
+    no_build: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("replay: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: two levels above this crate, `support/replay`.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("support/replay sits two levels below the workspace root")
+        .to_owned()
+}
+
+fn transcripts_directory(root: &Path) -> PathBuf {
+    root.join("docs/src/transcripts")
+}
+
+fn run(cli: Cli) -> Result<bool> {
+    if cli.list {
+        for chapter in CHAPTERS {
+            println!(
+                "{:<10} {}: {}",
+                chapter.short, chapter.crate_name, chapter.what
+            );
+        }
+        return Ok(true);
+    }
+    let chosen: Vec<&Chapter> = if cli.chapters.is_empty() {
+        if !(cli.write || cli.check) {
+            bail!("name a chapter (see --list), or give --write or --check for all of them");
+        }
+        CHAPTERS.iter().collect()
+    } else {
+        cli.chapters
+            .iter()
+            .map(|name| chapters::find(name))
+            .collect::<Result<_>>()?
+    };
+
+    let root = workspace_root();
+    // The commands run from the workspace root, as the book's do, so that
+    // the binaries are ./target/debug/… for them and for ps.
+    std::env::set_current_dir(&root).context("cd to the workspace root")?;
+    if !cli.no_build {
+        build(&root)?;
+    }
+    let binaries = binaries_directory()?;
+    procs::close_inherited_descriptors_on_exec();
+    let scratch = std::env::temp_dir().join(format!("replay.{}", std::process::id()));
+    fs::create_dir_all(&scratch).context("create the scratch directory")?;
+    let _remove_scratch = RemoveOnDrop(scratch.clone());
+    procs::stop_everything_on_interrupt(scratch.clone());
+
+    let started = Instant::now();
+    let mut all_good = true;
+    let mut written: Vec<String> = Vec::new();
+    let every_chapter = chosen.len() == CHAPTERS.len();
+    for chapter in chosen {
+        let transcript = Transcript::new(chapter.short, !cli.check);
+        let mut lab = Lab::new(&root, &binaries, &scratch, transcript);
+        let chapter_started = Instant::now();
+        let outcome = (chapter.run)(&mut lab);
+        lab.transcript.flush();
+        if let Err(err) = outcome {
+            eprintln!("replay: {}: {err:#}", chapter.short);
+            all_good = false;
+            continue;
+        }
+        written.extend(
+            lab.transcript
+                .steps
+                .iter()
+                .map(|step| file_name(chapter, &step.name)),
+        );
+        if cli.write {
+            write(&root, chapter, &lab)?;
+        }
+        if cli.check {
+            let good = check(&root, chapter, &lab);
+            eprintln!(
+                "replay --check: {} {} ({:.1} s)",
+                chapter.short,
+                if good {
+                    "matches the book"
+                } else {
+                    "does not match the book (see above)"
+                },
+                chapter_started.elapsed().as_secs_f64()
+            );
+            all_good &= good;
+        }
+    }
+    if (cli.check || cli.write) && every_chapter && all_good {
+        for stale in stale_transcripts(&root, &written) {
+            eprintln!(
+                "replay: {stale} is a transcript no step writes any more: remove it \
+                 (and its {{{{#include}}}})"
+            );
+            all_good &= !cli.check;
+        }
+    }
+    if cli.check {
+        eprintln!(
+            "replay --check: {} in {:.1} s",
+            if all_good {
+                "all transcripts match"
+            } else {
+                "FAILED"
+            },
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(all_good)
+}
+
+/// Builds the binaries the experiments run.
+fn build(root: &Path) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args(["build", "-q"]);
+    for chapter in CHAPTERS {
+        command.args(["-p", chapter.crate_name]);
+    }
+    let status = command.status().context("run cargo build")?;
+    if !status.success() {
+        bail!("cargo build of the lesson crates failed");
+    }
+    Ok(())
+}
+
+/// Where the lesson binaries are: beside replay's own (target/debug).
+fn binaries_directory() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("find replay's own binary")?;
+    Ok(me.parent().context("replay's directory")?.to_owned())
+}
+
+fn file_name(chapter: &Chapter, step: &str) -> String {
+    format!("{}-{step}.txt", chapter.crate_name)
+}
+
+/// Writes each step that ran; a skipped step keeps the file it had.
+fn write(root: &Path, chapter: &Chapter, lab: &Lab) -> Result<()> {
+    let directory = transcripts_directory(root);
+    fs::create_dir_all(&directory)?;
+    for step in &lab.transcript.steps {
+        let path = directory.join(file_name(chapter, &step.name));
+        if step.skipped.is_some() {
+            eprintln!("replay: kept {} (the step was skipped)", path.display());
+            continue;
+        }
+        fs::write(&path, &step.text).with_context(|| format!("write {}", path.display()))?;
+        eprintln!("replay: wrote {}", path.display());
+    }
+    figures::write(root, &lab.figures)?;
+    Ok(())
+}
+
+/// Compares each step with its file, normalized; prints a diff per difference.
+fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
+    let rules = normalize::Rules::new(chapter.varies, chapter.sort);
+    let mut good = true;
+    for step in &lab.transcript.steps {
+        let name = file_name(chapter, &step.name);
+        let path = transcripts_directory(root).join(&name);
+        if let Some(why) = &step.skipped {
+            if lab.missing.iter().any(|missing| missing == why) {
+                eprintln!("replay --check: {name}: cannot be checked: {why}");
+                good = false;
+            } else {
+                eprintln!("replay --check: {name}: not checked: {why}");
+            }
+            continue;
+        }
+        let Ok(committed) = fs::read_to_string(&path) else {
+            eprintln!(
+                "replay --check: {name}: the book has no such transcript; \
+                 write it with `cargo run -p replay -- --write {}`",
+                chapter.short
+            );
+            good = false;
+            continue;
+        };
+        let expected = rules.apply(&committed);
+        let fresh = rules.apply(&step.text);
+        if expected != fresh {
+            eprintln!(
+                "replay --check: {name} no longer matches what the program prints \
+                 (normalized; - the book, + this run). If the change is intended, \
+                 rewrite it with `cargo run -p replay -- --write {}`:",
+                chapter.short
+            );
+            eprint!(
+                "{}",
+                book::unified_diff::unified_diff(
+                    &format!("book/{name}"),
+                    &expected,
+                    &format!("run/{name}"),
+                    &fresh
+                )
+            );
+            good = false;
+        }
+    }
+    good
+}
+
+/// The files in docs/src/transcripts that no step wrote in this run.
+fn stale_transcripts(root: &Path, written: &[String]) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(transcripts_directory(root)) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<String> = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !written.contains(name))
+        .collect();
+    stale.sort();
+    stale
+}
+
+/// Removes a directory when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
