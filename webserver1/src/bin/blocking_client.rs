@@ -10,8 +10,8 @@
 //! with the first.
 //!
 //! ```text
-//! cargo run -p webserver1 --example blocking_server             # terminal 1
-//! cargo run -p webserver1 --example blocking_client             # terminals 2 and 3
+//! cargo run -p webserver1 --bin blocking_server             # terminal 1
+//! cargo run -p webserver1 --bin blocking_client             # terminals 2 and 3
 //! ```
 //!
 //! The client never calls bind: at connect(2) the kernel gives its end an

@@ -23,9 +23,9 @@
 //! Try it, in three terminals:
 //!
 //! ```text
-//! cargo run -p webserver1 --example blocking_server
-//! cargo run -p webserver1 --example blocking_client     # waits 10 s
-//! cargo run -p webserver1 --example blocking_client     # started at once: waits about 20 s
+//! cargo run -p webserver1 --bin blocking_server
+//! cargo run -p webserver1 --bin blocking_client     # waits 10 s
+//! cargo run -p webserver1 --bin blocking_client     # started at once: waits about 20 s
 //! ```
 //!
 //! `SLEEP_SECS=2` shortens the work; `PORT` moves the server (give the
