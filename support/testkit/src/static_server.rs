@@ -1284,6 +1284,63 @@ pub fn sends_ranges_of_a_large_file_byte_exact(binary: &str, extra: &[&str]) {
     }
 }
 
+/// How many requests [`answers_a_small_file_in_at_most_4_system_calls`]
+/// counts over.
+const COUNTED_REQUESTS: usize = 2000;
+
+/// A keep-alive request for a small file costs the server at most four
+/// system calls: counted by `strace -c -f -p PID` over
+/// [`COUNTED_REQUESTS`] requests on one connection, one after the other
+/// (epoll_wait, recv, one send of head and body, and edge-triggered the
+/// recv that finds EAGAIN). A count, not a time: exact on a busy machine.
+/// Skipped, saying so, where strace is missing or may not trace.
+pub fn answers_a_small_file_in_at_most_4_system_calls(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    site.write("small.html", "x".repeat(200));
+    // Left alone long enough to be kept in memory (see the cache test).
+    thread::sleep(CACHE_BOUND);
+    let mut arguments = extra.to_vec();
+    arguments.push("--quiet"); // a log line is a write(2)
+    let server = launch(binary, &arguments, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    assert_eq!(client.get("/small.html").status, 200); // cached from now on
+    let summary = site.path().join("strace.txt");
+    let strace = std::process::Command::new("strace")
+        .args(["-c", "-f", "-o"])
+        .arg(&summary)
+        .args(["-p", &server.pid().to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut strace) = strace else {
+        eprintln!("skipped: strace is not installed");
+        return;
+    };
+    thread::sleep(Duration::from_secs(1)); // attached by then
+    if strace.try_wait().unwrap().is_some() {
+        eprintln!("skipped: strace could not attach (ptrace not permitted?)");
+        return;
+    }
+    for _ in 0..COUNTED_REQUESTS {
+        assert_eq!(client.get("/small.html").body.len(), 200);
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(strace.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    strace.wait().unwrap();
+    let table = fs::read_to_string(&summary).unwrap();
+    let calls: usize = table
+        .lines()
+        .find(|line| line.trim_end().ends_with(" total"))
+        .and_then(|line| line.split_whitespace().nth(3)?.parse().ok())
+        .unwrap_or_else(|| panic!("no total in strace's summary:\n{table}"));
+    assert!(
+        calls <= 4 * COUNTED_REQUESTS + 20,
+        "{calls} system calls for {COUNTED_REQUESTS} requests:\n{table}"
+    );
+}
+
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
