@@ -205,7 +205,7 @@ mod tests {
     fn only_small_regular_files_left_alone_for_a_second_are_kept() {
         let directory = testkit::TempDir::new("cache-kept");
         directory.write("new.txt", "new");
-        directory.write("big.bin", &"x".repeat(SMALL_FILE as usize + 1));
+        directory.write("big.bin", "x".repeat(SMALL_FILE as usize + 1));
         directory.write("dir/a.txt", "a");
         let root = Root::open(directory.path()).unwrap();
         let cache = FileCache::new();
