@@ -30,6 +30,11 @@ mod edge_triggered {
     fn survives_running_out_of_descriptors_without_spinning() {
         scenario::survives_running_out_of_descriptors(BINARY, EDGE, true);
     }
+
+    #[test]
+    fn answers_a_small_file_in_at_most_4_system_calls() {
+        scenario::answers_a_small_file_in_at_most_4_system_calls(BINARY, EDGE);
+    }
 }
 
 mod level_triggered {
@@ -47,6 +52,11 @@ mod level_triggered {
     #[test]
     fn survives_running_out_of_descriptors_without_spinning() {
         scenario::survives_running_out_of_descriptors(BINARY, LEVEL, true);
+    }
+
+    #[test]
+    fn answers_a_small_file_in_at_most_4_system_calls() {
+        scenario::answers_a_small_file_in_at_most_4_system_calls(BINARY, LEVEL);
     }
 }
 

@@ -14,8 +14,11 @@
 //! * `received`: bytes read and not yet parsed (a partial head, or requests
 //!   waiting their turn behind a response still being sent);
 //! * `unsent`, from `sent_until`: response bytes not yet accepted by the
-//!   kernel, and the open `file` whose remaining bytes are read in chunks as
-//!   the socket takes them, so a 64 MiB file never sits in memory.
+//!   kernel (heads, and the bodies that are in memory: error pages and the
+//!   small files of [`crate::file_cache`], so that a head and its body go
+//!   out in one `send`), and the open `file` whose remaining bytes the
+//!   kernel sends straight from the page cache with `sendfile(2)` as the
+//!   socket takes them, so a 64 MiB file never passes through the server.
 //!
 //! Both buffers are freed when empty, so an idle keep-alive connection costs
 //! a few dozen bytes here, plus the kernel's socket buffers.
@@ -24,25 +27,63 @@
 //! was last active, when the request head it waits for began, and when it
 //! began closing gracefully.
 //!
-//! Each method makes at most one `read(2)` or `write(2)` on the socket. When
+//! Each method makes at most one `read(2)`, `send(2)` or `sendfile(2)` on
+//! the socket. When
 //! to call them, and how many times in a row, is the I/O model: that stays
 //! in the servers.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::unix::fs::FileExt;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+
+use nix::sys::sendfile::sendfile64;
+use nix::sys::socket::{send, MsgFlags};
 
 use crate::deadline::{Expiry, Timeouts, LINGERING_TIME};
 use crate::request::{parse_head, Request, RequestError};
 use crate::response::{Body, Response};
 
-/// How much of a file is read into memory at a time, and how much response
-/// data may wait unsent before further pipelined requests wait too.
-/// A production server hands the file to the kernel with `sendfile(2)`
-/// instead, and copies nothing through user space.
+/// How much response data may wait unsent before further pipelined
+/// requests wait too.
 pub const CHUNK_SIZE: usize = 64 * 1024;
+
+/// The most one `sendfile(2)` is asked to send (nginx's
+/// `sendfile_max_chunk` is 2 MiB). On a non-blocking socket it sends what
+/// fits in the socket buffer and returns; the cap keeps one call short
+/// when the buffer is huge.
+pub const SENDFILE_CHUNK: usize = 1024 * 1024;
+
+/// What [`Connection::send`] needs of a socket: a write for the bytes in
+/// memory, and `sendfile(2)` for a file. A trait so that the tests can use
+/// a socket that takes a few bytes at a time.
+pub trait Transmit: Write {
+    /// Writes `bytes`, saying that more follows at once (`MSG_MORE`): a
+    /// file's head, so that the kernel puts the first bytes of the file in
+    /// the same TCP segment instead of sending a small one of its own.
+    fn write_more(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write(bytes)
+    }
+
+    /// Sends up to `count` bytes of `file` from `offset`, and says how
+    /// many went: `sendfile(2)`, the kernel copying from the page cache to
+    /// the socket, with no trip through the server's memory.
+    fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize>;
+}
+
+impl Transmit for TcpStream {
+    fn write_more(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        // nix has no name for MSG_MORE; the flag is libc's.
+        let more = MsgFlags::from_bits_retain(nix::libc::MSG_MORE);
+        Ok(send(self.as_raw_fd(), bytes, more)?)
+    }
+
+    fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+        let mut offset = i64::try_from(offset).map_err(|_| io::ErrorKind::InvalidInput)?;
+        Ok(sendfile64(self, file, Some(&mut offset), count)?)
+    }
+}
 
 /// What one read from the socket brought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +108,7 @@ pub enum Sent {
 }
 
 /// A file being sent: `remaining` bytes of it, from `offset`, are still
-/// to be read.
+/// to be sent.
 struct FileBody {
     file: File,
     offset: u64,
@@ -171,6 +212,17 @@ impl Connection {
         match body {
             Body::Empty => {}
             Body::Text(text) => self.unsent.extend_from_slice(&text),
+            Body::Cached {
+                bytes,
+                offset,
+                length,
+            } => {
+                // A copy of a few kilobytes costs less than the system call
+                // it saves: the head and the body go in one `send`.
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                let end = start + usize::try_from(length).unwrap_or(usize::MAX);
+                self.unsent.extend_from_slice(&bytes[start..end]);
+            }
             Body::File {
                 file,
                 offset,
@@ -190,34 +242,33 @@ impl Connection {
         }
     }
 
-    /// One `write(2)` of pending output, after topping it up from the file
-    /// being sent.
+    /// One system call of pending output: a `send` of the bytes in memory
+    /// (with `MSG_MORE` when a file follows), else a `sendfile` of the next
+    /// part of the file.
     ///
-    /// Reading the file blocks the server for the time of one disk read:
-    /// epoll cannot wait for regular files (they are always "ready"). Small
-    /// for files in the page cache; a production server uses `sendfile(2)`,
-    /// a thread pool or io_uring.
-    pub fn send(&mut self, socket: &mut impl Write) -> io::Result<Sent> {
-        self.read_next_chunk_of_file()?;
-        if self.unsent_len() == 0 {
-            return Ok(Sent::Nothing);
-        }
+    /// `sendfile` reads the file in the kernel; if its pages are not in the
+    /// page cache, the server waits for the disk meanwhile: epoll cannot
+    /// wait for regular files (they are always "ready"). A server for files
+    /// larger than memory would use a thread pool or io_uring.
+    pub fn send(&mut self, socket: &mut impl Transmit) -> io::Result<Sent> {
         loop {
-            return match socket.write(&self.unsent[self.sent_until..]) {
-                Ok(0) => Err(io::ErrorKind::WriteZero.into()),
-                Ok(count) => {
-                    self.sent_until += count;
-                    self.last_activity = Instant::now();
-                    if self.unsent_len() == 0 {
-                        self.sent_until = 0;
-                        if self.file.is_some() {
-                            self.unsent.clear(); // keep the memory for the next chunk
-                        } else {
-                            self.unsent = Vec::new();
-                        }
-                    }
-                    Ok(Sent::Bytes(count))
+            let result = if self.unsent_len() > 0 {
+                let bytes = &self.unsent[self.sent_until..];
+                if self.file.is_some() {
+                    socket.write_more(bytes)
+                } else {
+                    socket.write(bytes)
                 }
+            } else if let Some(body) = &self.file {
+                let count = usize::try_from(body.remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(SENDFILE_CHUNK);
+                socket.send_file(&body.file, body.offset, count)
+            } else {
+                return Ok(Sent::Nothing);
+            };
+            return match result {
+                Ok(count) => self.sent(count),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Sent::WouldBlock),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => Err(error),
@@ -225,49 +276,38 @@ impl Connection {
         }
     }
 
-    /// Appends the file's next bytes to the unsent output, up to
-    /// [`CHUNK_SIZE`] pending in all.
-    fn read_next_chunk_of_file(&mut self) -> io::Result<()> {
-        if self.unsent_len() >= CHUNK_SIZE {
-            return Ok(());
-        }
-        let Some(body) = &mut self.file else {
-            return Ok(());
-        };
-        // Move the unsent tail to the front, so the buffer never holds more
-        // than one chunk.
-        self.unsent.drain(..self.sent_until);
-        self.sent_until = 0;
-        let room = (CHUNK_SIZE - self.unsent.len())
-            .min(usize::try_from(body.remaining).unwrap_or(usize::MAX));
-        let start = self.unsent.len();
-        self.unsent.resize(start + room, 0);
-        let count = loop {
-            // pread(2): at the body's own offset (a range starts anywhere).
-            match body.file.read_at(&mut self.unsent[start..], body.offset) {
-                Ok(count) => break count,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => {
-                    self.unsent.truncate(start);
-                    return Err(error);
-                }
+    /// Accounts for `count` bytes the kernel took: from memory first, then
+    /// from the file.
+    fn sent(&mut self, count: usize) -> io::Result<Sent> {
+        if self.unsent_len() > 0 {
+            if count == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
             }
-        };
-        self.unsent.truncate(start + count);
-        body.offset += count as u64;
-        body.remaining -= count as u64;
-        if count == 0 {
-            // The file shrank after its length went out in Content-Length.
-            // The promised body can never be completed: send what there is
-            // and close, so the client sees a short body and not the start
-            // of the next response taken for the rest of this one.
-            self.file = None;
-            self.close_after_sending = true;
-        } else if body.remaining == 0 {
-            // Dropping the file closes its descriptor.
-            self.file = None;
+            self.sent_until += count;
+            if self.unsent_len() == 0 {
+                // Give the memory back: an idle connection holds no buffer.
+                self.unsent = Vec::new();
+                self.sent_until = 0;
+            }
+        } else if let Some(body) = &mut self.file {
+            if count == 0 {
+                // The file shrank after its length went out in
+                // Content-Length. The promised body can never be completed:
+                // close, so the client sees a short body and not the start
+                // of the next response taken for the rest of this one.
+                self.file = None;
+                self.close_after_sending = true;
+                return Ok(Sent::Nothing);
+            }
+            body.offset += count as u64;
+            body.remaining -= count as u64;
+            if body.remaining == 0 {
+                // Dropping the file closes its descriptor.
+                self.file = None;
+            }
         }
-        Ok(())
+        self.last_activity = Instant::now();
+        Ok(Sent::Bytes(count))
     }
 
     fn unsent_len(&self) -> usize {
@@ -382,6 +422,31 @@ mod tests {
         }
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
+        }
+    }
+
+    /// `sendfile` done by hand: read the part, write what the socket takes.
+    fn copy_file_part(
+        socket: &mut impl Write,
+        file: &File,
+        offset: u64,
+        count: usize,
+    ) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let mut part = vec![0; count.min(CHUNK_SIZE)];
+        let read = file.read_at(&mut part, offset)?;
+        socket.write(&part[..read])
+    }
+
+    impl Transmit for SlowSocket {
+        fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+            copy_file_part(self, file, offset, count)
+        }
+    }
+
+    impl Transmit for Vec<u8> {
+        fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+            copy_file_part(self, file, offset, count)
         }
     }
 

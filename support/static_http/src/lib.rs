@@ -24,10 +24,14 @@
 //! * [`content_type`]: the `Content-Type` for a file name's extension;
 //! * [`response`]: status lines and response heads, and [`Site`], which
 //!   answers one request with a response whose body is a file;
+//! * [`file_cache`]: small files in memory with their metadata, checked
+//!   against the disk at most a second apart, so that a request for one
+//!   costs no system call;
 //! * [`connection`]: what one client connection holds between events: the
 //!   bytes received and not yet parsed, the bytes not yet sent, the file being
-//!   streamed. Its methods make *one* system call each; how often to call
-//!   them, and when, is the I/O model, and stays in each server's `main.rs`;
+//!   sent with `sendfile(2)`. Its methods make *one* system call each; how
+//!   often to call them, and when, is the I/O model, and stays in each
+//!   server's `main.rs`;
 //! * [`deadline`]: how long a connection may be silent, may take to send a
 //!   request head, and may linger while closing gracefully;
 //! * [`ready_list`]: the connections an edge-triggered server must serve
@@ -43,6 +47,7 @@ pub mod connection;
 pub mod content_type;
 pub mod deadline;
 pub mod descriptors;
+pub mod file_cache;
 pub mod log;
 pub mod open_beneath;
 pub mod options;
@@ -52,7 +57,7 @@ pub mod request;
 pub mod response;
 pub mod target;
 
-pub use connection::{Connection, Received, Sent};
+pub use connection::{Connection, Received, Sent, Transmit};
 pub use deadline::{Expiry, Timeouts, LINGERING_TIME};
 pub use descriptors::{is_out_of_descriptors, turn_away_one_client, Spare};
 pub use log::Log;

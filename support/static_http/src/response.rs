@@ -20,9 +20,10 @@
 //!
 //! A HEAD request gets exactly the head a GET would, without the body.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -31,6 +32,7 @@ use nix::errno::Errno;
 use crate::conditional::Validators;
 use crate::content_type;
 use crate::descriptors::is_out_of_descriptors;
+use crate::file_cache::{Content, FileCache};
 use crate::open_beneath::Root;
 use crate::range::{self, Ranged};
 use crate::request::{Method, Request, RequestError};
@@ -114,10 +116,17 @@ pub(crate) enum Body {
     /// A short text, already in memory (the error pages).
     Text(Vec<u8>),
     /// `length` bytes of an open file from `offset` (the whole file, or
-    /// the range of a 206), sent chunk by chunk as the socket takes them,
-    /// never read into memory whole.
+    /// the range of a 206), handed to the kernel with `sendfile(2)` as the
+    /// socket takes them, never read into memory.
     File {
-        file: File,
+        file: fs::File,
+        offset: u64,
+        length: u64,
+    },
+    /// `length` bytes from `offset` of a small file held in memory by the
+    /// [`FileCache`]: they go out in the same `send` as the head.
+    Cached {
+        bytes: Arc<[u8]>,
         offset: u64,
         length: u64,
     },
@@ -244,7 +253,7 @@ impl Response {
     /// `ranged` says: 200 with all of it, 206 with the range and its
     /// `Content-Range`, or 416 when the range is past the end.
     fn file(
-        file: File,
+        content: Content,
         path: &Path,
         validators: &Validators,
         file_length: u64,
@@ -278,15 +287,19 @@ impl Response {
         }
         fields.push_str("Accept-Ranges: bytes\r\n");
         fields.push_str(&validators.header_lines());
-        let body = if head_only || length == 0 {
+        let body = match content {
             // Dropping the file closes it: HEAD needs only its length.
-            Body::Empty
-        } else {
-            Body::File {
+            _ if head_only || length == 0 => Body::Empty,
+            Content::Open(file) => Body::File {
                 file,
                 offset,
                 length,
-            }
+            },
+            Content::Cached(bytes) => Body::Cached {
+                bytes,
+                offset,
+                length,
+            },
         };
         Response {
             status,
@@ -326,6 +339,9 @@ pub struct Site {
     /// to it, by a call in which the kernel checks that the path stays
     /// beneath it ([`crate::open_beneath`]).
     directory: Root,
+    /// Small files in memory, checked against the disk once a second
+    /// ([`crate::file_cache`]).
+    cache: FileCache,
 }
 
 impl Site {
@@ -356,6 +372,7 @@ impl Site {
         Ok(Site {
             root: canonical,
             directory,
+            cache: FileCache::new(),
         })
     }
 
@@ -378,7 +395,7 @@ impl Site {
                 return Response::error(Status::BadRequest, reason, keep_alive, head_only);
             }
         };
-        let (file, metadata) = match self.open_file(&relative) {
+        let (content, metadata) = match self.open_file(&relative) {
             Ok(opened) => opened,
             Err(status) => return Response::error(status, "", keep_alive, head_only),
         };
@@ -415,7 +432,7 @@ impl Site {
             _ => Ranged::Whole,
         };
         Response::file(
-            file,
+            content,
             &relative,
             &validators,
             metadata.len(),
@@ -425,15 +442,17 @@ impl Site {
         )
     }
 
-    /// Opens what `relative` names beneath the root, and `fstat`s it.
+    /// Opens what `relative` names beneath the root, and `fstat`s it; or
+    /// finds it in the cache, checked less than a second ago.
     ///
-    /// The validators and the length come from the descriptor, never from
-    /// the path again: they describe the very file that will be sent, even
-    /// if the path is given to another file meanwhile.
-    fn open_file(&self, relative: &Path) -> Result<(File, fs::Metadata), Status> {
-        let file = self.directory.open_file(relative).map_err(status_for)?;
-        let metadata = file.metadata().map_err(status_for)?;
-        Ok((file, metadata))
+    /// The validators and the length come from the descriptor (or were
+    /// taken with the cached content), never from the path again: they
+    /// describe the very bytes that will be sent, even if the path is given
+    /// to another file meanwhile.
+    fn open_file(&self, relative: &Path) -> Result<(Content, fs::Metadata), Status> {
+        self.cache
+            .open(&self.directory, relative)
+            .map_err(status_for)
     }
 }
 

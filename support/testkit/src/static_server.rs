@@ -1220,6 +1220,127 @@ pub fn answers_a_single_range_with_206(binary: &str, extra: &[&str]) {
     assert_eq!(several.body, digits);
 }
 
+/// How stale the servers' file cache may be (static_http's
+/// `file_cache::REVALIDATE_AFTER`), and a margin for a busy machine.
+const CACHE_BOUND: Duration = Duration::from_millis(1000 + 300);
+
+/// A small file cached in memory is never served stale beyond the cache's
+/// bound: changed in place (same length), it is served anew, with a new
+/// `ETag`, once the bound has passed; deleted, it is 404.
+pub fn a_changed_file_is_served_anew_within_a_second(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    let page = site.write("page.html", "version 1");
+    // Left alone for the bound, so that the server keeps it in memory.
+    thread::sleep(CACHE_BOUND);
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    let first = client.get("/page.html");
+    assert_eq!(first.body_text(), "version 1");
+    let first_tag = first.header("etag").expect("an ETag").to_owned();
+    // Twice: the second one from memory.
+    assert_eq!(client.get("/page.html").body_text(), "version 1");
+
+    fs::write(&page, "version 2").unwrap();
+    thread::sleep(CACHE_BOUND);
+    let second = client.get("/page.html");
+    assert_eq!(second.body_text(), "version 2", "served stale");
+    assert_ne!(second.header("etag"), Some(first_tag.as_str()));
+
+    fs::remove_file(&page).unwrap();
+    thread::sleep(CACHE_BOUND);
+    assert_eq!(client.get("/page.html").status, 404);
+}
+
+/// Ranges of a file larger than one `sendfile` (1 MiB) and than a socket
+/// buffer come out byte for byte, at their offsets, and nothing after
+/// them: the next response on the connection follows at once.
+pub fn sends_ranges_of_a_large_file_byte_exact(binary: &str, extra: &[&str]) {
+    const SIZE: usize = 3 << 20;
+    let site = test_site();
+    // Bytes that differ from one offset to the next, unlike a repeated
+    // pattern a wrong offset could still match.
+    let content: Vec<u8> = (0..SIZE as u64)
+        .map(|index| (index.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    site.write("large.bin", &content);
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    assert!(client.get("/large.bin").body == content, "the whole file");
+    for (first, last) in [
+        (1, SIZE - 2),
+        (1_000_003, 2_500_000),
+        (SIZE - 70_000, SIZE - 1),
+    ] {
+        let text = request("GET", "/large.bin");
+        let ranged = format!(
+            "{}Range: bytes={first}-{last}\r\n\r\n",
+            text.strip_suffix("\r\n").unwrap()
+        );
+        client.send(ranged.as_bytes()).unwrap();
+        let part = client.read_response(false).unwrap();
+        assert_eq!(part.status, 206);
+        assert!(part.body == content[first..=last], "bytes {first}-{last}");
+        assert_eq!(client.get("/b.txt").body_text(), "second");
+    }
+}
+
+/// How many requests [`answers_a_small_file_in_at_most_4_system_calls`]
+/// counts over.
+const COUNTED_REQUESTS: usize = 2000;
+
+/// A keep-alive request for a small file costs the server at most four
+/// system calls: counted by `strace -c -f -p PID` over
+/// [`COUNTED_REQUESTS`] requests on one connection, one after the other
+/// (epoll_wait, recv, one send of head and body, and edge-triggered the
+/// recv that finds EAGAIN). A count, not a time: exact on a busy machine.
+/// Skipped, saying so, where strace is missing or may not trace.
+pub fn answers_a_small_file_in_at_most_4_system_calls(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    site.write("small.html", "x".repeat(200));
+    // Left alone long enough to be kept in memory (see the cache test).
+    thread::sleep(CACHE_BOUND);
+    let mut arguments = extra.to_vec();
+    arguments.push("--quiet"); // a log line is a write(2)
+    let server = launch(binary, &arguments, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    assert_eq!(client.get("/small.html").status, 200); // cached from now on
+    let summary = site.path().join("strace.txt");
+    let strace = std::process::Command::new("strace")
+        .args(["-c", "-f", "-o"])
+        .arg(&summary)
+        .args(["-p", &server.pid().to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut strace) = strace else {
+        eprintln!("skipped: strace is not installed");
+        return;
+    };
+    thread::sleep(Duration::from_secs(1)); // attached by then
+    if strace.try_wait().unwrap().is_some() {
+        eprintln!("skipped: strace could not attach (ptrace not permitted?)");
+        return;
+    }
+    for _ in 0..COUNTED_REQUESTS {
+        assert_eq!(client.get("/small.html").body.len(), 200);
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(strace.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    strace.wait().unwrap();
+    let table = fs::read_to_string(&summary).unwrap();
+    let calls: usize = table
+        .lines()
+        .find(|line| line.trim_end().ends_with(" total"))
+        .and_then(|line| line.split_whitespace().nth(3)?.parse().ok())
+        .unwrap_or_else(|| panic!("no total in strace's summary:\n{table}"));
+    assert!(
+        calls <= 4 * COUNTED_REQUESTS + 20,
+        "{calls} system calls for {COUNTED_REQUESTS} requests:\n{table}"
+    );
+}
+
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
@@ -1259,6 +1380,8 @@ macro_rules! static_server_scenario_tests {
             serves_the_absolute_form_and_redirects_directories,
             answers_conditional_requests_with_304,
             answers_a_single_range_with_206,
+            a_changed_file_is_served_anew_within_a_second,
+            sends_ranges_of_a_large_file_byte_exact,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
