@@ -204,6 +204,28 @@ fn every_part3_diff_stays_within_its_budget() {
     assert!(over.is_empty(), "{}", over.join("\n"));
 }
 
+/// A chapter walks through its code in excerpts; the whole files are
+/// folded (`<details>`) or linked. Run with `--nocapture` to see each
+/// chapter's count.
+#[test]
+fn no_chapter_shows_more_than_250_lines_of_code_unfolded() {
+    let source = book::book_source();
+    let mut over = Vec::new();
+    for chapter in book_checks::summary_chapters(&source) {
+        let text = read_chapter(&chapter);
+        let count = book_checks::code_lines_outside_details(&source.join(&chapter), &text);
+        println!("{:>5} lines of code unfolded: {}", count, chapter.display());
+        if count > book_checks::MOST_CODE_LINES_UNFOLDED {
+            over.push(format!(
+                "{}: {count} lines of code outside <details>, at most {}; fold the whole files and show excerpts ({{{{#include file:anchor}}}})",
+                source.join(&chapter).display(),
+                book_checks::MOST_CODE_LINES_UNFOLDED
+            ));
+        }
+    }
+    assert!(over.is_empty(), "{}", over.join("\n"));
+}
+
 /// The chapters that need no figure: the appendix and the instructors'
 /// page are lists, and performance's figures will be drawn from its data.
 const CHAPTERS_WITHOUT_FIGURES: &[&str] = &["appendix.md", "instructors.md", "performance.md"];
