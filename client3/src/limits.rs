@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
+// ANCHOR: raise_open_file_limit
 /// Raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard
 /// limit, which needs no privilege, for the children to inherit through
 /// fork (Linux refuses more than `/proc/sys/fs/nr_open`: an "unlimited" hard
@@ -25,3 +26,4 @@ pub fn raise_open_file_limit(max_conns: u32) -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: raise_open_file_limit

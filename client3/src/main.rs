@@ -24,6 +24,7 @@ use clap::Parser;
 use nix::unistd::{fork, pipe, ForkResult};
 use socket2::{Domain, Socket, Type};
 
+// ANCHOR: fork_clients
 /// client3.py's `main`: a process per client, each opening its connections
 /// one after another and holding them all until it exits.
 fn run(arguments: &cli::Arguments) -> Result<bool> {
@@ -77,7 +78,9 @@ fn run(arguments: &cli::Arguments) -> Result<bool> {
     drop(report_writer);
     report::summarize(report_reader, &clients, arguments)
 }
+// ANCHOR_END: fork_clients
 
+// ANCHOR: connect
 /// socket, connect, sendall, as client3.py does.
 fn connect(server: SocketAddr, request: &[u8], timeout: Duration) -> io::Result<TcpStream> {
     let sock = Socket::new(Domain::for_address(server), Type::STREAM, None)?;
@@ -90,13 +93,16 @@ fn connect(server: SocketAddr, request: &[u8], timeout: Duration) -> io::Result<
     sock.write_all(request)?;
     Ok(sock)
 }
+// ANCHOR_END: connect
 
+// ANCHOR: say
 /// Writes `line` and its newline with one write(2) (`println!` may make
 /// several), so the lines of clients printing at once never mix. Errors are
 /// ignored: a client whose output is gone (`| head`) goes on regardless.
 fn say(mut output: impl Write, line: &str) {
     let _ = output.write_all(format!("{line}\n").as_bytes());
 }
+// ANCHOR_END: say
 
 /// The Python's `if __name__ == '__main__'`. Exits 0 only if every connection
 /// was opened; an error is one line, not `main`'s `Err`, printed with `Debug`.

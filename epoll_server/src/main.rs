@@ -138,6 +138,7 @@ impl WebServer {
         let server_address =
             static_http::server_address(options.port, static_http::options::DEFAULT_PORT)?;
 
+        // ANCHOR: socket_steps
         // 1. Create the socket.
         let server_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
         // 2. Bind, with SO_REUSEADDR so a restarted server can bind while
@@ -156,7 +157,9 @@ impl WebServer {
         server_socket
             .set_nonblocking(true)
             .context("set the listening socket non-blocking")?;
+        // ANCHOR_END: socket_steps
 
+        // ANCHOR: epoll_create
         // The epoll instance: an interest list and a ready list, kept by the
         // kernel. Python: select.epoll(). EPOLL_CLOEXEC, as std does for
         // every descriptor it opens, so a program we started would not
@@ -169,6 +172,7 @@ impl WebServer {
                 EpollEvent::new(listening, server_socket.as_raw_fd() as u64),
             )
             .context("epoll_ctl: register the listening socket")?;
+        // ANCHOR_END: epoll_create
 
         let site = Site::open(&options.root)?;
         Ok(WebServer {
@@ -186,6 +190,7 @@ impl WebServer {
         })
     }
 
+    // ANCHOR: run_forever
     /// Runs the server: sleep in epoll_wait until some sockets are ready,
     /// serve those, and again, forever.
     fn run_forever(&mut self) -> Result<()> {
@@ -225,7 +230,9 @@ impl WebServer {
             self.close_expired_clients();
         }
     }
+    // ANCHOR_END: run_forever
 
+    // ANCHOR: accept_new_clients
     /// Accepts waiting clients: all of them in edge mode, one per event in
     /// level mode.
     ///
@@ -266,7 +273,9 @@ impl WebServer {
             }
         }
     }
+    // ANCHOR_END: accept_new_clients
 
+    // ANCHOR: add_client
     fn add_client(&mut self, socket: Socket, address: Option<SocketAddr>) {
         // Non-blocking, so that a read or write can never put the process to
         // sleep: epoll's "ready" may be stale by the time the call runs, and
@@ -301,6 +310,7 @@ impl WebServer {
             },
         );
     }
+    // ANCHOR_END: add_client
 
     /// Handles an event on a client: does what the connection is waiting
     /// for, then closes it or registers for what it waits for next.
@@ -335,6 +345,7 @@ impl WebServer {
         self.fd_socket.insert(fd, client);
     }
 
+    // ANCHOR: exchange_with
     /// Reads and writes as far as the mode requires.
     ///
     /// Level-triggered: one read and one write per event. Whatever is left
@@ -407,6 +418,7 @@ impl WebServer {
             }
         }
     }
+    // ANCHOR_END: exchange_with
 
     /// Answers every complete request received whose turn it is: requests
     /// pipelined behind a response still being sent wait for it.
@@ -428,6 +440,7 @@ impl WebServer {
         client.connection.queue(response);
     }
 
+    // ANCHOR: register_what_it_waits_for
     /// EPOLLOUT while a response waits for room in the socket buffer,
     /// EPOLLIN otherwise. One epoll_ctl, and only when that changes.
     fn register_what_it_waits_for(&self, client: &mut Client) -> nix::Result<()> {
@@ -445,6 +458,7 @@ impl WebServer {
         }
         Ok(())
     }
+    // ANCHOR_END: register_what_it_waits_for
 
     /// Unregisters and closes. Python: epoll.unregister(fd);
     /// fd_socket[fd].close(); del fd_socket[fd]. (Closing the last

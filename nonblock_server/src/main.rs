@@ -81,6 +81,7 @@ impl WebServer {
         let server_address =
             static_http::server_address(options.port, static_http::options::DEFAULT_PORT)?;
 
+        // ANCHOR: socket_steps
         // 1. Create the socket.
         let server_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
         // 2. Bind, with SO_REUSEADDR so a restarted server can bind while
@@ -99,6 +100,7 @@ impl WebServer {
         server_socket
             .set_nonblocking(true)
             .context("set the listening socket non-blocking")?;
+        // ANCHOR_END: socket_steps
 
         let site = Site::open(&options.root)?;
         Ok(WebServer {
@@ -112,6 +114,7 @@ impl WebServer {
         })
     }
 
+    // ANCHOR: run_forever
     /// Runs the server: accept, then serve every client, and again, forever.
     ///
     /// Each turn of this loop makes at least one `accept` and one `recv` per
@@ -134,7 +137,9 @@ impl WebServer {
             self.client_socket_list = clients;
         }
     }
+    // ANCHOR_END: run_forever
 
+    // ANCHOR: accept_new_clients
     /// Accepts every client waiting in the listen queue.
     ///
     /// The Python tries one `accept` per turn. Here the loop goes on until
@@ -168,7 +173,9 @@ impl WebServer {
             }
         }
     }
+    // ANCHOR_END: accept_new_clients
 
+    // ANCHOR: add_client
     fn add_client(&mut self, socket: Socket, address: Option<SocketAddr>) {
         // Accepted sockets do not inherit O_NONBLOCK from the listening
         // socket on Linux, so each is set non-blocking too (Python:
@@ -186,6 +193,7 @@ impl WebServer {
             connection: Connection::new(Instant::now()),
         });
     }
+    // ANCHOR_END: add_client
 
     /// One turn for one client: one `recv` if it may send more, one `send`
     /// if a response is pending. Returns whether the connection stays open.
@@ -207,6 +215,7 @@ impl WebServer {
         true
     }
 
+    // ANCHOR: exchange_with
     /// Tries to read, then tries to write, once each. EAGAIN is not an error
     /// here, it is the common case: "nothing yet, ask again next turn".
     fn exchange_with(&mut self, client: &mut Client) -> io::Result<()> {
@@ -238,6 +247,7 @@ impl WebServer {
         }
         Ok(())
     }
+    // ANCHOR_END: exchange_with
 
     /// Answers every complete request received whose turn it is: requests
     /// pipelined behind a response still being sent wait for it.

@@ -33,6 +33,7 @@ struct WebServer {
 }
 
 impl WebServer {
+    // ANCHOR: socket_steps
     /// The socket steps, in the article's order, up to a socket that the
     /// kernel accepts connections on.
     fn bind(server_address: SocketAddrV4) -> Result<WebServer> {
@@ -48,7 +49,9 @@ impl WebServer {
         listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
         Ok(WebServer { listen_socket })
     }
+    // ANCHOR_END: socket_steps
 
+    // ANCHOR: accept_loop
     /// One client at a time, for ever: the next `accept` happens only after
     /// the previous client's connection is closed.
     fn serve_forever(&self) -> Result<()> {
@@ -66,7 +69,9 @@ impl WebServer {
             drop(client_connection);
         }
     }
+    // ANCHOR_END: accept_loop
 
+    // ANCHOR: handle_request
     /// Reads the request, prints it and sends the greeting.
     ///
     /// Like the Python, it reads once, at most 1024 bytes, and answers
@@ -89,6 +94,7 @@ impl WebServer {
             .context("send to client")?;
         Ok(())
     }
+    // ANCHOR_END: handle_request
 }
 
 fn run() -> Result<()> {

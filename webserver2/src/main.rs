@@ -50,6 +50,7 @@ struct WsgiServer {
 }
 
 impl WsgiServer {
+    // ANCHOR: socket_steps
     /// The socket steps, in the article's order, up to a socket that the
     /// kernel accepts connections on; then the application to call. The
     /// Python's `make_server`: `WSGIServer(address)` and `set_app(app)`.
@@ -69,7 +70,9 @@ impl WsgiServer {
             application,
         })
     }
+    // ANCHOR_END: socket_steps
 
+    // ANCHOR: accept_loop
     /// One client at a time, for ever: the next `accept` happens only after
     /// the previous client's connection is closed.
     fn serve_forever(&mut self) -> Result<()> {
@@ -87,7 +90,9 @@ impl WsgiServer {
             drop(client_connection);
         }
     }
+    // ANCHOR_END: accept_loop
 
+    // ANCHOR: handle_request
     /// Reads one request, runs the application on it, sends the response.
     fn handle_one_request(&mut self, client_connection: &mut TcpStream) -> Result<()> {
         let incoming = wsgi_http::read_request(client_connection).context("recv from client")?;
@@ -113,7 +118,9 @@ impl WsgiServer {
         });
         finish_response(client_connection, response, include_body)
     }
+    // ANCHOR_END: handle_request
 
+    // ANCHOR: call_application
     /// Python: `result = self.application(env, self.start_response)`, then
     /// the body collected from the chunks, whole, so that the server can
     /// send `Content-Length` and can still answer 500 when a chunk fails.
@@ -148,6 +155,7 @@ impl WsgiServer {
         wsgi_http::check_response(&status, &headers, body.len())?;
         Ok((status, headers, body))
     }
+    // ANCHOR_END: call_application
 }
 
 /// What goes back to the client: the status (`200 OK`), the headers, the
@@ -181,6 +189,7 @@ fn has_header<T: AsRef<str>>(headers: &[(T, T)], name: &str) -> bool {
     names.any(|header| header.eq_ignore_ascii_case(name))
 }
 
+// ANCHOR: get_environ
 /// The environ for `request`: the CGI variables WSGI requires, one
 /// `HTTP_*` variable per header, and the body as the input.
 fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Environ> {
@@ -228,6 +237,7 @@ fn get_environ(request: Request, client_connection: &TcpStream) -> Result<Enviro
     let input = request.body;
     Ok(Environ { variables, input })
 }
+// ANCHOR_END: get_environ
 
 /// The server's own answer, for a refused request or a failed application.
 fn plain_text(status: &str, reason: &str) -> Response {
@@ -237,6 +247,7 @@ fn plain_text(status: &str, reason: &str) -> Response {
     (status, headers, body)
 }
 
+// ANCHOR: finish_response
 /// Python's `finish_response`: the status line, the headers, a blank line
 /// and the body (not for HEAD), printed and sent; the caller then closes.
 /// `Content-Length` tells the client where the body ends without waiting
@@ -261,6 +272,7 @@ fn finish_response(
         .write_all(&[head.as_bytes(), b"\r\n", body].concat())
         .context("send to client")
 }
+// ANCHOR_END: finish_response
 
 /// Serves one of the applications in `apps/` over HTTP, one client at a
 /// time, on port 8888 (or the port in PORT; PORT=0 picks a free one).

@@ -70,6 +70,7 @@ pub fn chunks<const N: usize>(chunks: [Vec<u8>; N]) -> Chunks {
     Box::new(chunks.into_iter().map(Ok))
 }
 
+// ANCHOR: application
 /// A web application, as the server sees it.
 ///
 /// `&mut self`: the server calls its application one request at a time, so
@@ -94,3 +95,4 @@ where
         self(environ, start_response)
     }
 }
+// ANCHOR_END: application

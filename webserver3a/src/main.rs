@@ -19,6 +19,7 @@ use socket2::{Domain, Socket, Type};
 /// completed and waiting for `accept` while the server is busy.
 const REQUEST_QUEUE_SIZE: i32 = 5;
 
+// ANCHOR: handle_request
 /// Reads the request, prints it and sends the greeting.
 ///
 /// Like the Python, it reads once, at most 1024 bytes: enough for curl's
@@ -37,10 +38,12 @@ fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
         .context("send to client")?;
     Ok(())
 }
+// ANCHOR_END: handle_request
 
 fn serve_forever() -> Result<()> {
     let server_address = common::server_address()?;
 
+    // ANCHOR: socket_steps
     let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
     // Without SO_REUSEADDR, a restarted server could not bind its port
     // while connections of the previous run linger in TIME_WAIT.
@@ -51,9 +54,11 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+    // ANCHOR_END: socket_steps
     let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
     println!("Serving HTTP on port {port} ...");
 
+    // ANCHOR: accept_loop
     loop {
         let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
         let mut client_connection = TcpStream::from(client_socket);
@@ -66,6 +71,7 @@ fn serve_forever() -> Result<()> {
         // the client reads end-of-file. Python: client_connection.close().
         drop(client_connection);
     }
+    // ANCHOR_END: accept_loop
 }
 
 fn main() {

@@ -22,6 +22,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 const SLEEP_SECONDS: u64 = 60; // SLEEP_SECS=2 shortens it
 
+// ANCHOR: handle_request
 /// Reads the request, prints it and sends the greeting.
 ///
 /// Like the Python, it reads once, at most 1024 bytes: enough for curl's
@@ -41,10 +42,12 @@ fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
     thread::sleep(common::sleep_duration(SLEEP_SECONDS)); // the connection stays open, nobody accepts
     Ok(())
 }
+// ANCHOR_END: handle_request
 
 fn serve_forever() -> Result<()> {
     let server_address = common::server_address()?;
 
+    // ANCHOR: socket_steps
     let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
     // Without SO_REUSEADDR, a restarted server could not bind its port
     // while connections of the previous run linger in TIME_WAIT.
@@ -55,9 +58,11 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+    // ANCHOR_END: socket_steps
     let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
     println!("Serving HTTP on port {port} ...");
 
+    // ANCHOR: accept_loop
     loop {
         let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
         let mut client_connection = TcpStream::from(client_socket);
@@ -70,6 +75,7 @@ fn serve_forever() -> Result<()> {
         // the client reads end-of-file. Python: client_connection.close().
         drop(client_connection);
     }
+    // ANCHOR_END: accept_loop
 }
 
 fn main() {

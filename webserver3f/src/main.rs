@@ -24,6 +24,7 @@ use socket2::{Domain, Socket, Type};
 /// completed and waiting for `accept` while the server is busy.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
+// ANCHOR: grim_reaper
 /// The SIGCHLD handler. It interrupts whatever the parent was doing, so it
 /// calls only async-signal-safe functions (no `println!`, no allocation) and
 /// keeps `errno` as it found it.
@@ -37,7 +38,9 @@ extern "C" fn grim_reaper(_signal_number: i32) {
     }
     Errno::set_raw(saved_errno);
 }
+// ANCHOR_END: grim_reaper
 
+// ANCHOR: handle_request
 /// Reads the request, prints it and sends the greeting.
 ///
 /// Like the Python, it reads once, at most 1024 bytes: enough for curl's
@@ -57,10 +60,12 @@ fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
         .context("send to client")?;
     Ok(())
 }
+// ANCHOR_END: handle_request
 
 fn serve_forever() -> Result<()> {
     let server_address = common::server_address()?;
 
+    // ANCHOR: socket_steps
     let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
     // Without SO_REUSEADDR, a restarted server could not bind its port
     // while connections of the previous run linger in TIME_WAIT.
@@ -71,10 +76,12 @@ fn serve_forever() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+    // ANCHOR_END: socket_steps
     let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
     println!("Serving HTTP on port {port} ...");
     println!("Parent PID (PPID): {}\n", getpid());
 
+    // ANCHOR: sigaction
     let grim_reaper_action = SigAction::new(
         SigHandler::Handler(grim_reaper),
         // Still no SA_RESTART: a blocked accept fails with EINTR when the
@@ -84,7 +91,9 @@ fn serve_forever() -> Result<()> {
     );
     // SAFETY: grim_reaper is async-signal-safe (see above) and shares no data.
     unsafe { sigaction(Signal::SIGCHLD, &grim_reaper_action) }.context("sigaction SIGCHLD")?;
+    // ANCHOR_END: sigaction
 
+    // ANCHOR: accept_loop
     loop {
         // socket2's accept returns EINTR to us, as C's does; std's would retry.
         let (client_socket, _client_address) = match listen_socket.accept() {
@@ -112,6 +121,7 @@ fn serve_forever() -> Result<()> {
             }
         }
     }
+    // ANCHOR_END: accept_loop
 }
 
 fn main() {

@@ -53,6 +53,7 @@ fn run() -> Result<()> {
     let port = common::bound_port(&listener)?; // PORT=0: the one the kernel chose
     println!("Listening on port {port} ...");
 
+    // ANCHOR: model_epoll
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).context("epoll_create1")?;
     let edge_triggered_input = EpollFlags::EPOLLIN | EpollFlags::EPOLLET;
     // The event's data is the descriptor, as Python's epoll.poll() returns.
@@ -62,10 +63,12 @@ fn run() -> Result<()> {
             EpollEvent::new(edge_triggered_input, listener.as_raw_fd() as u64),
         )
         .context("epoll_ctl: register the listening socket")?;
+    // ANCHOR_END: model_epoll
 
     let mut connections: HashMap<RawFd, Client> = HashMap::new();
     let mut events = vec![EpollEvent::empty(); 64];
     let mut buffer = [0u8; 1024];
+    // ANCHOR: model_loop
     loop {
         // Sleeps until something is ready: no timeout.
         let ready = match epoll.wait(&mut events, EpollTimeout::NONE) {
@@ -91,6 +94,7 @@ fn run() -> Result<()> {
             }
         }
     }
+    // ANCHOR_END: model_loop
 }
 
 /// Accepts until EAGAIN: one edge may announce several clients.

@@ -58,6 +58,7 @@ fn run() -> Result<()> {
 
     let mut client_socket_list: Vec<Client> = Vec::new();
     let mut buffer = [0u8; 1024];
+    // ANCHOR: model_loop
     loop {
         thread::sleep(pause);
         match tcp_server.accept() {
@@ -109,4 +110,5 @@ fn run() -> Result<()> {
             }
         });
     }
+    // ANCHOR_END: model_loop
 }

@@ -47,11 +47,12 @@ fn every_committed_diff_is_what_the_sources_give() {
 #[test]
 fn every_diff_turns_one_stage_into_the_next() {
     // A diff that is current but wrong would mislead the reader as much as
-    // a stale one: apply each to the earlier stage and get the later one.
-    let root = book::workspace_root();
+    // a stale one: apply each to the earlier stage and get the later one
+    // (both without their anchor lines, the book's markup, as the diffs are
+    // written).
     for diff in STAGE_DIFFS {
-        let from = fs::read_to_string(root.join(diff.from)).unwrap();
-        let to = fs::read_to_string(root.join(diff.to)).unwrap();
+        let from = book::stage_source(diff.from).unwrap();
+        let to = book::stage_source(diff.to).unwrap();
         let text = book::expected_diff(diff).unwrap();
         assert_ne!(text, "", "{} and {} are the same", diff.from, diff.to);
         assert_eq!(
@@ -197,6 +198,28 @@ fn every_part3_diff_stays_within_its_budget() {
             over.push(format!(
                 "{}: {changed} changed lines, budget {budget}",
                 diff.file_name()
+            ));
+        }
+    }
+    assert!(over.is_empty(), "{}", over.join("\n"));
+}
+
+/// A chapter walks through its code in excerpts; the whole files are
+/// folded (`<details>`) or linked. Run with `--nocapture` to see each
+/// chapter's count.
+#[test]
+fn no_chapter_shows_more_than_250_lines_of_code_unfolded() {
+    let source = book::book_source();
+    let mut over = Vec::new();
+    for chapter in book_checks::summary_chapters(&source) {
+        let text = read_chapter(&chapter);
+        let count = book_checks::code_lines_outside_details(&source.join(&chapter), &text);
+        println!("{:>5} lines of code unfolded: {}", count, chapter.display());
+        if count > book_checks::MOST_CODE_LINES_UNFOLDED {
+            over.push(format!(
+                "{}: {count} lines of code outside <details>, at most {}; fold the whole files and show excerpts ({{{{#include file:anchor}}}})",
+                source.join(&chapter).display(),
+                book_checks::MOST_CODE_LINES_UNFOLDED
             ));
         }
     }

@@ -210,6 +210,91 @@ fn names_anchor(line: &str, marker: &str, name: &str) -> bool {
     })
 }
 
+/// The most lines of code a chapter may show outside a folded
+/// `<details>` block: more, and the walkthrough has become a listing.
+pub const MOST_CODE_LINES_UNFOLDED: usize = 250;
+
+/// How many lines of code `text` (the chapter at `chapter`) shows outside
+/// `<details>` blocks, as mdBook renders it: the lines of every code fence,
+/// an `{{#include}}` inside one counted as the lines it brings in (the whole
+/// file, its line range, or its anchor without the marker lines of other
+/// anchors). Output is not code: ` ```text ` fences and includes of
+/// `transcripts/` are left out. Files that cannot be read count 0 (the
+/// include check reports them).
+pub fn code_lines_outside_details(chapter: &Path, text: &str) -> usize {
+    let directory = chapter.parent().unwrap_or(Path::new("."));
+    let mut details_depth = 0usize;
+    let mut open_fence: Option<(String, bool)> = None; // (fence, counts as code)
+    let mut count = 0;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let fence: String = trimmed
+            .chars()
+            .take_while(|&character| character == '`' || character == '~')
+            .collect();
+        if let Some((opening, is_code)) = &open_fence {
+            if fence.len() >= opening.len() && fence.starts_with(&opening[..1]) {
+                open_fence = None;
+            } else if *is_code && details_depth == 0 {
+                count += rendered_lines(directory, line);
+            }
+            continue;
+        }
+        if fence.len() >= 3 {
+            let info = trimmed[fence.len()..].trim();
+            let language = info.split([',', ' ']).next().unwrap_or_default();
+            open_fence = Some((fence, language != "text"));
+            continue;
+        }
+        details_depth += trimmed.matches("<details").count();
+        details_depth = details_depth.saturating_sub(trimmed.matches("</details>").count());
+    }
+    count
+}
+
+/// The lines one line of a code fence renders as: 1, or what its
+/// `{{#include}}`s bring in (none for transcripts).
+fn rendered_lines(directory: &Path, line: &str) -> usize {
+    let (includes, _) = includes_in(line);
+    if includes.is_empty() {
+        return 1;
+    }
+    includes
+        .iter()
+        .filter(|include| !include.path.starts_with("transcripts/"))
+        .map(|include| {
+            let contents = fs::read_to_string(directory.join(&include.path)).unwrap_or_default();
+            included_lines(&contents, &include.selection)
+        })
+        .sum()
+}
+
+/// How many lines of `contents` an include with `selection` shows.
+fn included_lines(contents: &str, selection: &Selection) -> usize {
+    let lines: Vec<&str> = contents.lines().collect();
+    match selection {
+        Selection::Whole => lines.len(),
+        Selection::Lines { first, last } => {
+            let first = first.unwrap_or(1).max(1);
+            let last = last.unwrap_or(lines.len()).min(lines.len());
+            (last + 1).saturating_sub(first)
+        }
+        Selection::Anchor(name) => {
+            let Some(start) = lines
+                .iter()
+                .position(|line| names_anchor(line, "ANCHOR:", name))
+            else {
+                return 0;
+            };
+            lines[start + 1..]
+                .iter()
+                .take_while(|line| !names_anchor(line, "ANCHOR_END:", name))
+                .filter(|line| !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:"))
+                .count()
+        }
+    }
+}
+
 /// The chapters `SUMMARY.md` lists, relative to `source_root`, in order.
 pub fn summary_chapters(source_root: &Path) -> Vec<PathBuf> {
     let summary = fs::read_to_string(source_root.join("SUMMARY.md")).unwrap_or_default();
@@ -534,6 +619,20 @@ mod tests {
         ] {
             assert_eq!(check_includes(&chapter, bad).len(), 1, "{bad}");
         }
+    }
+
+    #[test]
+    fn counts_code_lines_outside_details_but_not_output() {
+        let scratch = Scratch::new();
+        scratch.write(
+            "code.rs",
+            "one\n// ANCHOR: outer\ntwo\n// ANCHOR: inner\nthree\n// ANCHOR_END: inner\n// ANCHOR_END: outer\n",
+        );
+        scratch.write("transcripts/run.txt", "a\nb\nc\n");
+        let chapter = scratch.0.join("chapter.md");
+        let text = "```rust\n{{#include code.rs}}\n```\n```rust\n{{#include code.rs:outer}}\nliteral\n```\n```text\n{{#include transcripts/run.txt}}\nout\n```\n```console\n{{#include transcripts/run.txt}}\n```\n<details>\n<summary>All</summary>\n\n```rust\n{{#include code.rs}}\n```\n\n</details>\n```rust\n{{#include code.rs:2:3}}\n```\n";
+        // 7 (whole) + 2 (outer, inner's markers dropped) + 1 + 0 + 0 + 2 (range).
+        assert_eq!(code_lines_outside_details(&chapter, text), 12);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Which stages the book diffs, and which chapter teaches which crate.
 
 /// One diff the book shows: what a stage changed from the one before it.
+/// Both sources are read without their mdBook anchor lines (`// ANCHOR:`,
+/// `// ANCHOR_END:`), which are the chapters' markup, not the stage's code:
+/// see [`crate::stage_source`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageDiff {
     /// The earlier source, relative to the workspace root.

@@ -11,6 +11,9 @@
 //! Algorithm and Its Variations", 1986), with deletions before insertions
 //! inside a changed block, as GNU diff prints them; the hunks carry three
 //! lines of context, and two changes at most six lines apart share a hunk.
+//!
+//! The book gives it the stages without their mdBook anchor lines
+//! ([`crate::stage_source`]); this module itself compares any two texts.
 
 use std::fmt::Write as _;
 
