@@ -5,7 +5,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::lab::Lab;
 
+mod c10k;
 mod client3;
+mod epoll_server;
+mod nonblock_server;
 mod webserver1;
 mod webserver2;
 mod webserver3a;
@@ -20,7 +23,8 @@ pub struct Chapter {
     /// The name used on the command line and in the narration (`3d`).
     pub short: &'static str,
     /// The lesson crate, which names the chapter (`webserver3d.md`) and the
-    /// transcripts (`webserver3d-<step>.txt`).
+    /// transcripts (`webserver3d-<step>.txt`); or, for a chapter that has no
+    /// crate of its own (`c10k`), just the chapter's name.
     pub crate_name: &'static str,
     /// What the experiment does, for --list.
     pub what: &'static str,
@@ -43,6 +47,9 @@ pub const CHAPTERS: &[Chapter] = &[
     webserver3f::CHAPTER,
     webserver3g::CHAPTER,
     client3::CHAPTER,
+    nonblock_server::CHAPTER,
+    epoll_server::CHAPTER,
+    c10k::CHAPTER,
 ];
 
 /// The chapter named `name`: its short name (`3d`, `1`), or its crate (`webserver3d`).

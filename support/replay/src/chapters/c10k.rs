@@ -1,0 +1,140 @@
+//! c10k: the chapter's measurement, replayed: 500 idle connections held by
+//! one bash against each of the three models (webserver3g, nonblock_server,
+//! epoll_server), and what each costs: processes, descriptors, memory
+//! (Pss, from /proc) and CPU (from /proc/PID/stat).
+
+use anyhow::{bail, Result};
+
+use super::nonblock_server::cpu_command;
+use super::Chapter;
+use crate::lab::{pause, Lab, PS};
+use crate::procs::{children_of, Limits, Running, STEP_TIMEOUT};
+
+pub const CHAPTER: Chapter = Chapter {
+    short: "c10k",
+    crate_name: "c10k",
+    what: "500 idle connections held against webserver3g, nonblock_server and epoll_server: processes, descriptors, Pss and CPU from /proc",
+    run,
+    varies: VARIES,
+    sort: &[],
+};
+
+/// What varies: the memory (a few KiB either way between runs), the CPU
+/// ticks of the busy loop (see nonblock_server), and whether epoll_server's
+/// once-a-second look for idle connections among 500 falls on a tick.
+const VARIES: &[(&str, &str)] = &[
+    (r"\b\d+ KiB\b", "<n> KiB"),
+    (r"\b([5-9]\d|1\d\d) ticks of 100\b", "<most> ticks of 100"),
+    (r"\b[01] ticks of 100\b", "<0 or 1> ticks of 100"),
+];
+
+/// How many idle connections: the chapter's figure.
+const CONNECTIONS: usize = 500;
+
+/// The chapter's command of terminal 2, for the server on `port`.
+fn hold_command(port: u16) -> String {
+    format!(
+        "for i in $(seq {CONNECTIONS}); do exec {{fd}}<>/dev/tcp/127.0.0.1/{port}; done; \
+         echo \"holding $(ls /proc/$$/fd | wc -l) descriptors\""
+    )
+}
+
+/// Shows the command and starts it in the background, kept open (as the
+/// learner's shell stays open) until the returned handle is dropped.
+fn hold(lab: &mut Lab, port: u16) -> Result<Running> {
+    let command = hold_command(port);
+    let holder = lab.background(&format!("{command}; sleep 120"))?;
+    if !holder.wait_for(STEP_TIMEOUT, |lines| {
+        lines.iter().any(|line| line.starts_with("holding"))
+    }) {
+        bail!(
+            "{command}: no `holding` line; it printed {:?}",
+            holder.lines()
+        );
+    }
+    lab.transcript.command(&command);
+    lab.transcript.lines(&holder.lines());
+    Ok(holder)
+}
+
+/// The memory of one process, as the chapter reads it.
+fn pss_command(pid: u32) -> String {
+    format!("awk '/^Pss:/ {{ print $2 \" KiB\" }}' /proc/{pid}/smaps_rollup")
+}
+
+fn run(lab: &mut Lab) -> Result<()> {
+    if !lab.need(&[&PS]) {
+        return Ok(());
+    }
+    lab.step("fork");
+    lab.say(&format!("webserver3g, a process per connection, and {CONNECTIONS} idle connections held open by one bash in terminal 2 (the chapter's measurement, replayed):"));
+    let binary = lab.binary("webserver3g");
+    let server = lab.server(
+        "PORT=0 cargo run -q -p webserver3g",
+        &binary,
+        &[],
+        &[],
+        Limits::default(),
+    )?;
+    let pid = server.pid();
+    let holder = hold(lab, server.port)?;
+    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
+    while children_of(pid).len() < CONNECTIONS && std::time::Instant::now() < deadline {
+        pause(50);
+    }
+    pause(300);
+    lab.say("the processes, and their memory with each shared page divided among the processes that share it (Pss):");
+    lab.sh(&format!("ps -o pid= -p {pid} --ppid {pid} | wc -l"))?;
+    lab.sh(&format!(
+        "ps -o pid= -p {pid} --ppid {pid} | while read pid; do awk '/^Pss:/ {{ print $2 }}' /proc/$pid/smaps_rollup; done | awk '{{ kib += $1 }} END {{ print kib \" KiB\" }}'"
+    ))?;
+    lab.look("a process per connection, each waiting in recv for a request that never comes, and tens of KiB each.");
+    drop(holder);
+    drop(server);
+
+    for (step, crate_name, what, look) in [
+        (
+            "poll",
+            "nonblock_server",
+            "nonblock_server, one process polling every socket in turn:",
+            "one process and a descriptor per connection, a couple of MB, and most of every second on the CPU, asking 500 sockets whether they have anything to say.",
+        ),
+        (
+            "epoll",
+            "epoll_server",
+            "epoll_server, one process sleeping on epoll:",
+            "about the same memory, one descriptor more (the epoll instance), and no CPU at all.",
+        ),
+    ] {
+        lab.step(step);
+        lab.say(what);
+        let binary = lab.binary(crate_name);
+        let server = lab.server(
+            &format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"),
+            &binary,
+            &["--quiet"],
+            &[],
+            Limits::default(),
+        )?;
+        let pid = server.pid();
+        let holder = hold(lab, server.port)?;
+        // Every connection accepted: the server's descriptors are all there.
+        let deadline = std::time::Instant::now() + STEP_TIMEOUT;
+        while descriptors(pid) < CONNECTIONS + 3 && std::time::Instant::now() < deadline {
+            pause(50);
+        }
+        pause(300);
+        lab.sh(&format!("ls /proc/{pid}/fd | wc -l"))?;
+        lab.sh(&pss_command(pid))?;
+        lab.sh(&cpu_command(pid))?;
+        lab.look(look);
+        drop(holder);
+        drop(server);
+    }
+    Ok(())
+}
+
+/// How many descriptors `pid` has open, from /proc.
+fn descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |entries| entries.count())
+}

@@ -1,0 +1,127 @@
+//! epoll_server: the model with a line and then 3000 bytes at once; the
+//! server answering curl, edge- and level-triggered; no CPU while idle,
+//! from /proc.
+
+use anyhow::Result;
+
+use super::nonblock_server::cpu_command;
+use super::Chapter;
+use crate::lab::{pause, Lab, CURL, PS};
+use crate::procs::{Limits, STEP_TIMEOUT};
+
+pub const CHAPTER: Chapter = Chapter {
+    short: "epoll",
+    crate_name: "epoll_server",
+    what: "the model with a line and 3000 bytes at once; curl against the server edge- and level-triggered; 0 CPU while idle",
+    run,
+    varies: super::nonblock_server::VARIES,
+    sort: &[],
+};
+
+/// How much of a line of the model's output is shown: its lines of 1024
+/// x's are cut there.
+const SHOWN_COLUMNS: usize = 72;
+
+fn run(lab: &mut Lab) -> Result<()> {
+    lab.step("model");
+    lab.say("the model, edge-triggered: it sleeps in epoll_wait, with no timeout, until a socket is ready.");
+    let binary = lab.binary("epoll_model");
+    let model = lab.server(
+        "PORT=0 cargo run -q -p epoll_server --bin epoll_model",
+        &binary,
+        &[],
+        &[],
+        Limits::default(),
+    )?;
+    let port = model.port;
+    let mark = model.process.mark();
+    lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
+    lab.sh(&format!("echo hello epoll > /dev/tcp/127.0.0.1/{port}"))?;
+    model.process.wait_for(STEP_TIMEOUT, |lines| {
+        lines.iter().filter(|line| line.contains("offline")).count() >= 1
+    });
+    lab.sh(&format!(
+        "head -c 3000 /dev/zero | tr '\\0' x > /dev/tcp/127.0.0.1/{port}"
+    ))?;
+    model.process.wait_for(STEP_TIMEOUT, |lines| {
+        lines.iter().filter(|line| line.contains("offline")).count() >= 2
+    });
+    pause(300);
+    lab.say(&format!(
+        "terminal 1 (each line of x's goes on to its 1024th x: cut here at {SHOWN_COLUMNS} columns):"
+    ));
+    let lines: Vec<String> = model
+        .process
+        .lines_since(mark)
+        .into_iter()
+        .map(|line| line.chars().take(SHOWN_COLUMNS).collect())
+        .collect();
+    lab.transcript.lines(&lines);
+    lab.look("one event announced the 3000 bytes, and the model read them in pieces of at most 1024 until the socket said EAGAIN; nothing is printed between events.");
+    drop(model);
+
+    lab.step("server");
+    lab.say("the server, edge-triggered (the default):");
+    let binary = lab.binary("epoll_server");
+    let server = lab.server(
+        "PORT=0 cargo run -q -p epoll_server",
+        &binary,
+        &[],
+        &[],
+        Limits::default(),
+    )?;
+    let (port, pid) = (server.port, server.pid());
+    let mark = server.process.mark();
+
+    lab.step("idle");
+    lab.say("with no client, how much of a second the server spent on the CPU (utime and stime of /proc/PID/stat, in clock ticks):");
+    lab.sh(&cpu_command(pid))?;
+    if lab.need(&[&PS]) {
+        lab.sh(&format!("ps -o pid,stat,cmd -p {pid}"))?;
+    }
+    lab.look("no tick at all, and ps shows it sleeping (S), in epoll_wait, where nonblock_server spent the whole second running.");
+
+    lab.step("curl");
+    if lab.need(&[&CURL]) {
+        lab.say("terminal 2: a file, and one that is not there (-i shows the head):");
+        lab.sh(&format!(
+            "curl -si http://127.0.0.1:{port}/style.css | head -n 10"
+        ))?;
+        lab.sh(&format!("curl -si http://127.0.0.1:{port}/nothing-here"))?;
+        lab.say("terminal 1:");
+        server.process.wait_for(STEP_TIMEOUT, |lines| {
+            lines
+                .iter()
+                .filter(|line| line.ends_with(": closed"))
+                .count()
+                >= 2
+        });
+        lab.server_lines(&server, mark);
+    }
+    drop(server);
+
+    lab.step("level");
+    if lab.need(&[&CURL]) {
+        lab.say("the same server, level-triggered, and the same request:");
+        let server = lab.server(
+            "PORT=0 cargo run -q -p epoll_server -- --trigger level",
+            &binary,
+            &["--trigger", "level"],
+            &[],
+            Limits::default(),
+        )?;
+        let port = server.port;
+        let mark = server.process.mark();
+        lab.sh(&format!(
+            "curl -s -o /dev/null -w '%{{http_code}} %{{size_download}}\\n' http://127.0.0.1:{port}/style.css"
+        ))?;
+        server.process.wait_for(STEP_TIMEOUT, |lines| {
+            lines.iter().any(|line| line.ends_with(": closed"))
+        });
+        lab.say("terminal 1:");
+        lab.server_lines(&server, mark);
+        lab.look("the same answer and the same log: what differs is how many system calls each event takes (strace, below).");
+        drop(server);
+    }
+    Ok(())
+}
