@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+// testkit's own: the byte search, and its bounded wait that returns None
+// instead of panicking (named poll here, beside the checks' other steps).
+pub use testkit::{contains, within as poll};
 use testkit::{Launch, Process};
 
 /// How long a server may take to print its banner.
@@ -294,13 +297,6 @@ pub fn get(address: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
     read_to_eof(&mut stream, IO_WAIT)
 }
 
-pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || haystack
-            .windows(needle.len())
-            .any(|window| window == needle)
-}
-
 /// Bytes as a student reads them: quoted, line ends shown, long ones cut.
 pub fn shown(bytes: &[u8]) -> String {
     if bytes.is_empty() {
@@ -317,18 +313,4 @@ pub fn shown(bytes: &[u8]) -> String {
         quoted.push_str(&format!("...\" ({} bytes)", bytes.len()));
     }
     quoted
-}
-
-/// Polls `check` every 20 ms for at most `within`; `None` if it never held.
-pub fn poll<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check() {
-            return Some(value);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
 }

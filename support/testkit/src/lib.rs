@@ -65,4 +65,4 @@ pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
 pub use scripted_listener::{Reply, ScriptedListener};
 pub use stdout_pipe::StdoutPipe;
 pub use temp_dir::TempDir;
-pub use wait::{eventually, PATIENCE};
+pub use wait::{eventually, within, PATIENCE};
