@@ -3,10 +3,11 @@
 //! [`Server`] (a process that printed its `Serving HTTP on port N ...`
 //! banner, and the port it named).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use nix::unistd::Pid;
 
 use crate::http::{connect, read_response, read_to_eof, request_for, send_request, Response};
 use crate::proc_fs::{children_of, process_state, ProcessState};
-use crate::{eventually, PATIENCE};
+use crate::{eventually, TempDir, PATIENCE};
 
 /// How to start a lesson binary: its path (`env!("CARGO_BIN_EXE_…")`), its
 /// arguments, its environment and limits.
@@ -27,27 +28,38 @@ pub struct Launch {
     pub(crate) command: Command,
     /// RLIMIT_NOFILE for the binary: (soft, hard).
     open_file_limit: Option<(u64, u64)>,
+    /// A directory holding a copy of the binary to run instead (see
+    /// `Launch::unprivileged_with_process_limit`), removed once it is running.
+    pub(crate) scratch: Option<TempDir>,
 }
 
 impl Launch {
     /// A launch of `binary` with `PORT=0`, so that parallel tests never
     /// fight over a port. Override with `.env("PORT", …)` where a test needs to.
     pub fn new(binary: &str) -> Launch {
-        let mut command = Command::new(binary);
-        command
-            .env("PORT", "0")
-            .env_remove("SLEEP_SECS")
-            .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // A process group of its own: the binary and everything it forks
-            // can be killed together, and nothing else.
-            .process_group(0);
         Launch {
-            command,
+            command: standard_command(binary.as_ref()),
             open_file_limit: None,
+            scratch: None,
         }
+    }
+
+    /// The same launch of another program: its arguments, environment and
+    /// directory carried over.
+    pub(crate) fn with_program(mut self, program: &Path) -> Launch {
+        let mut command = standard_command(program.as_os_str());
+        command.args(self.command.get_args());
+        for (key, value) in self.command.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        if let Some(directory) = self.command.get_current_dir() {
+            command.current_dir(directory);
+        }
+        self.command = command;
+        self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Launch {
@@ -119,6 +131,9 @@ impl Launch {
             .command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
+        // Running (spawn returns once exec has succeeded), the binary no
+        // longer needs its file: a copy in `scratch` can go.
+        drop(self.scratch.take());
         (program, child)
     }
 
@@ -166,6 +181,24 @@ pub fn parse_banner(line: &str) -> Option<u16> {
 }
 
 /// The port in `{prefix}N ...`.
+/// How every launch starts `program`: `PORT=0`, so that parallel tests
+/// never fight over a port (a test may override it), no `SLEEP_SECS`, no
+/// backtraces, stdout and stderr piped to the test.
+fn standard_command(program: &OsStr) -> Command {
+    let mut command = Command::new(program);
+    command
+        .env("PORT", "0")
+        .env_remove("SLEEP_SECS")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // A process group of its own: the binary and everything it forks
+        // can be killed together, and nothing else.
+        .process_group(0);
+    command
+}
+
 /// The port in a banner `{prefix}N ...`; with an empty prefix, in any line
 /// that says `on port N`.
 pub(crate) fn port_in_banner(line: &str, prefix: &str) -> Option<u16> {

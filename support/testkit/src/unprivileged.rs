@@ -10,12 +10,14 @@
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 
 use nix::sys::resource::{setrlimit, Resource};
 use nix::unistd::{setgid, setgroups, setuid, Gid, Uid, User};
 
-use crate::Launch;
+use crate::{Launch, TempDir};
 
 impl Launch {
     /// Runs the binary as the user `nobody` with RLIMIT_NPROC set so that
@@ -35,6 +37,20 @@ impl Launch {
         let nobody = User::from_name("nobody")
             .expect("read the user database")
             .expect("a user named nobody");
+        // nobody must be able to reach the binary, and the checkout may sit
+        // in a directory only root may enter (`mktemp -d` makes it 0700):
+        // run a copy, from a directory everyone may enter.
+        let scratch = TempDir::new("unprivileged");
+        fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o755))
+            .expect("open the scratch directory to every user");
+        let program = PathBuf::from(self.command.get_program());
+        let copy = scratch
+            .path()
+            .join(program.file_name().expect("a binary's file name"));
+        fs::copy(&program, &copy)
+            .unwrap_or_else(|err| panic!("copy {} for nobody: {err}", program.display()));
+        self = self.with_program(&copy);
+        self.scratch = Some(scratch);
         let limit = processes_of(nobody.uid) + processes;
         let (uid, gid): (Uid, Gid) = (nobody.uid, nobody.gid);
         // SAFETY: the closure runs in the forked child before exec, where

@@ -2,7 +2,10 @@
 //! end of file), then the two limits: descriptors (`ulimit -n 256`) and, as
 //! root only, processes (`ulimit -u 400` as the user nobody).
 
-use anyhow::Result;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use anyhow::{Context, Result};
 use nix::unistd::{Uid, User};
 
 use super::Chapter;
@@ -128,9 +131,19 @@ fn run(lab: &mut Lab) -> Result<()> {
         "sudo setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c 'ulimit -u {limit}; ulimit -n 100; PORT={port} exec {} > /dev/null'",
         lab.binary_shown("webserver3d")
     );
+    // nobody must be able to reach the binary and its working directory,
+    // and the checkout may sit in a directory only root may enter (`mktemp
+    // -d` makes it 0700): run a copy, from a directory everyone may enter.
+    let shared = lab.scratch.join("for-nobody");
+    fs::create_dir_all(&shared).context("create a directory for nobody")?;
+    fs::set_permissions(&lab.scratch, fs::Permissions::from_mode(0o755))
+        .and_then(|()| fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)))
+        .context("open the directory for nobody")?;
+    fs::copy(lab.root.join(lab.binary("webserver3d")), shared.join("webserver3d"))
+        .context("copy webserver3d for nobody")?;
     let actual = format!(
-        "setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c 'ulimit -u {limit}; ulimit -n 100; PORT={port} exec {} > /dev/null'",
-        lab.binary_shown("webserver3d")
+        "cd {} && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c 'ulimit -u {limit}; ulimit -n 100; PORT={port} exec ./webserver3d > /dev/null'",
+        shared.display()
     );
     let mut server = lab.server_on_port(&shown, &actual, port)?;
     let port = server.port;
