@@ -144,9 +144,8 @@ impl Lab {
             command.env(key, value);
         }
         let process = Running::start(command, limits)?;
-        let found = process.wait_for(STEP_TIMEOUT, |lines| {
-            lines.iter().any(|line| port_in(line).is_some())
-        });
+        let forks = forking_server(shown);
+        let found = process.wait_for(STEP_TIMEOUT, |lines| banner_complete(lines, forks));
         let lines = process.lines();
         if !found {
             bail!(
@@ -249,6 +248,28 @@ impl Lab {
 }
 
 /// The port a banner names: `... on port N ...`.
+/// Whether `shown` starts one of the forking servers (3c–3g), whose banner
+/// is two lines and a blank one: `Serving HTTP on port N ...`, then
+/// `Parent PID (PPID): N`.
+fn forking_server(shown: &str) -> bool {
+    ["3c", "3d", "3e", "3f", "3g"]
+        .iter()
+        .any(|stage| shown.contains(&format!("webserver{stage}")))
+}
+
+/// Whether the whole banner has arrived. Each line is its own write(2), and
+/// a server under strace is slow between them: taking the lines as soon as
+/// the port shows could leave the PPID line to turn up in a later step.
+fn banner_complete(lines: &[String], forks: bool) -> bool {
+    let Some(at) = lines.iter().position(|line| port_in(line).is_some()) else {
+        return false;
+    };
+    !forks
+        || lines[at..]
+            .windows(2)
+            .any(|pair| pair[0].starts_with("Parent PID (PPID)") && pair[1].is_empty())
+}
+
 pub fn port_in(line: &str) -> Option<u16> {
     let (_, after) = line.split_once("port ")?;
     let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
@@ -258,4 +279,36 @@ pub fn port_in(line: &str) -> Option<u16> {
 /// Sleeps a little: for things the kernel does by itself (a FIN, a signal).
 pub fn pause(milliseconds: u64) {
     std::thread::sleep(Duration::from_millis(milliseconds));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &[&str]) -> Vec<String> {
+        text.iter().map(|line| line.to_string()).collect()
+    }
+
+    #[test]
+    fn a_forking_servers_banner_is_whole_after_its_ppid_and_blank_line() {
+        let forks = forking_server("strace -o t -e trace=wait4 ./target/debug/webserver3g");
+        assert!(forks);
+        let port_only = lines(&["Serving HTTP on port 4000 ..."]);
+        assert!(!banner_complete(&port_only, forks));
+        let no_blank = lines(&["Serving HTTP on port 4000 ...", "Parent PID (PPID): 7"]);
+        assert!(!banner_complete(&no_blank, forks));
+        let whole = lines(&["Serving HTTP on port 4000 ...", "Parent PID (PPID): 7", ""]);
+        assert!(banner_complete(&whole, forks));
+    }
+
+    #[test]
+    fn other_servers_banner_is_the_port_line() {
+        let forks = forking_server("cargo run -p webserver3b");
+        assert!(!forks);
+        assert!(!banner_complete(&lines(&["Compiling"]), forks));
+        assert!(banner_complete(
+            &lines(&["Serving HTTP on port 4000 ..."]),
+            forks
+        ));
+    }
 }
