@@ -274,5 +274,10 @@ fn write(results: &Results, directory: &std::path::Path) -> Result<()> {
         "bench: wrote results.json, results.csv and results.md in {}",
         directory.display()
     );
+    if directory.ends_with("support/bench") {
+        eprintln!(
+            "bench: the performance chapter's charts are drawn from this results.json: redraw them with `cargo run -p book --bin draw-figures`"
+        );
+    }
     Ok(())
 }

@@ -11,9 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use book::book_checks::{self, Problem};
-use book::figures;
 use book::stages::{STAGE_CHAPTERS, STAGE_DIFFS};
 use book::unified_diff;
+use book::{charts, figures};
 
 /// Fails, listing every problem, when there is any.
 fn assert_no_problems(what: &str, problems: &[Problem]) {
@@ -227,8 +227,8 @@ fn no_chapter_shows_more_than_250_lines_of_code_unfolded() {
 }
 
 /// The chapters that need no figure: the appendix and the instructors'
-/// page are lists, and performance's figures will be drawn from its data.
-const CHAPTERS_WITHOUT_FIGURES: &[&str] = &["appendix.md", "instructors.md", "performance.md"];
+/// page are lists.
+const CHAPTERS_WITHOUT_FIGURES: &[&str] = &["appendix.md", "instructors.md"];
 
 /// Every figure's source, read; fails listing the sources that cannot be
 /// (no alt text, no separator, a line too wide).
@@ -280,6 +280,44 @@ fn every_committed_figure_is_what_its_source_gives() {
 }
 
 #[test]
+fn every_chart_is_what_the_benchmark_results_give() {
+    let charts = charts::draw_committed().expect("support/bench/results.json");
+    assert!(
+        charts.len() >= 3,
+        "support/bench/results.json gives {} charts; expected 3",
+        charts.len()
+    );
+    let mut stale = Vec::new();
+    for chart in &charts {
+        let path = charts::directory().join(format!("{}.svg", chart.name));
+        if fs::read_to_string(&path).unwrap_or_default() != chart.svg {
+            stale.push(path.display().to_string());
+        }
+    }
+    let wanted: BTreeSet<String> = charts
+        .iter()
+        .map(|chart| format!("{}.svg", chart.name))
+        .collect();
+    for entry in fs::read_dir(charts::directory())
+        .expect("docs/src/runs")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("bench-") && !wanted.contains(&name) {
+            stale.push(format!(
+                "{} (the results give no such chart)",
+                entry.path().display()
+            ));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these charts are not what support/bench/results.json gives; run `cargo run -p book --bin draw-figures`:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
 fn every_chapter_shows_a_figure_with_its_alt_text() {
     let source = book::book_source();
     let by_name: std::collections::BTreeMap<String, figures::Figure> = figure_sources()
@@ -291,18 +329,39 @@ fn every_chapter_shows_a_figure_with_its_alt_text() {
         "the book has {} figures; it should have at least 15",
         by_name.len()
     );
+    let charts = charts::draw_committed().expect("support/bench/results.json");
     let mut problems = Vec::new();
     let mut shown = BTreeSet::new();
     for chapter in book_checks::summary_chapters(&source) {
         let text = read_chapter(&chapter);
         let mut figures_here = 0;
         for image in figures::images_in(&text) {
+            let at = format!("{}:{}", source.join(&chapter).display(), image.line);
+            // A figure of a real run (replay's process trees, the
+            // benchmark's charts) counts if it is there; a chart must carry
+            // the alt text its numbers give.
+            if image.target.starts_with("runs/") {
+                if source.join(&image.target).is_file() {
+                    figures_here += 1;
+                } else {
+                    problems.push(format!("{at}: {} does not exist", image.target));
+                }
+                if let Some(chart) = charts.iter().find(|chart| chart.target() == image.target) {
+                    if image.alt != chart.alt {
+                        problems.push(format!(
+                            "{at}: the alt text of {} is not the one its results give \
+                             (run `cargo run -p book --bin draw-figures`):\n  {}",
+                            image.target, chart.alt
+                        ));
+                    }
+                }
+                continue;
+            }
             let Some(name) = figures::figure_name(&image.target) else {
                 continue;
             };
             figures_here += 1;
             shown.insert(name.to_owned());
-            let at = format!("{}:{}", source.join(&chapter).display(), image.line);
             match by_name.get(name) {
                 None => problems.push(format!("{at}: no docs/figures/{name}.bob")),
                 Some(figure) if image.alt != figure.alt => problems.push(format!(
@@ -315,7 +374,7 @@ fn every_chapter_shows_a_figure_with_its_alt_text() {
         let exempt = CHAPTERS_WITHOUT_FIGURES.contains(&chapter.to_string_lossy().as_ref());
         if figures_here == 0 && !exempt {
             problems.push(format!(
-                "{}: no figure (![alt](figures/<name>.svg))",
+                "{}: no figure (![alt](figures/<name>.svg), or a figure of a run in runs/)",
                 source.join(&chapter).display()
             ));
         }

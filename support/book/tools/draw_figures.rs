@@ -1,7 +1,9 @@
 //! Draws `docs/src/figures/<name>.svg` from every `docs/figures/<name>.bob`,
-//! removes SVGs that no source draws any more, and gives every
-//! `![…](figures/<name>.svg)` of the chapters the alt text of its source.
-//! Run it after changing a figure:
+//! removes SVGs that no source draws any more, draws the performance
+//! chapter's charts (`docs/src/runs/bench-*.svg`) from the benchmark's
+//! `support/bench/results.json`, and gives every `![…](figures/<name>.svg)`
+//! and `![…](runs/bench-<name>.svg)` of the chapters the alt text of its
+//! source. Run it after changing a figure or running the benchmark:
 //!
 //! ```text
 //! cargo run -p book --bin draw-figures
@@ -10,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
-use book::figures;
+use book::{charts, figures};
 
 fn main() {
     match draw_figures() {
@@ -47,7 +49,16 @@ fn draw_figures() -> std::io::Result<bool> {
             println!("wrote {}", path.display());
         }
         wanted.insert(name);
-        alt_texts.insert(figure.name, figure.alt);
+        alt_texts.insert(format!("figures/{}.svg", figure.name), figure.alt);
+    }
+    fs::create_dir_all(charts::directory())?;
+    for chart in charts::draw_committed()? {
+        let path = charts::directory().join(format!("{}.svg", chart.name));
+        if fs::read_to_string(&path).ok().as_deref() != Some(chart.svg.as_str()) {
+            fs::write(&path, &chart.svg)?;
+            println!("wrote {}", path.display());
+        }
+        alt_texts.insert(chart.target(), chart.alt);
     }
     copy_alt_texts(&alt_texts)?;
     if all_drawn {
@@ -63,8 +74,9 @@ fn draw_figures() -> std::io::Result<bool> {
     Ok(all_drawn)
 }
 
-/// Rewrites the alt text of each figure's image in the chapters to the one
-/// in its source, so that the source is the only place to edit it.
+/// Rewrites the alt text of each figure's image in the chapters (keyed by
+/// the image's target) to the one its source gives, so that the source is
+/// the only place to edit it.
 fn copy_alt_texts(alt_texts: &BTreeMap<String, String>) -> std::io::Result<()> {
     let source = book::book_source();
     for chapter in book::book_checks::markdown_files(&source) {
@@ -72,9 +84,7 @@ fn copy_alt_texts(alt_texts: &BTreeMap<String, String>) -> std::io::Result<()> {
         let text = fs::read_to_string(&path)?;
         let mut updated = text.clone();
         for image in figures::images_in(&text) {
-            let Some(alt) =
-                figures::figure_name(&image.target).and_then(|name| alt_texts.get(name))
-            else {
+            let Some(alt) = alt_texts.get(&image.target) else {
                 continue;
             };
             if &image.alt != alt {

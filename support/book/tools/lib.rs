@@ -8,6 +8,8 @@
 //!   says which point at nothing.
 //! - [`figures`] draws the figures, ASCII diagrams in `docs/figures`, as the
 //!   SVGs in `docs/src/figures`, and finds the images of a chapter.
+//! - [`charts`] draws the performance chapter's charts from the
+//!   benchmark's results, as `docs/src/runs/bench-*.svg`.
 //!
 //! The crates carry mdBook anchors (`// ANCHOR: name` … `// ANCHOR_END:
 //! name`) so that a chapter can walk through its stage in excerpts; the
@@ -24,6 +26,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub mod book_checks;
+pub mod charts;
 pub mod figures;
 pub mod stages;
 pub mod unified_diff;
