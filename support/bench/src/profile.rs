@@ -27,13 +27,17 @@ use crate::process::{command, run_bounded};
 use crate::servers::{self, Server};
 use crate::setup::Setup;
 use crate::tools;
-use crate::workloads::{Load, Workload};
+use crate::workloads::{keep_alive_path, Load, Workload};
 
 /// What a profiler said about one server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// The server profiled, e.g. "epoll_server-edge".
     pub server: String,
+    /// The workload it was profiled on, e.g. "keep-alive, 1 MiB". (Results
+    /// written before this field existed have none.)
+    #[serde(default)]
+    pub workload: Option<String>,
     /// What was measured and with what, e.g. "system calls, strace -c -f".
     pub tool: String,
     /// Requests the load made meanwhile (calls / requests = calls per
@@ -52,10 +56,11 @@ enum Tracer {
     Callgrind,
 }
 
-/// Profiles of each of `servers` under a `seconds`-long load. A profile
-/// that fails is left out, with a line saying why: the measurements
-/// stand without it.
-pub fn profiles(servers: &[Server], setup: &Setup, seconds: u64) -> Vec<Profile> {
+/// Profiles of each of `servers` under a `seconds`-long load of the
+/// workload named with it (the one whose target it missed). A profile that
+/// fails is left out, with a line saying why: the measurements stand
+/// without it.
+pub fn profiles(servers: &[(Server, String)], setup: &Setup, seconds: u64) -> Vec<Profile> {
     let callgrind = tools::find(tools::VALGRIND.command).is_some();
     if !callgrind {
         eprintln!(
@@ -64,7 +69,8 @@ pub fn profiles(servers: &[Server], setup: &Setup, seconds: u64) -> Vec<Profile>
         );
     }
     let mut profiles = Vec::new();
-    for &server in servers {
+    for (server, workload) in servers {
+        let server = *server;
         let mut tracers = vec![Tracer::Strace];
         if callgrind && !server.forks() {
             tracers.push(Tracer::Callgrind);
@@ -74,8 +80,11 @@ pub fn profiles(servers: &[Server], setup: &Setup, seconds: u64) -> Vec<Profile>
                 Tracer::Strace => "strace",
                 Tracer::Callgrind => "callgrind",
             };
-            eprintln!("bench: profiling {} under {how}", server.name());
-            match under_load(server, tracer, setup, seconds) {
+            eprintln!(
+                "bench: profiling {} on {workload} under {how}",
+                server.name()
+            );
+            match under_load(server, workload, tracer, setup, seconds) {
                 Ok(profile) => profiles.push(profile),
                 Err(err) => eprintln!("bench: no profile of {}: {err:#}", server.name()),
             }
@@ -84,9 +93,15 @@ pub fn profiles(servers: &[Server], setup: &Setup, seconds: u64) -> Vec<Profile>
     profiles
 }
 
-/// Runs `server` under `tracer` for a load of `seconds`, then stops it so
-/// the tracer writes its report.
-fn under_load(server: Server, tracer: Tracer, setup: &Setup, seconds: u64) -> Result<Profile> {
+/// Runs `server` under `tracer` for a `seconds`-long load of `workload`,
+/// then stops it so the tracer writes its report.
+fn under_load(
+    server: Server,
+    workload: &str,
+    tracer: Tracer,
+    setup: &Setup,
+    seconds: u64,
+) -> Result<Profile> {
     let name = server.name();
     let report = setup.work.join(format!("{name}.profile"));
     let mut wrapper = setup.pin_server.clone();
@@ -112,22 +127,12 @@ fn under_load(server: Server, tracer: Tracer, setup: &Setup, seconds: u64) -> Re
     };
     wrapper.extend(prefix);
     let mut running = servers::start(server, setup, &wrapper, TRACED_LIMIT)?;
-    // The forking servers on connection per request, as they were measured;
-    // the others on the keep-alive workload whose target they missed.
-    let load = if server.forks() {
-        Load::Close { seconds }
-    } else {
-        Load::KeepAlive {
-            path: "/small.html",
-            seconds,
-        }
-    };
-    let workload = Workload {
+    let profiled = Workload {
         label: "profile".into(),
-        load,
+        load: load_of(workload, seconds),
         servers: vec![server],
     };
-    let result = workload.run_once(server, running.port, setup)?;
+    let result = profiled.run_once(server, running.port, setup)?;
     // SIGTERM to the server itself: valgrind runs it in its own process,
     // strace as its child, and each tracer writes its report when the
     // server dies. (strace, sent SIGTERM itself, would detach and leave
@@ -166,10 +171,20 @@ fn under_load(server: Server, tracer: Tracer, setup: &Setup, seconds: u64) -> Re
     };
     Ok(Profile {
         server: name.to_owned(),
+        workload: Some(workload.to_owned()),
         tool: tool.to_owned(),
         requests: (result.problem.is_none()).then_some(result.answered),
         summary,
     })
+}
+
+/// The load of the workload labelled `workload`: the keep-alive ones on
+/// their file, anything else (connection per request) on the hello path.
+fn load_of(workload: &str, seconds: u64) -> Load {
+    match keep_alive_path(workload) {
+        Some(path) => Load::KeepAlive { path, seconds },
+        None => Load::Close { seconds },
+    }
 }
 
 /// The first `count` functions of callgrind_annotate's listing: the lines
@@ -191,6 +206,20 @@ pub fn callgrind_top(annotated: &str, count: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_is_profiled_on_the_workload_it_missed() {
+        let big = load_of(crate::workloads::KEEP_ALIVE_BIG, 5);
+        assert_eq!(
+            big,
+            Load::KeepAlive {
+                path: "/big.bin",
+                seconds: 5
+            }
+        );
+        let close = load_of(crate::workloads::CLOSE_HELLO, 5);
+        assert_eq!(close, Load::Close { seconds: 5 });
+    }
 
     #[test]
     fn the_top_functions_of_callgrind_annotate() {

@@ -216,9 +216,13 @@ pub fn markdown(results: &Results) -> String {
             let requests = profile
                 .requests
                 .map_or(String::new(), |requests| format!(", {requests} requests"));
+            let on = profile
+                .workload
+                .as_ref()
+                .map_or(String::new(), |workload| format!(" on {workload}"));
             let _ = write!(
                 text,
-                "\n### {}: {}{requests}\n\n```text\n{}\n```\n",
+                "\n### {}{on}: {}{requests}\n\n```text\n{}\n```\n",
                 profile.server,
                 profile.tool,
                 profile.summary.trim_end()
@@ -363,6 +367,7 @@ mod tests {
             targets,
             profiles: vec![Profile {
                 server: "epoll_server-edge".into(),
+                workload: Some("keep-alive, 1 MiB".into()),
                 tool: "system calls, strace -c -f".into(),
                 requests: Some(3406),
                 summary: "% time     seconds  usecs/call     calls    errors syscall\n".into(),
@@ -430,7 +435,7 @@ mod tests {
             text.contains("| idle, 100 x 1s | nginx | - | - |"),
             "{text}"
         );
-        assert!(text.contains("\n### epoll_server-edge: system calls, strace -c -f, 3406 requests\n\n```text\n% time"), "{text}");
+        assert!(text.contains("\n### epoll_server-edge on keep-alive, 1 MiB: system calls, strace -c -f, 3406 requests\n\n```text\n% time"), "{text}");
         // The book includes this file: no mdBook directive may be in it.
         assert!(!text.contains("{{#"));
     }

@@ -41,6 +41,10 @@ pub struct Target {
     pub measured: String,
     /// The server to profile when the target is missed.
     pub profile: Option<String>,
+    /// The workload to profile it on: the one whose target it missed.
+    /// (Results written before this field existed have none.)
+    #[serde(default)]
+    pub profile_on: Option<String>,
 }
 
 fn find<'a>(rows: &'a [Row], workload: &str, server: Server) -> Option<&'a Row> {
@@ -55,7 +59,7 @@ fn ratio_target(
     reference: Option<&Row>,
     wanted: f64,
     unit: &str,
-    profile: Server,
+    profile: (Server, &str),
 ) -> Target {
     let (Some(measured), Some(reference)) = (measured, reference) else {
         return Target {
@@ -64,6 +68,7 @@ fn ratio_target(
             missed_by_percent: None,
             measured: "-".into(),
             profile: None,
+            profile_on: None,
         };
     };
     let ratio = if reference.requests_per_s > 0.0 {
@@ -77,7 +82,8 @@ fn ratio_target(
         outcome: if met { Outcome::Met } else { Outcome::Missed },
         missed_by_percent: (!met).then(|| (1.0 - ratio / wanted) * 100.0),
         measured: format!("{ratio:.2}x{unit}"),
-        profile: (!met).then(|| profile.name().to_owned()),
+        profile: (!met).then(|| profile.0.name().to_owned()),
+        profile_on: (!met).then(|| profile.1.to_owned()),
     }
 }
 
@@ -90,7 +96,7 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
             find(rows, KEEP_ALIVE_SMALL, Server::Nginx),
             EPOLL_VS_NGINX_SMALL,
             " nginx",
-            server,
+            (server, KEEP_ALIVE_SMALL),
         ));
     }
 
@@ -118,6 +124,7 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
                     row.peak_rss_kib as f64 / 1024.0
                 ),
                 profile: None,
+                profile_on: None,
             }
         }
         None => Target {
@@ -126,6 +133,7 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
             missed_by_percent: None,
             measured: "-".into(),
             profile: None,
+            profile_on: None,
         },
     });
 
@@ -135,7 +143,7 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
         find(rows, CLOSE_HELLO, Server::Webserver3gPy),
         RUST_VS_PYTHON,
         "",
-        Server::Webserver3g,
+        (Server::Webserver3g, CLOSE_HELLO),
     ));
 
     let with_errors: Vec<String> = rows
@@ -157,6 +165,7 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
             with_errors.join("; ")
         },
         profile: None,
+        profile_on: None,
     });
     for (mode, server) in [("edge", Server::EpollEdge), ("level", Server::EpollLevel)] {
         targets.push(big_file_target(rows, mode, server));
@@ -178,7 +187,7 @@ fn big_file_target(rows: &[Row], mode: &str, server: Server) -> Target {
         reference,
         EPOLL_VS_NGINX_BIG,
         " nginx",
-        server,
+        (server, KEEP_ALIVE_BIG),
     );
     let (Some(measured), Some(reference)) = (measured, reference) else {
         return target;
@@ -193,22 +202,27 @@ fn big_file_target(rows: &[Row], mode: &str, server: Server) -> Target {
         target.outcome = Outcome::Missed;
         target.missed_by_percent = Some((cpu_ratio - 1.0) * 100.0);
         target.profile = Some(server.name().to_owned());
+        target.profile_on = Some(KEEP_ALIVE_BIG.to_owned());
     }
     target
 }
 
-/// The servers to profile, each once, in the targets' order.
-pub fn servers_to_profile(targets: &[Target]) -> Vec<Server> {
-    let mut servers = Vec::new();
-    for name in targets
-        .iter()
-        .filter_map(|target| target.profile.as_deref())
-    {
-        if let Some(server) = Server::from_name(name).filter(|server| !servers.contains(server)) {
-            servers.push(server);
+/// The servers to profile, each with the workload whose target it
+/// missed, each pair once, in the targets' order.
+pub fn servers_to_profile(targets: &[Target]) -> Vec<(Server, String)> {
+    let mut wanted = Vec::new();
+    for target in targets {
+        let (Some(name), Some(workload)) = (&target.profile, &target.profile_on) else {
+            continue;
+        };
+        if let Some(server) = Server::from_name(name) {
+            let pair = (server, workload.clone());
+            if !wanted.contains(&pair) {
+                wanted.push(pair);
+            }
         }
     }
-    servers
+    wanted
 }
 
 #[cfg(test)]
@@ -274,7 +288,10 @@ mod tests {
         );
         assert_eq!(
             servers_to_profile(&targets),
-            [Server::EpollEdge, Server::EpollLevel]
+            [
+                (Server::EpollEdge, KEEP_ALIVE_SMALL.to_owned()),
+                (Server::EpollLevel, KEEP_ALIVE_SMALL.to_owned())
+            ]
         );
     }
 
@@ -300,6 +317,11 @@ mod tests {
             "1.49x nginx, CPU per request 2.67x nginx's"
         );
         assert_eq!(targets[6].outcome, Outcome::Met);
+        // Profiled where it missed: on the 1 MiB file, not the small page.
+        assert_eq!(
+            servers_to_profile(&targets),
+            [(Server::EpollEdge, KEEP_ALIVE_BIG.to_owned())]
+        );
     }
 
     #[test]
@@ -321,7 +343,11 @@ mod tests {
         assert_eq!(targets[3].missed_by_percent.unwrap().round(), 40.0);
         assert_eq!(
             servers_to_profile(&targets),
-            [Server::EpollEdge, Server::EpollLevel, Server::Webserver3g]
+            [
+                (Server::EpollEdge, KEEP_ALIVE_SMALL.to_owned()),
+                (Server::EpollLevel, KEEP_ALIVE_SMALL.to_owned()),
+                (Server::Webserver3g, CLOSE_HELLO.to_owned())
+            ]
         );
     }
 }

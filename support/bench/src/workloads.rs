@@ -119,6 +119,20 @@ pub struct Workload {
     pub servers: Vec<Server>,
 }
 
+/// The keep-alive workloads and the file each asks for.
+const KEEP_ALIVE_PATHS: [(&str, &str); 2] = [
+    (KEEP_ALIVE_SMALL, "/small.html"),
+    (KEEP_ALIVE_BIG, "/big.bin"),
+];
+
+/// The file a keep-alive workload asks for; `None` for other workloads.
+pub fn keep_alive_path(label: &str) -> Option<&'static str> {
+    KEEP_ALIVE_PATHS
+        .iter()
+        .find(|(keep_alive, _)| *keep_alive == label)
+        .map(|(_, path)| *path)
+}
+
 /// The workloads of a run, each with the servers chosen for it.
 pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workload> {
     use Server::*;
@@ -156,10 +170,7 @@ pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workl
         Load::Close { seconds },
         &every,
     );
-    for (label, path) in [
-        (KEEP_ALIVE_SMALL, "/small.html"),
-        (KEEP_ALIVE_BIG, "/big.bin"),
-    ] {
+    for (label, path) in KEEP_ALIVE_PATHS {
         let load = Load::KeepAlive { path, seconds };
         add(Kind::KeepAlive, label.into(), load, &static_servers);
     }
