@@ -36,13 +36,15 @@ const VARIES: &[(&str, &str)] = &[
 const CONNECTIONS: usize = 500;
 
 /// The chapter's command of terminal 2, for the server on `port`. It
-/// counts the shell's sockets, not all its descriptors: how many other
-/// descriptors a shell holds (a pipe of a command substitution, one
-/// inherited from whatever started it) varies from one shell to another.
+/// counts the shell's sockets, not all its descriptors: what else a shell
+/// holds varies (one inherited from whatever started it, and the pipe of
+/// the command substitution itself, whose write end the shell closes
+/// while `ls` runs, so that `ls` may list it and then fail to read it:
+/// hence `2>/dev/null`).
 fn hold_command(port: u16) -> String {
     format!(
         "for i in $(seq {CONNECTIONS}); do exec {{fd}}<>/dev/tcp/127.0.0.1/{port}; done; \
-         echo \"holding $(ls -l /proc/$$/fd | grep -c socket:) sockets\""
+         echo \"holding $(ls -l /proc/$$/fd 2>/dev/null | grep -c socket:) sockets\""
     )
 }
 
