@@ -211,6 +211,29 @@ impl Lab {
         self.sh_as_within(shown, actual, STEP_TIMEOUT)
     }
 
+    /// Runs client3 against the server on 127.0.0.1:`port` with `clients`
+    /// clients of `connections` connections each, its report of every
+    /// connection to /dev/null: shows the `cargo run` a learner types, runs
+    /// the built binary, waits at most `timeout`, and returns what it printed
+    /// (its summary, on stderr).
+    pub fn client3(
+        &mut self,
+        port: u16,
+        clients: u32,
+        connections: u32,
+        timeout: Duration,
+    ) -> Result<String> {
+        let arguments = format!(
+            "--host=127.0.0.1 --port={port} --max-clients={clients} --max-conns={connections}"
+        );
+        let binary = self.binary_shown("client3");
+        self.sh_as_within(
+            &format!("cargo run -q -p client3 -- {arguments} >/dev/null"),
+            &format!("{binary} {arguments} >/dev/null"),
+            timeout,
+        )
+    }
+
     /// [`Lab::sh_as`] for a command that may take longer than a step usually does.
     pub fn sh_as_within(&mut self, shown: &str, actual: &str, timeout: Duration) -> Result<String> {
         self.transcript.command(shown);

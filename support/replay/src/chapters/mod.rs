@@ -100,12 +100,7 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
         .and_then(|pid| pid.trim().parse().ok())
         .context("the server's Parent PID line")?;
     lab.say("128 clients at once, one connection each (the article's run):");
-    let client3 = lab.binary_shown("client3");
-    let arguments = format!("--host=127.0.0.1 --port={port} --max-clients=128 --max-conns=1");
-    lab.sh_as(
-        &format!("cargo run -q -p client3 -- {arguments} >/dev/null"),
-        &format!("{client3} {arguments} >/dev/null"),
-    )?;
+    lab.client3(port, 128, 1, STEP_TIMEOUT)?;
     // Every child has printed its request and exited: none is still running.
     let deadline = std::time::Instant::now() + STEP_TIMEOUT;
     loop {

@@ -91,16 +91,11 @@ fn run(lab: &mut Lab) -> Result<()> {
         port,
     )?;
     let port = server.port;
-    let client3 = lab.binary_shown("client3");
     lab.say("in another terminal, one client that opens 50 connections and holds them all:");
     // When the client connects faster than the server accepts, the listen
     // queue (5) overflows and the kernel drops SYNs, which the client sends
     // again a second later: on a busy machine this run takes a while.
-    lab.sh_as_within(
-        &format!("cargo run -q -p client3 -- --host=127.0.0.1 --port={port} --max-clients=1 --max-conns=50 >/dev/null"),
-        &format!("{client3} --host=127.0.0.1 --port={port} --max-clients=1 --max-conns=50 >/dev/null"),
-        LONG_RUN,
-    )?;
+    lab.client3(port, 1, 50, LONG_RUN)?;
     server.process.wait_for(STEP_TIMEOUT, |lines| {
         lines.iter().any(|line| line.starts_with("webserver3d:"))
     });
@@ -150,11 +145,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     );
     let mut server = lab.server_on_port(&shown, &actual, port)?;
     let port = server.port;
-    lab.sh_as_within(
-        &format!("cargo run -q -p client3 -- --host=127.0.0.1 --port={port} --max-clients=1 --max-conns=60 >/dev/null"),
-        &format!("{client3} --host=127.0.0.1 --port={port} --max-clients=1 --max-conns=60 >/dev/null"),
-        LONG_RUN,
-    )?;
+    lab.client3(port, 1, 60, LONG_RUN)?;
     server.process.wait_for(STEP_TIMEOUT, |lines| {
         lines.iter().any(|line| line.starts_with("webserver3d:"))
     });

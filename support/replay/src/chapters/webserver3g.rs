@@ -39,11 +39,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         Limits::default(),
     )?;
     let port = server.port;
-    let client3 = lab.binary_shown("client3");
-    lab.sh_as(
-        &format!("cargo run -q -p client3 -- --host=127.0.0.1 --port={port} --max-clients=128 --max-conns=1 >/dev/null"),
-        &format!("{client3} --host=127.0.0.1 --port={port} --max-clients=128 --max-conns=1 >/dev/null"),
-    )?;
+    lab.client3(port, 128, 1, STEP_TIMEOUT)?;
     server.process.wait_for(STEP_TIMEOUT, |lines| {
         lines
             .iter()
