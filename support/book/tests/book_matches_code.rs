@@ -289,15 +289,12 @@ fn every_chart_is_what_the_benchmark_results_give() {
     );
     let mut stale = Vec::new();
     for chart in &charts {
-        let path = charts::directory().join(format!("{}.svg", chart.name));
+        let path = chart.path();
         if fs::read_to_string(&path).unwrap_or_default() != chart.svg {
             stale.push(path.display().to_string());
         }
     }
-    let wanted: BTreeSet<String> = charts
-        .iter()
-        .map(|chart| format!("{}.svg", chart.name))
-        .collect();
+    let wanted: BTreeSet<String> = charts.iter().map(charts::Chart::file_name).collect();
     for entry in fs::read_dir(charts::directory())
         .expect("docs/src/runs")
         .flatten()

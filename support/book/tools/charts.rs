@@ -37,9 +37,19 @@ pub struct Chart {
 }
 
 impl Chart {
+    /// Its file's name: `<name>.svg`.
+    pub fn file_name(&self) -> String {
+        format!("{}.svg", self.name)
+    }
+
+    /// Where it is committed: `docs/src/runs/<name>.svg`.
+    pub fn path(&self) -> PathBuf {
+        directory().join(self.file_name())
+    }
+
     /// The image target a chapter uses: `runs/<name>.svg`.
     pub fn target(&self) -> String {
-        format!("runs/{}.svg", self.name)
+        format!("runs/{}", self.file_name())
     }
 }
 

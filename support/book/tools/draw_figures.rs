@@ -53,7 +53,7 @@ fn draw_figures() -> std::io::Result<bool> {
     }
     fs::create_dir_all(charts::directory())?;
     for chart in charts::draw_committed()? {
-        let path = charts::directory().join(format!("{}.svg", chart.name));
+        let path = chart.path();
         if fs::read_to_string(&path).ok().as_deref() != Some(chart.svg.as_str()) {
             fs::write(&path, &chart.svg)?;
             println!("wrote {}", path.display());
