@@ -23,6 +23,7 @@
 //! this one: `support/static_http` for the two static servers,
 //! `support/wsgi_http` for webserver2.
 
+pub mod manifest;
 pub mod output;
 pub mod request_head;
 mod stage;
