@@ -22,9 +22,11 @@
 //! | `wait` | [`PATIENCE`] and [`eventually`]: every bounded wait |
 //! | `process` | [`Launch`], [`Process`], [`Server`], banner parsing |
 //! | `http` | the raw HTTP client: [`connect`], [`request`], [`read_response`], [`Response`], ... |
-//! | `proc_fs` | [`children_of`], [`process_state`], [`ProcessState`]: `/proc` readings of processes |
-//! | `proc_net` | [`tcp_end`]: a TCP socket's queues and window, from `/proc/net/tcp` |
-//! | `resources` | [`cpu_time`], [`resident_memory`], [`raise_open_file_limit`] |
+//! | [`run`] | [`run::Running`]: the one process runner of the tooling (groups, drained output, bounded waits) |
+//! | [`procs`] | `/proc` readings (the `procfs` crate): children, states, CPU, memory, listening sockets |
+//! | `proc_net` | [`tcp_end`]: a TCP socket's queues and its peer's window, which `procfs` does not parse |
+//! | [`tools`] | the programs the tooling needs, their packages, the one PATH lookup |
+//! | `resources` | [`raise_open_file_limit`] |
 //! | `forking` | for the forking servers: [`wait_for_child_lines`], [`exit_children_while_server_is_stopped`] |
 //! | [`contract`] | what every server binary promises, and [`server_contract_tests!`] |
 //! | `listeners` | servers for client tests: [`RecordingListener`], [`RefusingPort`], [`UnacceptingListener`] |
@@ -33,7 +35,7 @@
 //! | `stdout_pipe` | [`StdoutPipe`]: a server's stdout held by the test itself |
 //! | `unprivileged` | [`Launch::unprivileged_with_process_limit`]: `ulimit -u` as the user nobody |
 //! | `contract_cli_log` | `--help`, unknown arguments, and a log reader that leaves or stops reading |
-//! | `temp_dir` | [`TempDir`] |
+//! | `temp_dir` | [`TempDir`], on `tempfile` |
 
 pub mod contract;
 #[doc(hidden)]
@@ -41,14 +43,16 @@ pub mod contract_cli_log;
 mod forking;
 mod http;
 mod listeners;
-mod proc_fs;
 mod proc_net;
 mod process;
+pub mod procs;
 mod resources;
+pub mod run;
 mod scripted_listener;
 pub mod static_server;
 mod stdout_pipe;
 mod temp_dir;
+pub mod tools;
 mod unprivileged;
 mod wait;
 
@@ -58,11 +62,12 @@ pub use http::{
     read_until_contains, request, request_for, send_request, stays_open_for, Response,
 };
 pub use listeners::{RecordingListener, RefusingPort, UnacceptingListener};
-pub use proc_fs::{children_of, process_state, ProcessState};
 pub use proc_net::{tcp_end, TcpEnd};
 pub use process::{parse_banner, Launch, Process, Server};
-pub use resources::{cpu_time, raise_open_file_limit, resident_memory};
+pub use procs::{children_of, cpu_time, process_state, resident_memory, ProcessState};
+pub use resources::raise_open_file_limit;
+pub use run::within;
 pub use scripted_listener::{Reply, ScriptedListener};
 pub use stdout_pipe::StdoutPipe;
 pub use temp_dir::TempDir;
-pub use wait::{eventually, within, PATIENCE};
+pub use wait::{eventually, PATIENCE};

@@ -4,30 +4,26 @@
 //! banner, and the port it named).
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, ExitStatus};
 use std::thread;
-use std::time::{Duration, Instant};
 
-use nix::sys::resource::{setrlimit, Resource};
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use crate::http::{connect, read_response, read_to_eof, request_for, send_request, Response};
-use crate::proc_fs::{children_of, process_state, ProcessState};
+use crate::procs::{children_of, process_state, ProcessState};
+use crate::run::{Limits, Output, Running};
 use crate::{eventually, TempDir, PATIENCE};
 
 /// How to start a lesson binary: its path (`env!("CARGO_BIN_EXE_…")`), its
 /// arguments, its environment and limits.
 pub struct Launch {
     pub(crate) command: Command,
-    /// RLIMIT_NOFILE for the binary: (soft, hard).
-    open_file_limit: Option<(u64, u64)>,
+    /// Its descriptor and process limits, and the user it runs as.
+    pub(crate) limits: Limits,
     /// A directory holding a copy of the binary to run instead (see
     /// `Launch::unprivileged_with_process_limit`), removed once it is running.
     pub(crate) scratch: Option<TempDir>,
@@ -39,7 +35,7 @@ impl Launch {
     pub fn new(binary: &str) -> Launch {
         Launch {
             command: standard_command(binary.as_ref()),
-            open_file_limit: None,
+            limits: Limits::default(),
             scratch: None,
         }
     }
@@ -87,7 +83,7 @@ impl Launch {
     /// Starts the binary with RLIMIT_NOFILE (soft and hard) set to `limit`,
     /// as `ulimit -n limit` would before running it.
     pub fn open_file_limit(mut self, limit: u64) -> Launch {
-        self.open_file_limit = Some((limit, limit));
+        self.limits.open_files = Some((limit, limit));
         self
     }
 
@@ -95,59 +91,29 @@ impl Launch {
     /// `hard`, as `ulimit -Hn hard; ulimit -Sn soft` would: the binary may
     /// raise its own soft limit up to `hard`.
     pub fn open_file_limits(mut self, soft: u64, hard: u64) -> Launch {
-        self.open_file_limit = Some((soft, hard));
+        self.limits.open_files = Some((soft, hard));
         self
     }
 
     /// Starts the binary; does not wait for anything.
     pub fn spawn(self) -> Process {
-        let (program, mut child) = self.spawn_child();
-        let stdout = Collected::lines_of(child.stdout.take().expect("stdout is piped"));
-        let stderr = Collected::text_of(child.stderr.take().expect("stderr is piped"));
-        Process {
-            program,
-            child,
-            stdout,
-            stderr,
-            exit_status: None,
-        }
+        self.spawn_with(Output::Separate)
     }
 
-    /// Starts the binary with its limits; returns its name and the child,
-    /// whose stdout and stderr are pipes nobody reads yet.
-    pub(crate) fn spawn_child(mut self) -> (String, Child) {
-        if let Some((soft, hard)) = self.open_file_limit {
-            // SAFETY: the closure runs in the forked child before exec, where
-            // only async-signal-safe calls are allowed; setrlimit(2) is a
-            // single system call and allocates nothing.
-            unsafe {
-                self.command.pre_exec(move || {
-                    setrlimit(Resource::RLIMIT_NOFILE, soft, hard).map_err(io::Error::from)
-                });
-            }
-        }
-        let program = self.command.get_program().to_string_lossy().into_owned();
-        let child = self
-            .command
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
+    /// Starts the binary with its limits and `output`.
+    pub(crate) fn spawn_with(mut self, output: Output) -> Process {
+        let running =
+            Running::start(self.command, output, self.limits).unwrap_or_else(|err| panic!("{err}"));
         // Running (spawn returns once exec has succeeded), the binary no
         // longer needs its file: a copy in `scratch` can go.
         drop(self.scratch.take());
-        (program, child)
+        Process { running }
     }
 
     /// Starts the binary and waits for its `Serving HTTP on port N ...`
     /// banner, which must be the first line of its stdout.
     pub fn start_server(self) -> Server {
         self.start_with_banner("Serving HTTP on port ")
-    }
-
-    /// Starts the binary and waits for a first line of stdout that names a
-    /// port (`... on port N ...`), whatever it says around it: for checks
-    /// that every server binary shares.
-    pub fn start_with_any_banner(self) -> Server {
-        self.start_with_banner("")
     }
 
     /// Starts the binary and waits for a first line of stdout of the form
@@ -163,7 +129,7 @@ impl Launch {
             if let Some(status) = process.try_exit_status() {
                 panic!(
                     "{} exited with {status} before printing its banner; stderr: {}",
-                    process.program,
+                    process.program(),
                     process.stderr()
                 );
             }
@@ -183,19 +149,13 @@ pub fn parse_banner(line: &str) -> Option<u16> {
 /// The port in `{prefix}N ...`.
 /// How every launch starts `program`: `PORT=0`, so that parallel tests
 /// never fight over a port (a test may override it), no `SLEEP_SECS`, no
-/// backtraces, stdout and stderr piped to the test.
+/// backtraces ([`Running`] adds its process group and the pipes).
 fn standard_command(program: &OsStr) -> Command {
     let mut command = Command::new(program);
     command
         .env("PORT", "0")
         .env_remove("SLEEP_SECS")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // A process group of its own: the binary and everything it forks
-        // can be killed together, and nothing else.
-        .process_group(0);
+        .env("RUST_BACKTRACE", "0");
     command
 }
 
@@ -218,81 +178,33 @@ pub(crate) fn parse_port_line(line: &str, prefix: &str) -> Option<u16> {
         .ok()
 }
 
-/// Output of a child process, read by a background thread as it comes.
-#[derive(Clone)]
-pub(crate) struct Collected {
-    /// What arrived so far.
-    pub(crate) bytes: Arc<Mutex<Vec<u8>>>,
-    /// Set when the pipe reached end-of-file: every holder has exited.
-    pub(crate) finished: Arc<AtomicBool>,
-}
-
-impl Collected {
-    pub(crate) fn lines_of(stdout: ChildStdout) -> Collected {
-        Collected::spawn_reader(stdout)
-    }
-
-    pub(crate) fn text_of(stderr: ChildStderr) -> Collected {
-        Collected::spawn_reader(stderr)
-    }
-
-    fn spawn_reader(source: impl Read + Send + 'static) -> Collected {
-        let collected = Collected {
-            bytes: Arc::new(Mutex::new(Vec::new())),
-            finished: Arc::new(AtomicBool::new(false)),
-        };
-        let sink = collected.clone();
-        thread::spawn(move || {
-            // Read until every holder of the pipe has exited. Keeping the
-            // pipe drained matters: a server whose stdout pipe is full or
-            // closed would block or fail in println!.
-            let mut reader = BufReader::new(source);
-            loop {
-                let mut chunk = Vec::new();
-                match reader.read_until(b'\n', &mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => sink.bytes.lock().unwrap().extend_from_slice(&chunk),
-                }
-            }
-            sink.finished.store(true, Ordering::SeqCst);
-        });
-        collected
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
-    }
-
-    fn is_finished(&self) -> bool {
-        self.finished.load(Ordering::SeqCst)
-    }
-}
-
-/// A running lesson binary. Dropping it kills its whole process group.
+/// A running lesson binary, for tests: [`Running`] whose waits panic with
+/// a message instead of returning `None`. Dropping it kills its whole
+/// process group.
 pub struct Process {
-    pub(crate) program: String,
-    pub(crate) child: Child,
-    pub(crate) stdout: Collected,
-    pub(crate) stderr: Collected,
-    pub(crate) exit_status: Option<ExitStatus>,
+    pub(crate) running: Running,
 }
 
 impl Process {
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.running.pid()
+    }
+
+    pub(crate) fn program(&self) -> &str {
+        self.running.program()
     }
 
     /// Everything the process (and its children) printed so far, by line.
     pub fn stdout_lines(&self) -> Vec<String> {
-        self.stdout.text().lines().map(str::to_owned).collect()
+        self.running.lines()
     }
 
     pub fn stdout(&self) -> String {
-        self.stdout.text()
+        self.running.output()
     }
 
     pub fn stderr(&self) -> String {
-        self.stderr.text()
+        self.running.stderr()
     }
 
     /// Waits until some line of stdout satisfies `matches`; returns it.
@@ -330,28 +242,19 @@ impl Process {
 
     /// The exit status, if the process has exited.
     pub fn try_exit_status(&mut self) -> Option<ExitStatus> {
-        if self.exit_status.is_none() {
-            self.exit_status = self.child.try_wait().expect("waitpid on the child");
-        }
-        self.exit_status
+        self.running.try_status()
     }
 
     /// Waits (bounded) for the process to exit; returns its exit code.
     /// Panics if it is still running after [`PATIENCE`] or died of a signal.
     pub fn wait_for_exit(&mut self) -> i32 {
-        let status = eventually(PATIENCE, "the process to exit", || self.try_exit_status());
-        // Its last words may still be in the pipes: give the reader threads
-        // a moment to reach end-of-file. Children it forked may hold the
-        // pipes open longer, so this wait is bounded and does not fail.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !(self.stdout.is_finished() && self.stderr.is_finished()) && Instant::now() < deadline
-        {
-            thread::sleep(Duration::from_millis(5));
-        }
+        let status = self.running.wait_exit(PATIENCE).unwrap_or_else(|| {
+            panic!("timed out after {PATIENCE:?} waiting for the process to exit")
+        });
         status.code().unwrap_or_else(|| {
             panic!(
                 "{} was killed by signal {:?}; stderr: {}",
-                self.program,
+                self.program(),
                 status.signal(),
                 self.stderr()
             )
@@ -384,16 +287,7 @@ impl Process {
 
     /// Sends a signal to this process only (not its children).
     pub fn signal(&self, signal: Signal) {
-        kill(Pid::from_raw(self.pid()), signal).expect("kill(2) our own child");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        // The group holds exactly this binary and what it forked (the tests
-        // started it with a process group of its own).
-        let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
-        let _ = self.child.wait();
+        self.running.signal(signal);
     }
 }
 

@@ -8,14 +8,13 @@
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::process::ChildStdout;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::process::{port_in_banner, Collected};
-use crate::{Launch, Process, Server, PATIENCE};
+use crate::process::port_in_banner;
+use crate::run::Output;
+use crate::{Launch, Server, PATIENCE};
 
 /// The read end of a server's stdout, read only when the test says so.
 ///
@@ -41,28 +40,16 @@ impl Launch {
     /// [`Launch::start_server_with_stdout_pipe`] for any banner
     /// `{prefix}N ...`; an empty prefix takes any line that says `on port N`.
     pub fn start_with_stdout_pipe(self, prefix: &str) -> (Server, StdoutPipe) {
-        let (program, mut child) = self.spawn_child();
+        let mut process = self.spawn_with(Output::StdoutHeld);
         let mut pipe = StdoutPipe {
-            pipe: child.stdout.take().expect("stdout is piped"),
+            pipe: process.running.take_stdout().expect("stdout is held"),
             pending: Vec::new(),
-        };
-        let stderr = Collected::text_of(child.stderr.take().expect("stderr is piped"));
-        let mut process = Process {
-            program,
-            child,
-            // Nothing: the test reads stdout through the pipe.
-            stdout: Collected {
-                bytes: Arc::default(),
-                finished: Arc::new(AtomicBool::new(true)),
-            },
-            stderr,
-            exit_status: None,
         };
         let Some(banner) = pipe.read_line(PATIENCE) else {
             let status = process.try_exit_status();
             panic!(
                 "{} printed no banner (exit status {status:?}); stderr: {}",
-                process.program,
+                process.program(),
                 process.stderr()
             );
         };

@@ -1,48 +1,35 @@
-//! A directory of its own for one test, removed when the test ends.
+//! A scratch directory, removed when dropped: `tempfile`'s, with a label
+//! in its name and a helper to write files into it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fresh directory under the system's temporary directory, named after
-/// the test process and a counter so that parallel tests never share one.
-/// Dropping it removes it and everything in it.
-pub struct TempDir {
-    path: PathBuf,
-}
+/// A directory under the system's temporary directory, removed on drop.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
-    /// Creates `<tmp>/testkit-<pid>-<n>-<label>`.
+    /// A new empty directory whose name starts with `testkit-LABEL-`.
     pub fn new(label: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let number = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path =
-            std::env::temp_dir().join(format!("testkit-{}-{number}-{label}", std::process::id()));
-        // A directory left by an earlier process with the same pid.
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap_or_else(|err| panic!("create {}: {err}", path.display()));
-        TempDir { path }
+        let directory = tempfile::Builder::new()
+            .prefix(&format!("testkit-{label}-"))
+            .tempdir()
+            .unwrap_or_else(|err| panic!("create a temporary directory: {err}"));
+        TempDir(directory)
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.0.path()
     }
 
     /// Writes `content` to `relative` under the directory, creating the
     /// directories on the way; returns the file's path.
     pub fn write(&self, relative: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let file = self.path.join(relative);
+        let file = self.path().join(relative);
         if let Some(parent) = file.parent() {
             fs::create_dir_all(parent)
                 .unwrap_or_else(|err| panic!("create {}: {err}", parent.display()));
         }
         fs::write(&file, content).unwrap_or_else(|err| panic!("write {}: {err}", file.display()));
         file
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
     }
 }

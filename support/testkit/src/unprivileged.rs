@@ -9,14 +9,12 @@
 //! made exact: such a test is skipped with a message. CI runs as root.
 
 use std::fs;
-use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
-use nix::sys::resource::{setrlimit, Resource};
-use nix::unistd::{setgid, setgroups, setuid, Gid, Uid, User};
+use nix::unistd::{Uid, User};
 
+use crate::procs::tasks_of_user;
 use crate::{Launch, TempDir};
 
 impl Launch {
@@ -51,50 +49,11 @@ impl Launch {
             .unwrap_or_else(|err| panic!("copy {} for nobody: {err}", program.display()));
         self = self.with_program(&copy);
         self.scratch = Some(scratch);
-        let limit = processes_of(nobody.uid) + processes;
-        let (uid, gid): (Uid, Gid) = (nobody.uid, nobody.gid);
-        // SAFETY: the closure runs in the forked child before exec, where
-        // only async-signal-safe calls are allowed: setrlimit, setgroups,
-        // setgid and setuid are single system calls that allocate nothing.
-        // The order matters: the limit is set while still root, and the
-        // group before the user, since after setuid the process may change
-        // neither.
-        unsafe {
-            self.command.pre_exec(move || {
-                setrlimit(Resource::RLIMIT_NPROC, limit, limit).map_err(io::Error::from)?;
-                setgroups(&[]).map_err(io::Error::from)?;
-                setgid(gid).map_err(io::Error::from)?;
-                setuid(uid).map_err(io::Error::from)
-            });
-        }
+        // RLIMIT_NPROC counts every task of the user: what nobody runs
+        // already, plus the server and its children. Set while still root
+        // (see `Running::start`), then the user.
+        self.limits.processes = Some(tasks_of_user(nobody.uid.as_raw()) + processes);
+        self.limits.user = Some((nobody.uid, nobody.gid));
         Some(self)
     }
-}
-
-/// How many tasks (processes and their threads, as RLIMIT_NPROC counts
-/// them) the user `uid` has now, from /proc.
-fn processes_of(uid: Uid) -> u64 {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut count = 0;
-    for entry in entries.flatten() {
-        let Ok(status) = fs::read_to_string(entry.path().join("status")) else {
-            continue;
-        };
-        let real_uid = status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().next())
-            .and_then(|id| id.parse::<u32>().ok());
-        if real_uid == Some(uid.as_raw()) {
-            let threads = status
-                .lines()
-                .find_map(|line| line.strip_prefix("Threads:"))
-                .and_then(|n| n.trim().parse::<u64>().ok())
-                .unwrap_or(1);
-            count += threads;
-        }
-    }
-    count
 }

@@ -1,0 +1,141 @@
+//! What `/proc` says of processes and sockets, read with the `procfs`
+//! crate: the one `/proc` reader of the tests, `cargo ex`, replay and the
+//! benchmark. Every reading is of a moment: a process may be gone by the
+//! next line, so a failed read is an absence (`None`, empty), not an error.
+
+use std::time::Duration;
+
+use procfs::net::TcpState;
+use procfs::process::{all_processes, Process, Stat};
+
+/// A process and its state letter (`R`, `S`, `T` when stopped, `Z` for a
+/// zombie: exited, never waited for, `<defunct>` in `ps`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessState {
+    /// Its PID.
+    pub pid: i32,
+    /// The state letter of `/proc/PID/stat`.
+    pub state: char,
+}
+
+/// Every process's `stat` that can still be read.
+fn all_stats() -> impl Iterator<Item = Stat> {
+    all_processes()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|process| process.stat().ok())
+}
+
+/// The processes whose parent is `parent`, by PID.
+pub fn children_of(parent: i32) -> Vec<ProcessState> {
+    let mut children: Vec<ProcessState> = all_stats()
+        .filter(|stat| stat.ppid == parent)
+        .map(|stat| ProcessState {
+            pid: stat.pid,
+            state: stat.state,
+        })
+        .collect();
+    children.sort_by_key(|child| child.pid);
+    children
+}
+
+/// The processes whose parent is `parent`, with their command names
+/// (`comm`), by PID.
+pub fn children_named(parent: i32) -> Vec<(i32, String)> {
+    let mut children: Vec<(i32, String)> = all_stats()
+        .filter(|stat| stat.ppid == parent)
+        .map(|stat| (stat.pid, stat.comm))
+        .collect();
+    children.sort();
+    children
+}
+
+/// A process's state letter, if it still exists.
+pub fn process_state(pid: i32) -> Option<char> {
+    Some(Process::new(pid).ok()?.stat().ok()?.state)
+}
+
+/// A process's CPU time so far, in clock ticks: (user, system).
+pub fn cpu_ticks(pid: i32) -> Option<(u64, u64)> {
+    let stat = Process::new(pid).ok()?.stat().ok()?;
+    Some((stat.utime, stat.stime))
+}
+
+/// How many clock ticks make a second (`getconf CLK_TCK`).
+pub fn ticks_per_second() -> u64 {
+    procfs::ticks_per_second()
+}
+
+/// The CPU time (user and system) a process has used so far.
+pub fn cpu_time(pid: i32) -> Option<Duration> {
+    let (user, system) = cpu_ticks(pid)?;
+    Some(Duration::from_secs_f64(
+        (user + system) as f64 / ticks_per_second() as f64,
+    ))
+}
+
+/// A process's resident memory now (`VmRSS`), in bytes.
+pub fn resident_memory(pid: i32) -> Option<u64> {
+    Some(Process::new(pid).ok()?.status().ok()?.vmrss? * 1024)
+}
+
+/// The most resident memory a process has had (`VmHWM`), in KiB.
+pub fn peak_resident_kib(pid: i32) -> Option<u64> {
+    Process::new(pid).ok()?.status().ok()?.vmhwm
+}
+
+/// How many tasks (processes and their threads, as RLIMIT_NPROC counts
+/// them) the user `uid` has now.
+pub fn tasks_of_user(uid: u32) -> u64 {
+    all_processes()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|process| process.status().ok())
+        .filter(|status| status.ruid == uid)
+        .map(|status| status.threads)
+        .sum()
+}
+
+/// Whether a TCP socket listens on `port` (IPv4).
+pub fn listening(port: u16) -> bool {
+    procfs::net::tcp().is_ok_and(|sockets| {
+        sockets
+            .iter()
+            .any(|socket| socket.state == TcpState::Listen && socket.local_address.port() == port)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn finds_its_own_children_and_their_state() {
+        let mut child = Command::new("sleep").arg("5").spawn().unwrap();
+        let me = std::process::id() as i32;
+        let found = children_of(me).iter().any(|c| c.pid == child.id() as i32);
+        let named = children_named(me)
+            .iter()
+            .any(|(pid, name)| *pid == child.id() as i32 && name == "sleep");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(found && named);
+    }
+
+    #[test]
+    fn reads_its_own_usage_and_a_listening_socket() {
+        let me = std::process::id() as i32;
+        assert!(cpu_time(me).is_some());
+        assert!(resident_memory(me).unwrap() > 0);
+        assert!(peak_resident_kib(me).unwrap() > 0);
+        assert!(tasks_of_user(nix::unistd::getuid().as_raw()) >= 1);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(listening(port));
+        drop(listener);
+        assert!(!listening(port));
+    }
+}
