@@ -251,13 +251,20 @@ pub fn stop_everything_on_interrupt(tool: &'static str, cleanup: impl FnOnce() +
     }
     thread::spawn(move || {
         let signal = signals.wait().unwrap_or(Signal::SIGINT);
-        for group in GROUPS.lock().unwrap().iter() {
-            let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
-        }
+        kill_everything_started();
         cleanup();
         eprintln!("{tool}: stopped by {signal}; killed the processes it had started");
         std::process::exit(128 + signal as i32);
     });
+}
+
+/// Kills every process group started by [`Running::start`] that is still
+/// running: for a tool whose time ran out, or that was interrupted. Their
+/// `Running`s reap them when dropped.
+pub fn kill_everything_started() {
+    for group in GROUPS.lock().unwrap().iter() {
+        let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
+    }
 }
 
 /// Polls `check` every few milliseconds until it gives a value or
