@@ -2,7 +2,8 @@
 //!
 //! The statement is in README.md next to this folder's Cargo.toml; the
 //! check is `cargo ex check 12_nonblock_loop`. Everything but the part marked
-//! `EXERCISE` is nonblock_server as the lesson wrote it.
+//! `EXERCISE` is nonblock_model, the chapter's first program
+//! (nonblock_server/src/bin/nonblock_model.rs), as the lesson wrote it.
 //!
 //! Try it by hand:
 //!

@@ -1,5 +1,5 @@
 //! webserver1 (part1/webserver1.py): the socket steps, one greeting for any request.
-//! Part 1 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
+//! Part 1 of "Let's Build A Web Server"; its chapter, docs/src/webserver1.md, says why.
 //!
 //! Try it:
 //!

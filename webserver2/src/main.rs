@@ -1,5 +1,5 @@
 //! webserver2 (part2/webserver2.py): the server split from the application (WSGI).
-//! Part 2 of "Let's Build A Web Server"; its chapter, docs/src/<crate>.md, says why.
+//! Part 2 of "Let's Build A Web Server"; its chapter, docs/src/webserver2.md, says why.
 //!
 //! For each client, `handle_one_request` does what the Python's does:
 //!

@@ -2,7 +2,9 @@
 //!
 //! The statement is in README.md next to this folder's Cargo.toml; the
 //! check is `cargo ex check 08_sigchld_handler`. Everything but the part marked
-//! `EXERCISE` is webserver3e as the lesson wrote it.
+//! `EXERCISE` is webserver3f as the lesson wrote it, without its handler: its
+//! accept already restarts after EINTR (3f's fix), so that the exercise is
+//! the handler alone.
 //!
 //! Try it by hand:
 //!

@@ -2,7 +2,8 @@
 //!
 //! The statement is in README.md next to this folder's Cargo.toml; the
 //! check is `cargo ex check 14_epoll_register`. Everything but the part marked
-//! `EXERCISE` is epoll_server as the lesson wrote it.
+//! `EXERCISE` is epoll_model, the chapter's first program
+//! (epoll_server/src/bin/epoll_model.rs), as the lesson wrote it.
 //!
 //! Try it by hand:
 //!
