@@ -503,15 +503,14 @@ pub fn client_connections(probe: &Probe) -> Result<(), String> {
     let listener = RecordingListener::start();
     let (clients, connections) = (3, 4);
     let mut client = Running {
-        process: Running::spawn(
-            probe
-                .launch()
-                .env("PORT", &listener.port().to_string())
-                .args([
-                    format!("--max-clients={clients}"),
-                    format!("--max-conns={connections}"),
-                ]),
-        ),
+        process: probe
+            .launch()
+            .env("PORT", &listener.port().to_string())
+            .args([
+                format!("--max-clients={clients}"),
+                format!("--max-conns={connections}"),
+            ])
+            .spawn(),
         port: 0,
     };
     probe.step(format!(

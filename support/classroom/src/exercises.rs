@@ -1,4 +1,9 @@
-//! The exercises, in the order to hand them out: the book's order.
+//! The exercises: stages.toml says which there are, this file which check
+//! proves each.
+
+use std::sync::OnceLock;
+
+use common::manifest::manifest;
 
 use crate::checks;
 use crate::probe::Probe;
@@ -24,110 +29,54 @@ impl Exercise {
     }
 }
 
-pub const EXERCISES: &[Exercise] = &[
-    Exercise {
-        name: "01_socket_steps",
-        stage: "webserver1",
-        concept: "socket, SO_REUSEADDR, bind, listen, accept",
-        minutes: 20,
-        check: checks::socket_steps,
-    },
-    Exercise {
-        name: "02_greet_by_name",
-        stage: "webserver1",
-        concept: "the name in the path: query, %-decoding, 400",
-        minutes: 25,
-        check: checks::greet_by_name,
-    },
-    Exercise {
-        name: "03_wsgi_app",
-        stage: "webserver2",
-        concept: "an application for the WSGI-like interface",
-        minutes: 20,
-        check: checks::wsgi_app,
-    },
-    Exercise {
-        name: "04_read_and_answer",
-        stage: "webserver3a",
-        concept: "read the request, answer, close: EOF",
-        minutes: 10,
-        check: checks::read_and_answer,
-    },
-    Exercise {
-        name: "05_sleep_after_answer",
-        stage: "webserver3b",
-        concept: "the next client waits in the listen queue",
-        minutes: 10,
-        check: checks::sleep_after_answer,
-    },
-    Exercise {
-        name: "06_fork_per_client",
-        stage: "webserver3c",
-        concept: "fork: two clients served at once by two PIDs",
-        minutes: 20,
-        check: checks::fork_per_client,
-    },
-    Exercise {
-        name: "07_close_parents_copy",
-        stage: "webserver3d",
-        concept: "the parent closes its copy: the client reads EOF",
-        minutes: 10,
-        check: checks::close_parents_copy,
-    },
-    Exercise {
-        name: "08_sigchld_handler",
-        stage: "webserver3e",
-        concept: "a SIGCHLD handler that waits: no zombie",
-        minutes: 20,
-        check: checks::sigchld_handler,
-    },
-    Exercise {
-        name: "09_restart_accept",
-        stage: "webserver3f",
-        concept: "accept restarted after EINTR: the server survives",
-        minutes: 10,
-        check: checks::restart_accept,
-    },
-    Exercise {
-        name: "10_reap_every_child",
-        stage: "webserver3g",
-        concept: "waitpid WNOHANG in a loop: no zombie after a burst",
-        minutes: 15,
-        check: checks::reap_every_child,
-    },
-    Exercise {
-        name: "11_client_connections",
-        stage: "client3",
-        concept: "N clients x M connections, each a request",
-        minutes: 15,
-        check: checks::client_connections,
-    },
-    Exercise {
-        name: "12_nonblock_loop",
-        stage: "nonblock_server",
-        concept: "non-blocking accept and recv: one process, many clients",
-        minutes: 20,
-        check: checks::nonblock_loop,
-    },
-    Exercise {
-        name: "13_epoll_edge",
-        stage: "epoll_server",
-        concept: "edge-triggered: accept and read until EAGAIN",
-        minutes: 20,
-        check: checks::epoll_edge,
-    },
-    Exercise {
-        name: "14_epoll_register",
-        stage: "epoll_server",
-        concept: "register the listener and each client, edge-triggered",
-        minutes: 15,
-        check: checks::epoll_register,
-    },
-    Exercise {
-        name: "15_read_whole_head",
-        stage: "webserver1",
-        concept: "read until the blank line, bounded: requests in pieces",
-        minutes: 15,
-        check: checks::read_whole_head,
-    },
-];
+/// Every exercise, in the order to hand them out (by number): what each
+/// is and its minutes come from stages.toml, its check from [`check_of`].
+pub fn exercises() -> &'static [Exercise] {
+    static EXERCISES: OnceLock<Vec<Exercise>> = OnceLock::new();
+    EXERCISES.get_or_init(|| {
+        let mut exercises: Vec<Exercise> = manifest()
+            .exercises()
+            .map(|(stage, exercise)| Exercise {
+                name: &exercise.name,
+                stage: &stage.crate_name,
+                concept: &exercise.concept,
+                minutes: exercise.minutes,
+                check: check_of(&exercise.name).unwrap_or_else(|| {
+                    panic!("stages.toml names {}, which has no check", exercise.name)
+                }),
+            })
+            .collect();
+        exercises.sort_by_key(|exercise| exercise.name);
+        exercises
+    })
+}
+
+/// The check of the exercise `name`.
+fn check_of(name: &str) -> Option<fn(&Probe) -> Result<(), String>> {
+    Some(match name {
+        "01_socket_steps" => checks::socket_steps,
+        "02_greet_by_name" => checks::greet_by_name,
+        "03_wsgi_app" => checks::wsgi_app,
+        "04_read_and_answer" => checks::read_and_answer,
+        "05_sleep_after_answer" => checks::sleep_after_answer,
+        "06_fork_per_client" => checks::fork_per_client,
+        "07_close_parents_copy" => checks::close_parents_copy,
+        "08_sigchld_handler" => checks::sigchld_handler,
+        "09_restart_accept" => checks::restart_accept,
+        "10_reap_every_child" => checks::reap_every_child,
+        "11_client_connections" => checks::client_connections,
+        "12_nonblock_loop" => checks::nonblock_loop,
+        "13_epoll_edge" => checks::epoll_edge,
+        "14_epoll_register" => checks::epoll_register,
+        "15_read_whole_head" => checks::read_whole_head,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_exercise_in_stages_toml_has_a_check() {
+        assert_eq!(super::exercises().len(), 15);
+    }
+}

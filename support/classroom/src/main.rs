@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use exercises::{Exercise, EXERCISES};
+use exercises::{exercises, Exercise};
 use probe::Probe;
 use workspace::{Build, Workspace};
 
@@ -138,7 +138,7 @@ fn run_check(exercise: &Exercise, binary: &Path, verbose: bool) -> Result<(), St
     match outcome.recv_timeout(CHECK_LIMIT) {
         Ok(result) => result,
         Err(_) => {
-            probe::kill_everything_started();
+            testkit::run::kill_everything_started();
             Err(format!(
                 "the check did not finish within {} s: your program stopped answering, so it was stopped",
                 CHECK_LIMIT.as_secs()
@@ -174,11 +174,11 @@ fn build_and_check(
 /// The exercise called `name`, or a list of the names when none is.
 fn find(name: &str) -> Result<&'static Exercise> {
     let name = name.trim_end_matches('/').trim_start_matches("exercises/");
-    EXERCISES
+    exercises()
         .iter()
         .find(|exercise| exercise.name == name || exercise.name.split('_').next() == Some(name))
         .with_context(|| {
-            let names: Vec<&str> = EXERCISES.iter().map(|exercise| exercise.name).collect();
+            let names: Vec<&str> = exercises().iter().map(|exercise| exercise.name).collect();
             format!("no exercise {name:?}; there are: {}", names.join(", "))
         })
 }
@@ -214,7 +214,7 @@ impl Progress {
     }
 
     fn next_not_done(&self) -> Option<&'static Exercise> {
-        EXERCISES
+        exercises()
             .iter()
             .find(|exercise| self.passed.get(exercise.name) != Some(&true))
     }
@@ -225,7 +225,7 @@ fn list() -> Result<bool> {
     let progress = Progress::load(&workspace);
     let edited = workspace.edited_exercises();
     println!("     exercise                  chapter          time    concept");
-    for exercise in EXERCISES {
+    for exercise in exercises() {
         let mark = match progress.passed.get(exercise.name) {
             Some(true) => "[x]",
             Some(false) => "[!]",
@@ -241,13 +241,13 @@ fn list() -> Result<bool> {
             exercise.name, exercise.stage, exercise.minutes, exercise.concept
         );
     }
-    let done = EXERCISES
+    let done = exercises()
         .iter()
         .filter(|exercise| progress.passed.get(exercise.name) == Some(&true))
         .count();
     println!(
         "\n{done}/{} done ([x] passed its last check, [!] failed it).",
-        EXERCISES.len()
+        exercises().len()
     );
     match progress.next_not_done() {
         Some(next) => println!(
@@ -318,14 +318,14 @@ fn check_all() -> Result<bool> {
     let workspace = Workspace::here()?;
     let mut progress = Progress::load(&workspace);
     let mut passed = 0;
-    for exercise in EXERCISES {
+    for exercise in exercises() {
         if check_and_report(&workspace, exercise, &mut progress) {
             passed += 1;
         }
         println!();
     }
-    println!("{passed}/{} exercises pass.", EXERCISES.len());
-    Ok(passed == EXERCISES.len())
+    println!("{passed}/{} exercises pass.", exercises().len());
+    Ok(passed == exercises().len())
 }
 
 fn hint(name: &str) -> Result<bool> {
@@ -373,7 +373,7 @@ fn modification_times(workspace: &Workspace) -> BTreeMap<&'static str, SystemTim
             }
         }
     }
-    EXERCISES
+    exercises()
         .iter()
         .map(|exercise| {
             let mut time = SystemTime::UNIX_EPOCH;
@@ -424,7 +424,7 @@ fn verify() -> Result<bool> {
     );
     let mut problems = Vec::new();
     let mut lines = Vec::new();
-    for exercise in EXERCISES {
+    for exercise in exercises() {
         let started = Instant::now();
         copy.put_starter(&source, exercise)?;
         let starter = build_and_check(&copy, exercise, false, None);
@@ -464,8 +464,8 @@ fn verify() -> Result<bool> {
     if problems.is_empty() {
         println!(
             "verify: all {} starters fail and all {} solutions pass.",
-            EXERCISES.len(),
-            EXERCISES.len()
+            exercises().len(),
+            exercises().len()
         );
         Ok(true)
     } else {
@@ -513,7 +513,7 @@ fn grade(dir: &Path, per_student: Duration) -> Result<bool> {
         eprintln!("grading {name} ...");
         let deadline = Instant::now() + per_student;
         let mut cells = Vec::new();
-        for exercise in EXERCISES {
+        for exercise in exercises() {
             let theirs = exercises_dir.join(exercise.name).join("src");
             let left = deadline.saturating_duration_since(Instant::now());
             let cell = if !theirs.is_dir() {
@@ -551,7 +551,7 @@ fn grade(dir: &Path, per_student: Duration) -> Result<bool> {
         .unwrap_or(7)
         .max(7);
     let mut header = format!("{:<width$}", "student");
-    for exercise in EXERCISES {
+    for exercise in exercises() {
         header.push_str(&format!(" | {:<8}", &exercise.name[..2]));
     }
     header.push_str(" | passed");
@@ -563,13 +563,13 @@ fn grade(dir: &Path, per_student: Duration) -> Result<bool> {
             line.push_str(&format!(" | {cell:<8}"));
         }
         let passed = cells.iter().filter(|cell| *cell == "pass").count();
-        line.push_str(&format!(" | {passed}/{}", EXERCISES.len()));
+        line.push_str(&format!(" | {passed}/{}", exercises().len()));
         println!("{line}");
     }
     println!();
     println!(
         "Exercises: {}",
-        EXERCISES
+        exercises()
             .iter()
             .map(|exercise| exercise.name)
             .collect::<Vec<_>>()

@@ -9,11 +9,9 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 // testkit's own: the byte search, and its bounded wait that returns None
 // instead of panicking (named poll here, beside the checks' other steps).
@@ -25,20 +23,6 @@ pub const BANNER_WAIT: Duration = Duration::from_secs(10);
 
 /// How long one read or connect may block.
 pub const IO_WAIT: Duration = Duration::from_secs(5);
-
-/// The process groups of the binaries the running checks started, so that a
-/// check that overruns its time can have them killed from outside
-/// ([`kill_everything_started`]). A PID stays here only while its `Process`
-/// is alive and not yet waited for, so it cannot have been reused.
-static STARTED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-
-/// Kills the process group of every binary the checks started and have not
-/// stopped yet.
-pub fn kill_everything_started() {
-    for pid in STARTED.lock().unwrap().drain(..) {
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
 
 /// What a check works with: the binary it checks, and where its steps go.
 pub struct Probe {
@@ -63,7 +47,7 @@ impl Probe {
 
     /// Starts a server and waits for its first line, `{prefix}N ...`.
     pub fn start(&self, launch: Launch, prefix: &str) -> Result<Running, String> {
-        let process = Running::spawn(launch);
+        let process = launch.spawn();
         let deadline = Instant::now() + BANNER_WAIT;
         loop {
             if let Some(first) = process.stdout_lines().into_iter().next() {
@@ -107,14 +91,6 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `launch` (in a process group of its own) and remembers its
-    /// group for [`kill_everything_started`].
-    pub fn spawn(launch: Launch) -> Process {
-        let process = launch.spawn();
-        STARTED.lock().unwrap().push(process.pid());
-        process
-    }
-
     pub fn address(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
@@ -124,16 +100,6 @@ impl std::ops::Deref for Running {
     type Target = Process;
     fn deref(&self) -> &Process {
         &self.process
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // Forget the group first: Process's own drop kills it and reaps it.
-        STARTED
-            .lock()
-            .unwrap()
-            .retain(|&pid| pid != self.process.pid());
     }
 }
 

@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
-use crate::exercises::{Exercise, EXERCISES};
+use crate::exercises::{exercises, Exercise};
 
 /// A copy of the repository that exercises are built in.
 pub struct Workspace {
@@ -287,7 +287,7 @@ pub fn handout(dir: &Path) -> Result<bool> {
     println!(
         "Wrote the student handout to {}: {} exercises (starters, statements, hints), no solutions; the book's {stripped} folded solutions withheld (each fold now says so).",
         dir.display(),
-        EXERCISES.len()
+        exercises().len()
     );
     if committed {
         println!("It is a git repository with one commit, so `cargo ex reset NAME` works there.");
