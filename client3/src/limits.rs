@@ -5,12 +5,10 @@ use anyhow::{Context, Result};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
 // ANCHOR: raise_open_file_limit
-/// Raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard
-/// limit, which needs no privilege, for the children to inherit through
-/// fork (Linux refuses more than `/proc/sys/fs/nr_open`: an "unlimited" hard
-/// limit leaves the soft one as it was). Then warns, in one line, if a
-/// client's connections still do not fit: the one past the limit will fail
-/// with EMFILE, "Too many open files".
+/// Raises the soft RLIMIT_NOFILE to the hard limit (no privilege needed;
+/// Linux refuses more than `fs.nr_open`, so an "unlimited" hard limit leaves
+/// it be) for the children to inherit through fork; warns in one line if a
+/// client's connections still do not fit (EMFILE, "Too many open files").
 pub fn raise_open_file_limit(max_conns: u32) -> Result<()> {
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("getrlimit RLIMIT_NOFILE")?;
     let raised = soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok();

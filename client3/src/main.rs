@@ -1,8 +1,5 @@
-//! client3: many clients at once, each a process holding many connections.
-//!
-//! Ports `part3/client3.py` of "Let's Build A Web Server, Part 3": the load
-//! the article turns on webserver3d, 3f and 3g. What it changes from the
-//! script, and why, is in the chapter (docs/src/client3.md).
+//! client3 (part3/client3.py): many clients at once, each a process holding many connections,
+//! the load Part 3 turns on webserver3d, 3f and 3g; its chapter, docs/src/client3.md, says why.
 //!
 //! Try it:
 //!

@@ -12,16 +12,14 @@ use nix::unistd::{write, Pid};
 
 use crate::cli::Arguments;
 
-/// Sends `<client> <opened>[ <error>]` with one write(2). A write of at
-/// most PIPE_BUF bytes (POSIX: at least 512) into a pipe is atomic, so the
-/// reports of children writing at the same moment never mix. Should it
-/// fail, the parent counts this client as one that sent no report.
+/// Sends `<client> <opened>[ <error>]` with one write(2): at most PIPE_BUF
+/// bytes (POSIX: 512 or more) into a pipe are atomic, so reports never mix.
+/// Should it fail, the parent counts this client as one without a report.
 pub fn send(pipe: &OwnedFd, client_num: u32, opened: usize, failure: Option<&str>) {
     let _ = write(pipe, report_line(client_num, opened, failure).as_bytes());
 }
 
-/// The report on one line of under 512 bytes: the error is cut to 100
-/// characters (400 bytes at most).
+/// The report on one line of under 512 bytes: the error cut to 100 characters.
 fn report_line(client_num: u32, opened: usize, failure: Option<&str>) -> String {
     let mut line = format!("{client_num} {opened}");
     if let Some(failure) = failure {
@@ -31,9 +29,8 @@ fn report_line(client_num: u32, opened: usize, failure: Option<&str>) -> String 
     line + "\n"
 }
 
-/// Reads the reports until end-of-file (the last client has exited), waits
-/// for each client with waitpid(2) so that none stays a zombie, and prints
-/// the summary line. Returns whether every connection was opened.
+/// Reads the reports to end-of-file (the last client exited), reaps each
+/// client (waitpid: no zombie), prints the summary: were all connections opened?
 pub fn summarize(reader: OwnedFd, clients: &[(u32, Pid)], arguments: &Arguments) -> Result<bool> {
     let mut reports = BTreeMap::new();
     for line in BufReader::new(File::from(reader)).lines() {
@@ -75,8 +72,8 @@ pub fn summarize(reader: OwnedFd, clients: &[(u32, Pid)], arguments: &Arguments)
     }
     // Those after each client's failure, and all those of clients never
     // started; a silent client's connections are unknown, so not counted.
-    let failed: u64 = failures.values().sum();
-    let not_attempted = wanted.saturating_sub(opened + failed + silent * max_conns);
+    let failed = opened + failures.values().sum::<u64>() + silent * max_conns;
+    let not_attempted = wanted.saturating_sub(failed);
     if not_attempted > 0 {
         line += &format!("; not attempted: {not_attempted}");
     }
