@@ -17,9 +17,10 @@
 //! ([`stage_source`]).
 //!
 //! `cargo run -p book --bin write-diffs` rewrites `docs/src/diffs/`, and
-//! `cargo run -p book --bin draw-figures` `docs/src/figures/`;
-//! `cargo test -p book` fails when a committed diff, figure, include or link
-//! no longer matches its source, or a chapter has no figure.
+//! `cargo run -p book --features draw --bin draw-figures` `docs/src/figures/`;
+//! `cargo test -p book` fails when a committed diff, chart, include or link
+//! no longer matches its source, or a chapter has no figure; with
+//! `--features draw` (svgbob), also when a committed figure does.
 
 use std::fs;
 use std::io;
