@@ -33,6 +33,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use pulldown_cmark::{Event, LinkType, Tag};
+
 /// The line between a source's header and its diagram.
 pub const SEPARATOR: &str = "---";
 
@@ -195,32 +197,26 @@ pub struct Image {
     pub target: String,
 }
 
-/// Every `![alt](target)` of Markdown `text` outside code.
+/// Every `![alt](target)` of Markdown `text` outside code, its alt text as
+/// written in the source.
 pub fn images_in(text: &str) -> Vec<Image> {
     let mut images = Vec::new();
-    for (line, prose) in crate::book_checks::prose_lines(text) {
-        let mut rest = prose;
-        while let Some(start) = rest.find("![") {
-            let after = &rest[start + 2..];
-            let Some(middle) = after.find("](") else {
-                break;
-            };
-            let alt = &after[..middle];
-            let after_alt = &after[middle + 2..];
-            let Some(end) = after_alt.find(')') else {
-                break;
-            };
-            images.push(Image {
-                line,
-                alt: alt.to_owned(),
-                target: after_alt[..end]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            });
-            rest = &after_alt[end..];
-        }
+    for (event, range) in crate::book_checks::markdown(text).into_offset_iter() {
+        let Event::Start(Tag::Image {
+            link_type: LinkType::Inline,
+            dest_url,
+            ..
+        }) = event
+        else {
+            continue;
+        };
+        let source = &text[range.clone()];
+        let alt = source.get(2..source.rfind("](").unwrap_or(2));
+        images.push(Image {
+            line: crate::book_checks::line_at(text, range.start),
+            alt: alt.unwrap_or_default().to_owned(),
+            target: dest_url.into_string(),
+        });
     }
     images
 }
