@@ -4,15 +4,16 @@
 //! points at nothing, or a stage's chapter stopped showing its source.
 //!
 //! After changing a stage: `cargo run -p book --bin write-diffs`; after
-//! changing a figure (docs/figures): `cargo run -p book --bin draw-figures`.
+//! changing a figure (docs/figures): `cargo run -p book --features draw --bin
+//! draw-figures`; the figures' SVGs are checked with `--features draw` only
+//! (svgbob draws them; see support/book/Cargo.toml).
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use book::book_checks::{self, Problem};
-use book::stages::{STAGE_CHAPTERS, STAGE_DIFFS};
-use book::unified_diff;
+use book::stages::{stage_chapters, stage_diffs};
 use book::{charts, figures};
 
 /// Fails, listing every problem, when there is any.
@@ -29,7 +30,7 @@ fn read_chapter(relative: &Path) -> String {
 #[test]
 fn every_committed_diff_is_what_the_sources_give() {
     let mut stale = Vec::new();
-    for diff in STAGE_DIFFS {
+    for diff in &stage_diffs() {
         let path = book::diffs_directory().join(diff.file_name());
         let expected = book::expected_diff(diff).expect("the two sources of a diff");
         let committed = fs::read_to_string(&path).unwrap_or_default();
@@ -50,14 +51,17 @@ fn every_diff_turns_one_stage_into_the_next() {
     // a stale one: apply each to the earlier stage and get the later one
     // (both without their anchor lines, the book's markup, as the diffs are
     // written).
-    for diff in STAGE_DIFFS {
-        let from = book::stage_source(diff.from).unwrap();
-        let to = book::stage_source(diff.to).unwrap();
+    for diff in &stage_diffs() {
+        let from = book::stage_source(&diff.from).unwrap();
+        let to = book::stage_source(&diff.to).unwrap();
         let text = book::expected_diff(diff).unwrap();
         assert_ne!(text, "", "{} and {} are the same", diff.from, diff.to);
+        // Read by another crate (diffy), so that similar's output is
+        // checked against a second reading of the format.
+        let patch = diffy::Patch::from_str(&text).expect("a unified diff");
         assert_eq!(
-            unified_diff::apply(&from, &text).as_deref(),
-            Ok(to.as_str()),
+            diffy::apply(&from, &patch).map_err(|err| err.to_string()),
+            Ok(to),
             "{}",
             diff.file_name()
         );
@@ -66,7 +70,7 @@ fn every_diff_turns_one_stage_into_the_next() {
 
 #[test]
 fn no_diff_file_is_left_over_from_a_pair_that_is_gone() {
-    let wanted: BTreeSet<String> = STAGE_DIFFS.iter().map(|diff| diff.file_name()).collect();
+    let wanted: BTreeSet<String> = stage_diffs().iter().map(|diff| diff.file_name()).collect();
     let present: BTreeSet<String> = fs::read_dir(book::diffs_directory())
         .expect("docs/src/diffs")
         .flatten()
@@ -129,8 +133,9 @@ fn every_page_is_in_the_summary_and_every_summary_entry_exists() {
 fn each_stage_chapter_shows_its_diff_its_source_and_exercises() {
     let source = book::book_source();
     let listed: BTreeSet<PathBuf> = book_checks::summary_chapters(&source).into_iter().collect();
-    for stage in STAGE_CHAPTERS {
-        let chapter = PathBuf::from(stage.chapter);
+    let diffs = stage_diffs();
+    for stage in &stage_chapters() {
+        let chapter = PathBuf::from(&stage.chapter);
         assert!(
             listed.contains(&chapter),
             "{} is not in SUMMARY.md",
@@ -143,7 +148,7 @@ fn each_stage_chapter_shows_its_diff_its_source_and_exercises() {
             .filter(|include| include.selection == book_checks::Selection::Whole)
             .map(|include| include.path.clone())
             .collect();
-        for source_file in stage.sources {
+        for source_file in &stage.sources {
             // Chapters sit in docs/src, two levels below the workspace root.
             let path = format!("../../{source_file}");
             assert!(
@@ -152,10 +157,7 @@ fn each_stage_chapter_shows_its_diff_its_source_and_exercises() {
                 stage.chapter
             );
         }
-        for diff in STAGE_DIFFS
-            .iter()
-            .filter(|diff| stage.sources.contains(&diff.to))
-        {
+        for diff in diffs.iter().filter(|diff| stage.sources.contains(&diff.to)) {
             let path = format!("diffs/{}", diff.file_name());
             assert!(
                 included.contains(&path),
@@ -179,7 +181,7 @@ fn each_stage_chapter_shows_its_diff_its_source_and_exercises() {
 #[test]
 fn every_part3_diff_stays_within_its_budget() {
     let mut over = Vec::new();
-    for diff in STAGE_DIFFS {
+    for diff in &stage_diffs() {
         if !diff.file_name().starts_with("webserver3") {
             continue;
         }
@@ -247,7 +249,15 @@ fn figure_sources() -> Vec<figures::Figure> {
     sources.into_iter().flatten().collect()
 }
 
+/// Without svgbob (the `draw` feature) the figures cannot be drawn: the
+/// test is there, ignored, saying how to run it.
 #[test]
+#[cfg(not(feature = "draw"))]
+#[ignore = "svgbob draws the figures: cargo test -p book --features draw"]
+fn every_committed_figure_is_what_its_source_gives() {}
+
+#[test]
+#[cfg(feature = "draw")]
 fn every_committed_figure_is_what_its_source_gives() {
     let directory = figures::svg_directory();
     let sources = figure_sources();
@@ -274,7 +284,7 @@ fn every_committed_figure_is_what_its_source_gives() {
     }
     assert!(
         stale.is_empty(),
-        "these figures are not what docs/figures gives; run `cargo run -p book --bin draw-figures`:\n{}",
+        "these figures are not what docs/figures gives; run `cargo run -p book --features draw --bin draw-figures`:\n{}",
         stale.join("\n")
     );
 }
@@ -309,7 +319,7 @@ fn every_chart_is_what_the_benchmark_results_give() {
     }
     assert!(
         stale.is_empty(),
-        "these charts are not what support/bench/results.json gives; run `cargo run -p book --bin draw-figures`:\n{}",
+        "these charts are not what support/bench/results.json gives; run `cargo run -p book --features draw --bin draw-figures`:\n{}",
         stale.join("\n")
     );
 }
@@ -347,7 +357,7 @@ fn every_chapter_shows_a_figure_with_its_alt_text() {
                     if image.alt != chart.alt {
                         problems.push(format!(
                             "{at}: the alt text of {} is not the one its results give \
-                             (run `cargo run -p book --bin draw-figures`):\n  {}",
+                             (run `cargo run -p book --features draw --bin draw-figures`):\n  {}",
                             image.target, chart.alt
                         ));
                     }

@@ -5,12 +5,16 @@
 //! mdBook itself is lenient: a missing include becomes an error line in the
 //! log and a hole in the page, a broken link becomes a 404 in the browser,
 //! and the build still succeeds. These checks turn each into a test failure
-//! that names the file and line.
+//! that names the file and line. The Markdown is read by pulldown-cmark,
+//! the parser mdBook renders with; the `{{#include}}`s, which mdBook's
+//! preprocessor replaces before that, are found here by hand.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Tag, TagEnd};
 
 /// Something wrong in the book, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,30 +228,26 @@ pub const MOST_CODE_LINES_UNFOLDED: usize = 250;
 pub fn code_lines_outside_details(chapter: &Path, text: &str) -> usize {
     let directory = chapter.parent().unwrap_or(Path::new("."));
     let mut details_depth = 0usize;
-    let mut open_fence: Option<(String, bool)> = None; // (fence, counts as code)
+    let mut in_code = false;
     let mut count = 0;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let fence: String = trimmed
-            .chars()
-            .take_while(|&character| character == '`' || character == '~')
-            .collect();
-        if let Some((opening, is_code)) = &open_fence {
-            if fence.len() >= opening.len() && fence.starts_with(&opening[..1]) {
-                open_fence = None;
-            } else if *is_code && details_depth == 0 {
-                count += rendered_lines(directory, line);
+    for event in markdown(text) {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                in_code = info.split([',', ' ']).next() != Some("text");
             }
-            continue;
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Text(code) if in_code && details_depth == 0 => {
+                count += code
+                    .lines()
+                    .map(|line| rendered_lines(directory, line))
+                    .sum::<usize>();
+            }
+            Event::Html(html) | Event::InlineHtml(html) => {
+                details_depth += html.matches("<details").count();
+                details_depth = details_depth.saturating_sub(html.matches("</details>").count());
+            }
+            _ => {}
         }
-        if fence.len() >= 3 {
-            let info = trimmed[fence.len()..].trim();
-            let language = info.split([',', ' ']).next().unwrap_or_default();
-            open_fence = Some((fence, language != "text"));
-            continue;
-        }
-        details_depth += trimmed.matches("<details").count();
-        details_depth = details_depth.saturating_sub(trimmed.matches("</details>").count());
     }
     count
 }
@@ -304,132 +304,122 @@ pub fn summary_chapters(source_root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The Markdown of `text` as mdBook's renderer reads it (pulldown-cmark,
+/// with the extensions mdBook turns on), each event with its byte range.
+pub fn markdown(text: &str) -> pulldown_cmark::Parser<'_> {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    pulldown_cmark::Parser::new_ext(text, options)
+}
+
+/// The 1-based line of `text` that byte `offset` is on.
+pub fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count()
+        + 1
+}
+
 /// Every link target in Markdown `text` with its 1-based line: inline links
 /// and images `[text](target)`, reference definitions `[name]: target`, and
 /// `href="…"`/`src="…"` in raw HTML; not what is inside code.
 pub fn links_in(text: &str) -> Vec<(usize, String)> {
-    let mut links = Vec::new();
-    for (number, line) in prose_lines(text) {
-        let line = without_code_spans(line);
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('[') {
-            if let Some((_, after)) = trimmed.split_once("]:") {
-                if let Some(target) = after.split_whitespace().next() {
-                    links.push((number, target.trim_matches(['<', '>']).to_owned()));
-                    continue;
+    let parser = markdown(text);
+    let mut links: Vec<(usize, String)> = parser
+        .reference_definitions()
+        .iter()
+        .map(|(_, definition)| {
+            (
+                line_at(text, definition.span.start),
+                definition.dest.to_string(),
+            )
+        })
+        .collect();
+    for (event, range) in parser.into_offset_iter() {
+        match event {
+            Event::Start(
+                Tag::Link {
+                    link_type: LinkType::Inline,
+                    dest_url,
+                    ..
+                }
+                | Tag::Image {
+                    link_type: LinkType::Inline,
+                    dest_url,
+                    ..
+                },
+            ) => links.push((line_at(text, range.start), dest_url.into_string())),
+            Event::Html(html) | Event::InlineHtml(html) => {
+                for attribute in ["href=\"", "src=\""] {
+                    for (position, _) in html.match_indices(attribute) {
+                        let value = &html[position + attribute.len()..];
+                        let value = &value[..value.find('"').unwrap_or(value.len())];
+                        let line =
+                            line_at(text, range.start) + html[..position].matches('\n').count();
+                        links.push((line, value.to_owned()));
+                    }
                 }
             }
-        }
-        let mut rest = line.as_str();
-        while let Some(position) = rest.find("](") {
-            let after = &rest[position + 2..];
-            let end = after.find(')').unwrap_or(after.len());
-            let target = after[..end].split_whitespace().next().unwrap_or_default();
-            links.push((number, target.trim_matches(['<', '>']).to_owned()));
-            rest = &after[end..];
-        }
-        for attribute in ["href=\"", "src=\""] {
-            let mut rest = line.as_str();
-            while let Some(position) = rest.find(attribute) {
-                let after = &rest[position + attribute.len()..];
-                let end = after.find('"').unwrap_or(after.len());
-                links.push((number, after[..end].to_owned()));
-                rest = &after[end..];
-            }
+            _ => {}
         }
     }
+    // The definitions first came out of a map; the order of the text
+    // (SUMMARY.md's) is kept within a line.
+    links.sort_by_key(|(line, _)| *line);
     links
 }
 
-/// The lines of `text` that are prose, with their 1-based numbers: not the
-/// lines of fenced code blocks (` ``` ` or `~~~`), fences included.
-pub fn prose_lines(text: &str) -> Vec<(usize, &str)> {
-    let mut prose = Vec::new();
-    let mut open_fence: Option<String> = None;
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let fence: String = trimmed
-            .chars()
-            .take_while(|&character| character == '`' || character == '~')
-            .collect();
-        match &open_fence {
-            Some(opening) => {
-                if fence.len() >= opening.len() && fence.starts_with(&opening[..1]) {
-                    open_fence = None;
-                }
-            }
-            None if fence.len() >= 3 => open_fence = Some(fence),
-            None => prose.push((index + 1, line)),
-        }
-    }
-    prose
-}
-
-/// `line` with its inline code spans (`` `like this` ``) blanked out.
-fn without_code_spans(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut inside = false;
-    for character in line.chars() {
-        if character == '`' {
-            inside = !inside;
-            out.push(' ');
-        } else if inside {
-            out.push(' ');
-        } else {
-            out.push(character);
-        }
-    }
-    out
-}
-
 /// The anchors mdBook gives the headings of a chapter: the heading's text,
-/// lower-cased, spaces turned into `-`, punctuation dropped; a repeated one
-/// gets `-1`, `-2`, ….
+/// lower-cased, spaces turned into `-`, punctuation dropped, or the id
+/// given as `{#id}`; a repeated one gets `-1`, `-2`, ….
 pub fn heading_ids(text: &str) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
-    for (_, line) in prose_lines(text) {
-        let Some(heading) = line.strip_prefix('#') else {
-            continue;
-        };
-        let heading = heading.trim_start_matches('#');
-        if !heading.starts_with(' ') {
-            continue;
-        }
-        let visible = visible_text(heading.trim().trim_end_matches('#').trim());
-        let id: String = visible
-            .chars()
-            .filter_map(|character| {
-                if character.is_alphanumeric() || character == '_' || character == '-' {
-                    Some(character.to_ascii_lowercase())
-                } else if character.is_whitespace() {
-                    Some('-')
-                } else {
-                    None
+    let mut heading: Option<(String, Option<String>)> = None;
+    for event in markdown(text) {
+        match event {
+            Event::Start(Tag::Heading { id, .. }) => {
+                heading = Some((String::new(), id.map(|id| id.into_string())));
+            }
+            Event::Text(words) | Event::Code(words) => {
+                if let Some((visible, _)) = &mut heading {
+                    visible.push_str(&words);
                 }
-            })
-            .collect();
-        let mut unique = id.clone();
-        let mut repeat = 0;
-        while ids.contains(&unique) {
-            repeat += 1;
-            unique = format!("{id}-{repeat}");
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                let Some((visible, given)) = heading.take() else {
+                    continue;
+                };
+                let id = given.unwrap_or_else(|| {
+                    visible
+                        .trim()
+                        .chars()
+                        .filter_map(|character| {
+                            if character.is_alphanumeric() || character == '_' || character == '-' {
+                                Some(character.to_ascii_lowercase())
+                            } else if character.is_whitespace() {
+                                Some('-')
+                            } else {
+                                None
+                            }
+                        })
+                        .collect()
+                });
+                let mut unique = id.clone();
+                let mut repeat = 0;
+                while ids.contains(&unique) {
+                    repeat += 1;
+                    unique = format!("{id}-{repeat}");
+                }
+                ids.insert(unique);
+            }
+            _ => {}
         }
-        ids.insert(unique);
     }
     ids
-}
-
-/// The text a reader sees of inline Markdown: `[text](target)` is `text`.
-fn visible_text(markdown: &str) -> String {
-    let mut out = String::new();
-    let mut rest = markdown;
-    while let Some(start) = rest.find("](") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        rest = after.find(')').map_or("", |end| &after[end + 1..]);
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Problems with the links of `chapter` (inside `source_root`, whose
@@ -630,7 +620,7 @@ mod tests {
         );
         scratch.write("transcripts/run.txt", "a\nb\nc\n");
         let chapter = scratch.0.join("chapter.md");
-        let text = "```rust\n{{#include code.rs}}\n```\n```rust\n{{#include code.rs:outer}}\nliteral\n```\n```text\n{{#include transcripts/run.txt}}\nout\n```\n```console\n{{#include transcripts/run.txt}}\n```\n<details>\n<summary>All</summary>\n\n```rust\n{{#include code.rs}}\n```\n\n</details>\n```rust\n{{#include code.rs:2:3}}\n```\n";
+        let text = "```rust\n{{#include code.rs}}\n```\n```rust\n{{#include code.rs:outer}}\nliteral\n```\n```text\n{{#include transcripts/run.txt}}\nout\n```\n```console\n{{#include transcripts/run.txt}}\n```\n<details>\n<summary>All</summary>\n\n```rust\n{{#include code.rs}}\n```\n\n</details>\n\n```rust\n{{#include code.rs:2:3}}\n```\n";
         // 7 (whole) + 2 (outer, inner's markers dropped) + 1 + 0 + 0 + 2 (range).
         assert_eq!(code_lines_outside_details(&chapter, text), 12);
     }

@@ -6,7 +6,7 @@
 //! source. Run it after changing a figure or running the benchmark:
 //!
 //! ```text
-//! cargo run -p book --bin draw-figures
+//! cargo run -p book --features draw --bin draw-figures
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};

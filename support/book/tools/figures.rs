@@ -1,5 +1,7 @@
 //! The book's figures: ASCII diagrams in `docs/figures/<name>.bob`, drawn
-//! as `docs/src/figures/<name>.svg` by the `svgbob` crate.
+//! as `docs/src/figures/<name>.svg` by the `svgbob` crate (with the `draw`
+//! feature; without it, the sources and the chapters' images are still read
+//! and checked).
 //!
 //! A source file is a header, a line `---`, and the diagram:
 //!
@@ -22,13 +24,16 @@
 //! `prefers-color-scheme` rule would follow the reader's system, not the
 //! theme chosen in the book.
 //!
-//! `cargo run -p book --bin draw-figures` writes the SVGs;
-//! `cargo test -p book` fails when one is not what its source gives.
+//! `cargo run -p book --features draw --bin draw-figures` writes the SVGs;
+//! `cargo test -p book --features draw` fails when one is not what its
+//! source gives.
 
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Event, LinkType, Tag};
 
 /// The line between a source's header and its diagram.
 pub const SEPARATOR: &str = "---";
@@ -177,105 +182,11 @@ pub fn read_sources(directory: &Path) -> io::Result<Vec<Result<Figure, SourceErr
         .collect()
 }
 
-/// The SVG of `figure`: svgbob's drawing, then a viewBox (so that the image
-/// scales down with the column), a `<title>` with the alt text, and the
-/// backdrop made a card.
-pub fn render(figure: &Figure) -> String {
-    let settings = svgbob::Settings {
-        font_size: 13,
-        font_family: "DejaVu Sans Mono, Menlo, Consolas, monospace".to_owned(),
-        fill_color: INK.to_owned(),
-        background: CARD.to_owned(),
-        stroke_color: INK.to_owned(),
-        ..svgbob::Settings::default()
-    };
-    // A blank line above and below and a blank column to the left and
-    // right, so that no text touches the card's rim. The size is given,
-    // not measured: svgbob leaves quoted text out when it measures.
-    let lines: Vec<&str> = figure.diagram.lines().collect();
-    let columns = lines
-        .iter()
-        .map(|line| line.chars().count())
-        .max()
-        .unwrap_or(0);
-    let padded: String = std::iter::once(String::new())
-        .chain(lines.iter().map(|line| format!(" {line}")))
-        .chain(std::iter::once(String::new()))
-        .collect::<Vec<String>>()
-        .join("\n");
-    let width = (columns + 2) as f32 * CELL_WIDTH;
-    let height = (lines.len() + 2) as f32 * CELL_HEIGHT;
-    let svg = svgbob::to_svg_with_override_size(&padded, &settings, width, height);
-    let svg = make_card(&svg);
-    let svg = add_title(&svg, &figure.alt);
-    let mut svg = svg.trim_end().to_owned();
-    svg.push('\n');
-    svg
-}
-
-/// The size of one character of the diagram in the SVG, at svgbob's
-/// default scale.
-const CELL_WIDTH: f32 = 8.0;
-const CELL_HEIGHT: f32 = 16.0;
-
-/// The colour of lines and text.
-const INK: &str = "#1f1f1f";
-/// The card's colour: near white, which reads on the dark themes too.
-const CARD: &str = "#fdfdfb";
-/// The card's rim, which marks its edge on the light theme.
-const RIM: &str = "#b8b8b8";
-
-/// `svg` with its backdrop rectangle given rounded corners and a rim, and
-/// a viewBox from its width and height.
-fn make_card(svg: &str) -> String {
-    let (Some(width), Some(height)) = (attribute(svg, "width"), attribute(svg, "height")) else {
-        return svg.to_owned();
-    };
-    let open_tag = format!("width=\"{width}\" height=\"{height}\"");
-    let svg = svg.replacen(
-        &open_tag,
-        &format!("{open_tag} viewBox=\"0 0 {width} {height}\" role=\"img\""),
-        1,
-    );
-    let backdrop =
-        format!("<rect class=\"backdrop\" x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\">");
-    let inner = |value: &str| {
-        value
-            .parse::<f32>()
-            .map(|number| format!("{}", number - 2.0))
-            .unwrap_or_else(|_| value.to_owned())
-    };
-    let card = format!(
-        "<rect class=\"backdrop\" x=\"1\" y=\"1\" width=\"{}\" height=\"{}\" rx=\"10\" style=\"stroke:{RIM};stroke-width:1.5\">",
-        inner(&width),
-        inner(&height)
-    );
-    svg.replacen(&backdrop, &card, 1)
-}
-
-/// The value of the first `name="…"` in `svg` (the root's, for width and
-/// height, which svgbob writes first).
-fn attribute(svg: &str, name: &str) -> Option<String> {
-    let start = svg.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = svg[start..].find('"')? + start;
-    Some(svg[start..end].to_owned())
-}
-
-/// `svg` with `<title>` (the alt text) as the root's first child.
-fn add_title(svg: &str, alt: &str) -> String {
-    let Some(end_of_root) = svg.find('>') else {
-        return svg.to_owned();
-    };
-    let escaped = alt
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    format!(
-        "{}>\n<title>{escaped}</title>{}",
-        &svg[..end_of_root],
-        &svg[end_of_root + 1..]
-    )
-}
+/// The drawing: svgbob, behind the `draw` feature (support/book/Cargo.toml).
+#[cfg(feature = "draw")]
+mod draw;
+#[cfg(feature = "draw")]
+pub use draw::render;
 
 /// One image in a chapter: `![alt](target)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,32 +197,26 @@ pub struct Image {
     pub target: String,
 }
 
-/// Every `![alt](target)` of Markdown `text` outside code.
+/// Every `![alt](target)` of Markdown `text` outside code, its alt text as
+/// written in the source.
 pub fn images_in(text: &str) -> Vec<Image> {
     let mut images = Vec::new();
-    for (line, prose) in crate::book_checks::prose_lines(text) {
-        let mut rest = prose;
-        while let Some(start) = rest.find("![") {
-            let after = &rest[start + 2..];
-            let Some(middle) = after.find("](") else {
-                break;
-            };
-            let alt = &after[..middle];
-            let after_alt = &after[middle + 2..];
-            let Some(end) = after_alt.find(')') else {
-                break;
-            };
-            images.push(Image {
-                line,
-                alt: alt.to_owned(),
-                target: after_alt[..end]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            });
-            rest = &after_alt[end..];
-        }
+    for (event, range) in crate::book_checks::markdown(text).into_offset_iter() {
+        let Event::Start(Tag::Image {
+            link_type: LinkType::Inline,
+            dest_url,
+            ..
+        }) = event
+        else {
+            continue;
+        };
+        let source = &text[range.clone()];
+        let alt = source.get(2..source.rfind("](").unwrap_or(2));
+        images.push(Image {
+            line: crate::book_checks::line_at(text, range.start),
+            alt: alt.unwrap_or_default().to_owned(),
+            target: dest_url.into_string(),
+        });
     }
     images
 }
@@ -357,6 +262,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "draw")]
     fn draws_a_card_with_a_title_and_a_viewbox() {
         let svg = render(&parse("boxes", SOURCE).unwrap());
         assert!(svg.contains("<title>A box that says hello"), "{svg}");

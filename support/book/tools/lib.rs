@@ -2,7 +2,7 @@
 //! that the book still matches the code.
 //!
 //! - [`stages`] lists the diffs (each stage against the one it grew from)
-//!   and the chapter of each crate.
+//!   and the chapter of each crate, as `stages.toml` gives them.
 //! - [`unified_diff`] writes a diff in the format of `diff -u`.
 //! - [`book_checks`] finds the `{{#include}}`s and links of the Markdown and
 //!   says which point at nothing.
@@ -17,9 +17,10 @@
 //! ([`stage_source`]).
 //!
 //! `cargo run -p book --bin write-diffs` rewrites `docs/src/diffs/`, and
-//! `cargo run -p book --bin draw-figures` `docs/src/figures/`;
-//! `cargo test -p book` fails when a committed diff, figure, include or link
-//! no longer matches its source, or a chapter has no figure.
+//! `cargo run -p book --features draw --bin draw-figures` `docs/src/figures/`;
+//! `cargo test -p book` fails when a committed diff, chart, include or link
+//! no longer matches its source, or a chapter has no figure; with
+//! `--features draw` (svgbob), also when a committed figure does.
 
 use std::fs;
 use std::io;
@@ -80,10 +81,10 @@ pub fn stage_source(path: &str) -> io::Result<String> {
 /// (see [`stage_source`]).
 pub fn expected_diff(diff: &stages::StageDiff) -> io::Result<String> {
     Ok(unified_diff::unified_diff(
-        diff.from,
-        &stage_source(diff.from)?,
-        diff.to,
-        &stage_source(diff.to)?,
+        &diff.from,
+        &stage_source(&diff.from)?,
+        &diff.to,
+        &stage_source(&diff.to)?,
     ))
 }
 

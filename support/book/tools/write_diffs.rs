@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 
-use book::stages::STAGE_DIFFS;
+use book::stages::stage_diffs;
 
 fn main() {
     if let Err(err) = write_diffs() {
@@ -22,7 +22,7 @@ fn write_diffs() -> std::io::Result<()> {
     let directory = book::diffs_directory();
     fs::create_dir_all(&directory)?;
     let mut wanted = BTreeSet::new();
-    for diff in STAGE_DIFFS {
+    for diff in &stage_diffs() {
         let name = diff.file_name();
         let path = directory.join(&name);
         let text = book::expected_diff(diff)?;
