@@ -1,5 +1,5 @@
 //! webserver3a (part3/webserver3a.py): an iterative server, one client at a time.
-//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/webserver3a.md, says why.
+//! Part 3 of "Let's Build A Web Server"; its chapter in docs/src, named after the crate, says why.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
 //! webserver3b (part3/webserver3b.py): a sleep after answering; the listen queue.
-//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/webserver3b.md, says why.
+//! Part 3 of "Let's Build A Web Server"; its chapter in docs/src, named after the crate, says why.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
 //! webserver3c (part3/webserver3c.py): a child process per client; zombies appear.
-//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/webserver3c.md, says why.
+//! Part 3 of "Let's Build A Web Server"; its chapter in docs/src, named after the crate, says why.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
 //! webserver3d (part3/webserver3d.py): the parent keeps client sockets: no FIN.
-//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/webserver3d.md, says why.
+//! Part 3 of "Let's Build A Web Server"; its chapter in docs/src, named after the crate, says why.
 //!
 //! Try it:
 //!

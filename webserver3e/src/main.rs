@@ -1,5 +1,5 @@
 //! webserver3e (part3/webserver3e.py): a SIGCHLD handler; accept dies of EINTR.
-//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/webserver3e.md, says why.
+//! Part 3 of "Let's Build A Web Server"; its chapter in docs/src, named after the crate, says why.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
 //! webserver3f (part3/webserver3f.py): accept restarted after EINTR; zombies again.
-//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/webserver3f.md, says why.
+//! Part 3 of "Let's Build A Web Server"; its chapter in docs/src, named after the crate, says why.
 //!
 //! Try it:
 //!

@@ -1,5 +1,5 @@
 //! webserver3g (part3/webserver3g.py): waitpid in a loop reaps every child.
-//! Part 3 of "Let's Build A Web Server"; its chapter, docs/src/webserver3g.md, says why.
+//! Part 3 of "Let's Build A Web Server"; its chapter in docs/src, named after the crate, says why.
 //!
 //! Try it:
 //!
