@@ -152,6 +152,10 @@ pub const STAGE_CHAPTERS: &[StageChapter] = &[
         chapter: "epoll_server.md",
         sources: &[
             "epoll_server/src/main.rs",
+            "epoll_server/src/trigger.rs",
+            // The chapter's second step: fairness and deadlines.
+            "epoll_server/src/fairness.rs",
+            "epoll_server/src/deadlines.rs",
             "epoll_server/src/bin/epoll_model.rs",
         ],
     },
