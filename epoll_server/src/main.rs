@@ -1,5 +1,6 @@
 //! epoll_server (seed 003, "web静态服务器-epool"): nonblock_server on epoll, edge or level.
-//! Its chapter, docs/src/<crate>.md, says why; what is not the lesson is in static_http.
+//! Its chapter, docs/src/epoll_server.md, says why; what is not the lesson is in static_http,
+//! and the second step, fairness and deadlines, in fairness.rs and deadlines.rs.
 //!
 //! Try it:
 //!
@@ -16,15 +17,20 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use nix::errno::Errno;
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
 use socket2::{Domain, Socket, Type};
 use static_http::{
     is_out_of_descriptors, turn_away_one_client, Connection, Log, ReadyList, Received, Request,
     RequestError, Response, Sent, Site, SiteOptions, Spare, Timeouts,
 };
+
+mod deadlines;
+mod fairness;
+mod trigger;
+use trigger::{trigger_flag, Trigger};
 
 /// The `backlog` of listen(2): connections the kernel completes and queues
 /// while the server is busy. The course says 128; a burst of a thousand
@@ -43,87 +49,27 @@ const READ_BUFFER_SIZE: usize = 16 * 1024;
 /// call. (Python's `epoll.poll()` asks for up to 1023.)
 const MAX_EVENTS: usize = 1024;
 
-/// Edge-triggered, how many bytes one connection may read and write in one
-/// turn before the others get theirs: one read buffer. A client that sends
-/// and reads as fast as it is served never makes the server's reads or
-/// writes return EAGAIN; without a budget its turn would never end. With
-/// this one, a client with little to say is still served until EAGAIN, and
-/// a client with a lot gets about what level mode gives it: one full read
-/// or one write per turn. (256 KiB per turn let a pipelining client delay
-/// the others by 60 ms a request in a debug build; 16 KiB, by 4 ms.)
-const BYTES_PER_TURN: usize = READ_BUFFER_SIZE;
-
-#[derive(Parser, Debug)]
-#[command(
-    about = "Static web server on epoll, edge- or level-triggered",
-    after_help = "Chapter: docs/src/epoll_server.md (or the book: mdbook serve docs)."
-)]
-struct Arguments {
-    #[command(flatten)]
-    site: SiteOptions,
-
-    /// How epoll reports a ready socket: once when it becomes ready (edge),
-    /// or for as long as it stays ready (level)
-    #[arg(long, value_enum, default_value_t = Trigger::Edge)]
-    trigger: Trigger,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Trigger {
-    Edge,
-    Level,
-}
-
-/// How a client's turn ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Turn {
-    /// Nothing more to do until epoll reports the socket again.
-    Done,
-    /// Edge-triggered, the turn's budget ran out with work left: the client
-    /// goes on the ready list.
-    BudgetSpent,
-}
-
-/// A client: its socket, its address (for the log), its buffers, and what
-/// it is registered for in epoll.
-struct Client {
-    /// The connected socket, non-blocking; dropping it closes it.
-    stream: TcpStream,
-    /// Who it is, for the log.
-    address: SocketAddr,
-    /// What was received and not yet parsed, and what is left to send.
-    connection: Connection,
-    /// What it is registered for: EPOLLIN or EPOLLOUT, and EPOLLET if edge.
-    interest: EpollFlags,
-}
-
-/// A web server of static files on one epoll instance (the Python's
-/// `WSGIServer`).
+/// A web server of static files (the Python's `WSGIServer`), on
+/// non-blocking sockets registered with one epoll instance.
 struct WebServer {
     /// The listening socket, non-blocking.
     server_socket: Socket,
     /// The epoll instance every socket is registered with.
     epoll: Epoll,
-    /// Every client by its descriptor, which is what epoll hands back.
-    ///
-    /// Keying by descriptor is safe here because a descriptor is closed
-    /// only while its own event is handled (or in the deadline check, after
-    /// the batch): a later event of the same batch can never be about an
-    /// old connection whose number a new one has taken. (The ready list
-    /// forgets a descriptor when it is closed.)
+    /// Every client by its descriptor, what epoll hands back. Safe as a key:
+    /// a descriptor is closed only while its own event is handled (or after
+    /// the batch), so no later event is about a number a new one has taken.
     fd_socket: HashMap<RawFd, Client>,
     /// The document root, and how to answer a request for a file in it.
     site: Site,
     /// `--idle-timeout` and `--header-timeout`: how long a connection may
     /// be silent, and may take to send a request head.
     timeouts: Timeouts,
-    /// When to look for expired connections next.
+    /// When to look for expired connections next (deadlines.rs).
     next_deadline_check: Instant,
     /// `--trigger`: edge or level.
     trigger: Trigger,
-    /// Edge-triggered: the connections that spent their turn's budget with
-    /// work left, to be served again before the next sleep, since epoll
-    /// will not report them again.
+    /// Edge-triggered, connections to serve again before sleeping (fairness.rs).
     ready_list: ReadyList,
     /// Where each `recv` lands, for every client in turn.
     read_buffer: Box<[u8]>,
@@ -151,9 +97,10 @@ impl WebServer {
             .with_context(|| format!("bind {server_address}"))?;
         // 3. Listen.
         server_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
-        // Non-blocking still: epoll says a client is waiting, but it may
-        // have given up (reset) by the time accept runs, and in edge mode
-        // the accept loop ends only on EAGAIN.
+        // Non-blocking: accept returns EAGAIN at once when nobody is waiting,
+        // instead of putting the process to sleep. Python:
+        // server_socket.setblocking(False). Still needed with epoll: a client
+        // reported may reset before accept runs, and edge mode loops to EAGAIN.
         server_socket
             .set_nonblocking(true)
             .context("set the listening socket non-blocking")?;
@@ -161,9 +108,8 @@ impl WebServer {
 
         // ANCHOR: epoll_create
         // The epoll instance: an interest list and a ready list, kept by the
-        // kernel. Python: select.epoll(). EPOLL_CLOEXEC, as std does for
-        // every descriptor it opens, so a program we started would not
-        // inherit it.
+        // kernel. Python: select.epoll(). EPOLL_CLOEXEC, as std does for every
+        // descriptor it opens: a program we started would not inherit it.
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).context("epoll_create1")?;
         let listening = EpollFlags::EPOLLIN | trigger_flag(trigger);
         epoll
@@ -201,18 +147,12 @@ impl WebServer {
 
         let mut events = vec![EpollEvent::empty(); MAX_EVENTS];
         loop {
-            // Connections on the ready list have work now: look at epoll
-            // without sleeping, then serve them too.
-            let timeout = if self.ready_list.is_empty() {
-                self.time_until_deadline_check()
-            } else {
-                EpollTimeout::ZERO
-            };
-            let ready = match self.epoll.wait(&mut events, timeout) {
+            // Asleep until a socket is ready or a deadline check is due; not
+            // at all while the ready list has work (deadlines.rs).
+            let ready = match self.epoll.wait(&mut events, self.time_to_sleep()) {
                 Ok(ready) => ready,
-                // A signal woke the process (a debugger attaching, SIGSTOP
-                // and SIGCONT): nothing is ready, wait again. nix, like the
-                // system call, does not retry by itself.
+                // A signal woke the process (a debugger, SIGSTOP and SIGCONT):
+                // nothing is ready, wait again; nix, like the kernel, won't retry.
                 Err(Errno::EINTR) => 0,
                 Err(errno) => return Err(errno).context("epoll_wait"),
             };
@@ -221,30 +161,28 @@ impl WebServer {
                 if fd == self.server_socket.as_raw_fd() {
                     self.accept_new_clients();
                 } else {
-                    self.serve_client(fd);
+                    self.serve_descriptor(fd);
                 }
             }
-            for fd in self.ready_list.take_round() {
-                self.serve_client(fd);
-            }
-            self.close_expired_clients();
+            self.serve_ready_list(); // fairness.rs
+            self.close_expired_clients(); // deadlines.rs
         }
     }
     // ANCHOR_END: run_forever
 
     // ANCHOR: accept_new_clients
-    /// Accepts waiting clients: all of them in edge mode, one per event in
-    /// level mode.
+    /// Accepts every client waiting in the listen queue.
     ///
-    /// Edge-triggered, the listening socket is reported when the queue goes
-    /// from empty to not empty. Two clients connecting together make one
-    /// event; accept only one (as the Python does) and the other waits,
-    /// unreported, until a third client comes.
+    /// The Python tries one `accept` per turn. Here the loop goes on until
+    /// EAGAIN: edge-triggered, the listening socket is reported when the
+    /// queue goes from empty to not empty, and a second client connecting
+    /// in the same instant would wait, unreported, until a third came.
+    /// Level-triggered, one per event is enough.
     fn accept_new_clients(&mut self) {
         loop {
             match self.server_socket.accept() {
                 Ok((socket, address)) => self.add_client(socket, address.as_socket()),
-                // Nobody (else) is waiting.
+                // Nobody is waiting: the `except` of the Python.
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 // The kernel looks for a free descriptor before it looks at
                 // the queue: with the table full, accept says EMFILE even
@@ -277,9 +215,11 @@ impl WebServer {
 
     // ANCHOR: add_client
     fn add_client(&mut self, socket: Socket, address: Option<SocketAddr>) {
-        // Non-blocking, so that a read or write can never put the process to
-        // sleep: epoll's "ready" may be stale by the time the call runs, and
-        // edge mode reads and writes until EAGAIN.
+        // Accepted sockets do not inherit O_NONBLOCK from the listening
+        // socket on Linux, so each is set non-blocking too (Python:
+        // new_socket.setblocking(False)); otherwise one recv on a silent
+        // client would stop the whole loop (edge-triggered: the last read of
+        // every turn, which must say EAGAIN).
         if let Err(error) = socket.set_nonblocking(true) {
             println!("set a client non-blocking: {error}");
             return;
@@ -300,123 +240,111 @@ impl WebServer {
             return;
         }
         self.log.new_client(address);
-        self.fd_socket.insert(
-            fd,
-            Client {
-                stream,
-                address,
-                connection: Connection::new(Instant::now()),
-                interest,
-            },
-        );
+        let client = Client {
+            stream,
+            address,
+            connection: Connection::new(Instant::now()),
+            interest,
+        };
+        self.fd_socket.insert(fd, client);
     }
     // ANCHOR_END: add_client
 
-    /// Handles an event on a client: does what the connection is waiting
-    /// for, then closes it or registers for what it waits for next.
-    ///
-    /// The client is taken out of the map while it is served, so that the
-    /// rest of the server can be used meanwhile, and put back if it stays.
-    fn serve_client(&mut self, fd: RawFd) {
+    /// Serves the client behind a descriptor that epoll (or the ready list)
+    /// reported. It is taken out of the map for its turn, so that serving it
+    /// can use the rest of the server, and put back if it stays open.
+    fn serve_descriptor(&mut self, fd: RawFd) {
         let Some(mut client) = self.fd_socket.remove(&fd) else {
             return;
         };
-        let turn = match self.exchange_with(&mut client) {
-            Ok(turn) => turn,
-            Err(error) => {
-                println!("{}: {error}", client.address);
-                self.close_client(client);
-                return;
-            }
-        };
-        if client.connection.is_finished() {
-            self.log.closed(client.address);
+        if self.serve_client(&mut client) {
+            self.fd_socket.insert(fd, client);
+        } else {
             self.close_client(client);
-            return;
         }
-        if let Err(errno) = self.register_what_it_waits_for(&mut client) {
-            println!("{}: epoll_ctl: {errno}", client.address);
-            self.close_client(client);
-            return;
-        }
-        if turn == Turn::BudgetSpent {
-            self.ready_list.push(fd);
-        }
-        self.fd_socket.insert(fd, client);
     }
 
-    // ANCHOR: exchange_with
-    /// Reads and writes as far as the mode requires.
-    ///
-    /// Level-triggered: one read and one write per event. Whatever is left
-    /// (more bytes to read, more room to write) keeps the socket ready, and
-    /// the next epoll_wait reports it again.
-    ///
-    /// Edge-triggered: read until EAGAIN, write until EAGAIN, because
-    /// nothing left behind will be reported again. One more subtlety: while
-    /// a response is pending, reading stops (a client must not pipeline
-    /// faster than it reads). When the response is out, bytes may still be
-    /// waiting in the socket with no new edge to announce them: read again.
-    ///
-    /// And one hazard: a client that sends and reads as fast as it is
-    /// served never lets EAGAIN come, and its turn would never end. So a
-    /// turn ends after [`BYTES_PER_TURN`] too, and says so: the connection
-    /// goes on the ready list, remembered, not forgotten.
-    fn exchange_with(&mut self, client: &mut Client) -> io::Result<Turn> {
-        let edge = self.trigger == Trigger::Edge;
-        let mut budget = BYTES_PER_TURN;
+    /// One turn for one client: `take_turn`, then what it waits for next.
+    /// Returns whether the connection stays open.
+    fn serve_client(&mut self, client: &mut Client) -> bool {
+        if let Err(error) = self.take_turn(client) {
+            println!("{}: {error}", client.address);
+            return false;
+        }
+        if client.connection.is_finished() {
+            // The caller drops the client, and with it the socket. Python:
+            // epoll.unregister(fd); fd_socket[fd].close(); del fd_socket[fd]
+            self.log.closed(client.address);
+            return false;
+        }
+        if let Err(errno) = self.register_what_it_waits_for(client) {
+            println!("{}: epoll_ctl: {errno}", client.address);
+            return false;
+        }
+        true
+    }
+
+    // ANCHOR: take_turn
+    /// Level-triggered, one exchange, as in nonblock_server: what is left
+    /// keeps the socket ready, and the next epoll_wait reports it again.
+    /// Edge-triggered, exchanges until EAGAIN, since nothing left behind is
+    /// reported again, or until the budget is spent (fairness.rs).
+    fn take_turn(&mut self, client: &mut Client) -> io::Result<()> {
+        let budget = fairness::Budget::for_one_turn(&client.connection);
         loop {
-            let mut nothing_left_to_read = false;
-            while client.connection.wants_to_read() {
-                match client
-                    .connection
-                    .receive(&mut client.stream, &mut self.read_buffer)?
-                {
-                    Received::Bytes(count) => {
-                        budget = budget.saturating_sub(count);
-                        self.deal_with_received_requests(client);
-                    }
-                    Received::WouldBlock | Received::EndOfStream => {
-                        nothing_left_to_read = true;
-                        break;
-                    }
-                }
-                if !edge || budget == 0 {
-                    break;
-                }
+            let would_block = self.exchange_with(client)?;
+            let work_left = !would_block
+                && (client.connection.wants_to_read() || client.connection.has_output());
+            if self.trigger == Trigger::Level || !work_left {
+                return Ok(());
             }
-            let mut socket_full = false;
-            while client.connection.has_output() {
-                match client.connection.send(&mut client.stream)? {
-                    Sent::Bytes(count) => {
-                        budget = budget.saturating_sub(count);
-                        self.deal_with_received_requests(client);
-                    }
-                    Sent::Nothing => self.deal_with_received_requests(client),
-                    Sent::WouldBlock => {
-                        socket_full = true;
-                        break;
-                    }
-                }
-                if !edge || budget == 0 {
-                    break;
-                }
-            }
-            // The server ends the connection and its last response is out:
-            // shut down writing, and read and discard until the client closes.
-            if client.connection.wants_to_close_gracefully() {
-                client.connection.close_gracefully(&client.stream)?;
-            }
-            let may_have_unread_bytes =
-                !nothing_left_to_read && !socket_full && client.connection.wants_to_read();
-            let may_write_more = !socket_full && client.connection.has_output();
-            if !edge || !(may_have_unread_bytes || may_write_more) {
-                return Ok(Turn::Done);
-            }
-            if budget == 0 {
-                return Ok(Turn::BudgetSpent);
+            if budget.is_spent(&client.connection) {
+                self.ready_list.push(client.stream.as_raw_fd());
+                return Ok(());
             }
         }
+    }
+    // ANCHOR_END: take_turn
+
+    // ANCHOR: exchange_with
+    /// Tries to read, then tries to write, once each. EAGAIN is not an error
+    /// here: edge-triggered, it ends the turn. Returns whether a call said
+    /// so, or found the end of file: nothing more until the next event.
+    fn exchange_with(&mut self, client: &mut Client) -> io::Result<bool> {
+        let mut would_block = false;
+        if client.connection.wants_to_read() {
+            match client
+                .connection
+                .receive(&mut client.stream, &mut self.read_buffer)?
+            {
+                Received::Bytes(_) => self.deal_with_received_requests(client),
+                // EAGAIN: the client has sent nothing since the last read
+                // (the Python's `except Exception: pass`).
+                Received::WouldBlock => would_block = true,
+                // recv returned 0: the client's FIN; every later recv would
+                // return 0 at once. `receive` noted it, and that is enough:
+                // the connection reads no more, what is queued still goes out
+                // below, and serve_client closes the socket once it is out.
+                Received::EndOfStream => would_block = true,
+            }
+        }
+        if client.connection.has_output() {
+            match client.connection.send(&mut client.stream)? {
+                // Some or all of the response is out (Nothing: a file shrank,
+                // the connection ends). A request pipelined behind it, read
+                // and held back until now (`next_request`), may be due: no
+                // read to come would bring it up, so it is answered here.
+                Sent::Bytes(_) | Sent::Nothing => self.deal_with_received_requests(client),
+                // The socket buffer is full (a slow reader): next turn.
+                Sent::WouldBlock => would_block = true,
+            }
+        }
+        // The server ends the connection and its last response is out:
+        // shut down writing, and read and discard until the client closes.
+        if client.connection.wants_to_close_gracefully() {
+            client.connection.close_gracefully(&client.stream)?;
+        }
+        Ok(would_block)
     }
     // ANCHOR_END: exchange_with
 
@@ -460,74 +388,41 @@ impl WebServer {
     }
     // ANCHOR_END: register_what_it_waits_for
 
-    /// Unregisters and closes. Python: epoll.unregister(fd);
-    /// fd_socket[fd].close(); del fd_socket[fd]. (Closing the last
-    /// descriptor of a socket also removes it from epoll; unregistering
-    /// first says so explicitly.)
+    /// Unregisters and closes. Closing the last descriptor of a socket would
+    /// take it out of epoll too; unregistering first says so.
     fn close_client(&mut self, client: Client) {
         let _ = self.epoll.delete(&client.stream);
         self.ready_list.remove(client.stream.as_raw_fd());
         drop(client);
     }
-
-    /// How long epoll_wait may sleep: forever with no client, else until
-    /// the next look for expired connections.
-    fn time_until_deadline_check(&self) -> EpollTimeout {
-        if self.fd_socket.is_empty() {
-            return EpollTimeout::NONE;
-        }
-        let remaining = self
-            .next_deadline_check
-            .saturating_duration_since(Instant::now());
-        // Rounded up: a timeout rounded down to 0 ms would return at once,
-        // again and again, until the deadline: a short spin.
-        let milliseconds = remaining.as_micros().div_ceil(1000);
-        EpollTimeout::from(u16::try_from(milliseconds).unwrap_or(u16::MAX))
-    }
-
-    /// Closes the connections whose deadline has passed (idle, head too
-    /// slow, lingered enough), at most once per check interval. A scan of
-    /// every client: cheap once a second even for 10,000 of them. A
-    /// production server keeps its deadlines sorted (a timer wheel or heap)
-    /// and looks only at the ones due.
-    fn close_expired_clients(&mut self) {
-        let now = Instant::now();
-        if now < self.next_deadline_check {
-            return;
-        }
-        self.next_deadline_check = now + self.timeouts.check_interval();
-        let expired: Vec<RawFd> = self
-            .fd_socket
-            .iter()
-            .filter(|(_, client)| client.connection.expired(now, &self.timeouts).is_some())
-            .map(|(&fd, _)| fd)
-            .collect();
-        for fd in expired {
-            if let Some(client) = self.fd_socket.remove(&fd) {
-                if let Some(expiry) = client.connection.expired(now, &self.timeouts) {
-                    self.log.expired(client.address, expiry);
-                }
-                self.close_client(client);
-            }
-        }
-    }
 }
 
-impl Trigger {
-    fn describe(self) -> &'static str {
-        match self {
-            Trigger::Edge => "edge (EPOLLIN|EPOLLET: read and write until EAGAIN)",
-            Trigger::Level => "level (EPOLLIN: one read or write per event)",
-        }
-    }
+/// A client: its socket, its address (for the log), its buffers, and what
+/// it is registered for in epoll.
+struct Client {
+    /// The connected socket, non-blocking; dropping it closes it.
+    stream: TcpStream,
+    /// Who it is, for the log.
+    address: SocketAddr,
+    /// What was received and not yet parsed, and what is left to send.
+    connection: Connection,
+    /// What it is registered for: EPOLLIN or EPOLLOUT, and EPOLLET if edge.
+    interest: EpollFlags,
 }
 
-/// EPOLLET for edge-triggered, nothing for level-triggered (epoll's default).
-fn trigger_flag(trigger: Trigger) -> EpollFlags {
-    match trigger {
-        Trigger::Edge => EpollFlags::EPOLLET,
-        Trigger::Level => EpollFlags::empty(),
-    }
+#[derive(Parser, Debug)]
+#[command(
+    about = "Static web server on epoll, edge- or level-triggered",
+    after_help = "Chapter: docs/src/epoll_server.md (or the book: mdbook serve docs)."
+)]
+struct Arguments {
+    #[command(flatten)]
+    site: SiteOptions,
+
+    /// How epoll reports a ready socket: once when it becomes ready (edge),
+    /// or for as long as it stays ready (level)
+    #[arg(long, value_enum, default_value_t = Trigger::Edge)]
+    trigger: Trigger,
 }
 
 fn main() {

@@ -1,5 +1,5 @@
 //! nonblock_server (seed 003, "单进程非堵塞(长链接)"): non-blocking sockets, a busy loop.
-//! Its chapter, docs/src/<crate>.md, says why; what is not the lesson is in static_http.
+//! Its chapter, docs/src/nonblock_server.md, says why; what is not the lesson is in static_http.
 //!
 //! Try it:
 //!
@@ -36,28 +36,8 @@ const REQUEST_QUEUE_SIZE: i32 = 1024;
 /// `Connection` only until parsed.
 const READ_BUFFER_SIZE: usize = 16 * 1024;
 
-#[derive(Parser, Debug)]
-#[command(
-    about = "Static web server: non-blocking sockets polled in a busy loop",
-    after_help = "Chapter: docs/src/nonblock_server.md (or the book: mdbook serve docs)."
-)]
-struct Arguments {
-    #[command(flatten)]
-    site: SiteOptions,
-}
-
-/// A client: its socket, its address (for the log) and its buffers.
-struct Client {
-    /// The connected socket, non-blocking; dropping it closes it.
-    stream: TcpStream,
-    /// Who it is, for the log.
-    address: SocketAddr,
-    /// What was received and not yet parsed, and what is left to send.
-    connection: Connection,
-}
-
-/// A web server of static files on non-blocking sockets, polled in a busy
-/// loop (the Python's `WSGIServer`).
+/// A web server of static files (the Python's `WSGIServer`), on
+/// non-blocking sockets polled in a busy loop.
 struct WebServer {
     /// The listening socket, non-blocking.
     server_socket: Socket,
@@ -186,17 +166,19 @@ impl WebServer {
             return;
         }
         let address = address.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let stream = TcpStream::from(socket);
         self.log.new_client(address);
-        self.client_socket_list.push(Client {
-            stream: TcpStream::from(socket),
+        let client = Client {
+            stream,
             address,
             connection: Connection::new(Instant::now()),
-        });
+        };
+        self.client_socket_list.push(client);
     }
     // ANCHOR_END: add_client
 
-    /// One turn for one client: one `recv` if it may send more, one `send`
-    /// if a response is pending. Returns whether the connection stays open.
+    /// One turn for one client: its deadline, then `exchange_with`.
+    /// Returns whether the connection stays open.
     fn serve_client(&mut self, client: &mut Client, now: Instant) -> bool {
         if let Some(expiry) = client.connection.expired(now, &self.timeouts) {
             self.log.expired(client.address, expiry);
@@ -207,7 +189,7 @@ impl WebServer {
             return false;
         }
         if client.connection.is_finished() {
-            // Dropping the TcpStream closes the socket. Python:
+            // The caller drops the client, and with it the socket. Python:
             // client_socket.close(); client_socket_list.remove(client_socket)
             self.log.closed(client.address);
             return false;
@@ -225,16 +207,22 @@ impl WebServer {
                 .receive(&mut client.stream, &mut self.read_buffer)?
             {
                 Received::Bytes(_) => self.deal_with_received_requests(client),
-                // The client has sent nothing since the last turn: the
-                // Python's `except Exception: pass`.
+                // EAGAIN: the client has sent nothing since the last read
+                // (the Python's `except Exception: pass`).
                 Received::WouldBlock => {}
-                // The client closed its side: answer what it sent, then close.
+                // recv returned 0: the client's FIN; every later recv would
+                // return 0 at once. `receive` noted it, and that is enough:
+                // the connection reads no more, what is queued still goes out
+                // below, and serve_client closes the socket once it is out.
                 Received::EndOfStream => {}
             }
         }
         if client.connection.has_output() {
             match client.connection.send(&mut client.stream)? {
-                // The kernel took some or all of it; the rest goes next turn.
+                // Some or all of the response is out (Nothing: a file shrank,
+                // the connection ends). A request pipelined behind it, read
+                // and held back until now (`next_request`), may be due: no
+                // read to come would bring it up, so it is answered here.
                 Sent::Bytes(_) | Sent::Nothing => self.deal_with_received_requests(client),
                 // The socket buffer is full (a slow reader): next turn.
                 Sent::WouldBlock => {}
@@ -268,6 +256,26 @@ impl WebServer {
         self.log.answered(client.address, &request_line, &response);
         client.connection.queue(response);
     }
+}
+
+/// A client: its socket, its address (for the log) and its buffers.
+struct Client {
+    /// The connected socket, non-blocking; dropping it closes it.
+    stream: TcpStream,
+    /// Who it is, for the log.
+    address: SocketAddr,
+    /// What was received and not yet parsed, and what is left to send.
+    connection: Connection,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Static web server: non-blocking sockets polled in a busy loop",
+    after_help = "Chapter: docs/src/nonblock_server.md (or the book: mdbook serve docs)."
+)]
+struct Arguments {
+    #[command(flatten)]
+    site: SiteOptions,
 }
 
 fn main() {

@@ -127,6 +127,9 @@ pub struct Connection {
     /// The client closed its side: answer what it sent, then close.
     peer_closed: bool,
     last_activity: Instant,
+    /// Bytes received and sent so far, all told: what an edge-triggered
+    /// server's budget per turn counts.
+    transferred: u64,
     /// When the request head the server waits for began: the accept for
     /// the first, the first byte of the next one after that. `None` between
     /// requests, and while a response is being sent.
@@ -147,6 +150,7 @@ impl Connection {
             close_after_sending: false,
             peer_closed: false,
             last_activity: now,
+            transferred: 0,
             head_started: Some(now),
             lingering_since: None,
         }
@@ -170,6 +174,7 @@ impl Connection {
                         self.received.extend_from_slice(&scratch[..count]);
                     }
                     self.last_activity = Instant::now();
+                    self.transferred += count as u64;
                     Ok(Received::Bytes(count))
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Received::WouldBlock),
@@ -307,6 +312,7 @@ impl Connection {
             }
         }
         self.last_activity = Instant::now();
+        self.transferred += count as u64;
         Ok(Sent::Bytes(count))
     }
 
@@ -387,6 +393,13 @@ impl Connection {
             }
             _ => idle,
         }
+    }
+
+    /// How many bytes went either way since the connection was accepted:
+    /// those [`receive`](Self::receive) brought (discarded ones too) and
+    /// those [`send`](Self::send) handed to the kernel.
+    pub fn transferred(&self) -> u64 {
+        self.transferred
     }
 
     /// How long since a byte last went either way.
@@ -559,6 +572,23 @@ mod tests {
         assert!(connection.next_request().is_none());
         assert!(connection.is_finished());
         assert!(!connection.wants_to_read());
+    }
+
+    #[test]
+    fn counts_the_bytes_that_went_either_way() {
+        let (site, _root) = site_with(&[("a.txt", b"first")]);
+        let mut connection = Connection::new(Instant::now());
+        let mut scratch = [0u8; 64];
+        let request = b"GET /a.txt HTTP/1.1\r\n\r\n";
+        let mut client = Cursor::new(request.to_vec());
+        connection.receive(&mut client, &mut scratch).unwrap();
+        answer_all(&mut connection, &site);
+        let mut output = Vec::new();
+        while connection.has_output() {
+            connection.send(&mut output).unwrap();
+        }
+        let both_ways = request.len() + output.len();
+        assert_eq!(connection.transferred(), both_ways as u64);
     }
 
     const TIMEOUTS: Timeouts = Timeouts {
