@@ -36,7 +36,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::sys::sendfile::sendfile64;
 use nix::sys::socket::{send, MsgFlags};
@@ -400,11 +400,6 @@ impl Connection {
     /// those [`send`](Self::send) handed to the kernel.
     pub fn transferred(&self) -> u64 {
         self.transferred
-    }
-
-    /// How long since a byte last went either way.
-    pub fn idle_for(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.last_activity)
     }
 }
 
