@@ -407,6 +407,7 @@ impl Connection {
 mod tests {
     use super::*;
     use crate::response::Site;
+    use std::time::Duration;
     use std::io::Cursor;
 
     /// A socket that takes at most `capacity` bytes per write, then says
