@@ -22,11 +22,11 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::measure::children_of;
-use crate::process::{command, run_bounded};
+use testkit::procs::children_of;
+use testkit::tools::{apt_install_command, VALGRIND};
+
 use crate::servers::{self, Server};
-use crate::setup::Setup;
-use crate::tools;
+use crate::setup::{command, run_bounded, Setup};
 use crate::workloads::{keep_alive_path, Load, Workload};
 
 /// What a profiler said about one server.
@@ -61,11 +61,11 @@ enum Tracer {
 /// fails is left out, with a line saying why: the measurements stand
 /// without it.
 pub fn profiles(servers: &[(Server, String)], setup: &Setup, seconds: u64) -> Vec<Profile> {
-    let callgrind = tools::find(tools::VALGRIND.command).is_some();
+    let callgrind = VALGRIND.is_installed();
     if !callgrind {
         eprintln!(
             "bench: valgrind is not installed: no callgrind profiles ({})",
-            tools::install_command(&[tools::VALGRIND])
+            apt_install_command(&[VALGRIND])
         );
     }
     let mut profiles = Vec::new();
@@ -133,21 +133,21 @@ fn under_load(
         servers: vec![server],
     };
     let result = profiled.run_once(server, running.port, setup)?;
-    // SIGTERM to the server itself: valgrind runs it in its own process,
-    // strace as its child, and each tracer writes its report when the
-    // server dies. (strace, sent SIGTERM itself, would detach and leave
-    // the server running.) The child's PID is read while strace, its
-    // parent, still waits for it, so it cannot have been reused.
+    // SIGTERM to the server itself, not its group: valgrind runs it in its
+    // own process, strace as its child, and each tracer writes its report
+    // when the server dies. (strace, sent SIGTERM itself, would detach and
+    // leave the server running.) The child's PID is read while strace,
+    // its parent, still waits for it, so it cannot have been reused.
     let traced = match tracer {
         Tracer::Strace => children_of(running.process.pid())
             .first()
-            .map(|&(pid, _)| pid)
+            .map(|child| child.pid)
             .context("strace has no child")?,
         Tracer::Callgrind => running.process.pid(),
     };
-    let traced = Pid::from_raw(traced as i32);
+    let traced = Pid::from_raw(traced);
     let _ = kill(traced, Signal::SIGTERM);
-    if running.process.wait_for(TRACED_LIMIT).is_none() {
+    if running.process.wait_exit(TRACED_LIMIT).is_none() {
         // Stopping strace now would detach it and leave the server
         // running: the server goes first, while strace still holds it.
         let _ = kill(traced, Signal::SIGKILL);
@@ -158,15 +158,9 @@ fn under_load(
     let summary = match tracer {
         Tracer::Strace => written,
         Tracer::Callgrind => {
-            let annotated = setup.work.join(format!("{name}.annotated"));
             let argv: Vec<OsString> = vec!["callgrind_annotate".into(), report.into()];
-            let finished = run_bounded(
-                command(&argv),
-                "callgrind_annotate",
-                TRACED_LIMIT,
-                &annotated,
-            )?;
-            callgrind_top(&finished.output, 20)
+            let (_, annotated) = run_bounded(command(&argv), TRACED_LIMIT)?;
+            callgrind_top(&annotated, 20)
         }
     };
     Ok(Profile {
