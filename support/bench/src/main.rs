@@ -73,7 +73,7 @@ struct Cli {
     runs: Option<u64>,
 
     /// Directory to write results.json, results.csv and results.md to
-    /// [default: support/bench, or a new directory under /tmp with --smoke]
+    /// [default: support/bench, or a new temporary directory with --smoke]
     #[arg(long, value_name = "DIR")]
     output: Option<PathBuf>,
 

@@ -15,6 +15,7 @@
 
 use std::ffi::OsString;
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -163,6 +164,7 @@ fn under_load(
             callgrind_top(&annotated, 20)
         }
     };
+    let summary = without_machine_paths(&summary, &setup.release, &setup.work);
     Ok(Profile {
         server: name.to_owned(),
         workload: Some(workload.to_owned()),
@@ -170,6 +172,14 @@ fn under_load(
         requests: (result.problem.is_none()).then_some(result.answered),
         summary,
     })
+}
+
+/// `text` with the paths of this machine the committed results must not
+/// hold: the release directory (callgrind names each function's binary)
+/// as `target/release`, the run's directory as `<run>`.
+pub fn without_machine_paths(text: &str, release: &Path, work: &Path) -> String {
+    let text = text.replace(&*release.to_string_lossy(), "target/release");
+    text.replace(&*work.to_string_lossy(), "<run>")
 }
 
 /// The load of the workload labelled `workload`: the keep-alive ones on
@@ -222,8 +232,8 @@ mod tests {
         let top = callgrind_top(annotated, 2);
         assert_eq!(
             top,
-            "10,227,436 ( 8.98%)  ???:static_http::request::parse_head [/work/wt/bench/target/release/epoll_server]\n \
-             8,261,073 ( 7.25%)  ???:core::slice::memchr::memrchr [/work/wt/bench/target/release/epoll_server]\n"
+            "10,227,436 ( 8.98%)  ???:static_http::request::parse_head [target/release/epoll_server]\n \
+             8,261,073 ( 7.25%)  ???:core::slice::memchr::memrchr [target/release/epoll_server]\n"
         );
         // The listing ends at its blank line, before the list of source
         // files callgrind_annotate could not find.
@@ -231,5 +241,20 @@ mod tests {
         assert_eq!(all.lines().count(), 90, "{all}");
         assert!(!all.contains("could not be found"));
         assert_eq!(callgrind_top("no listing here\n", 3), "");
+    }
+
+    #[test]
+    fn the_summaries_name_no_path_of_this_machine() {
+        let line = "8,261,073 ( 7.25%)  ???:memrchr [/home/me/ws/target/release/epoll_server]\n\
+                    written to /srv/run/bench.x1/epoll_server.profile\n";
+        assert_eq!(
+            without_machine_paths(
+                line,
+                Path::new("/home/me/ws/target/release"),
+                Path::new("/srv/run/bench.x1")
+            ),
+            "8,261,073 ( 7.25%)  ???:memrchr [target/release/epoll_server]\n\
+             written to <run>/epoll_server.profile\n"
+        );
     }
 }

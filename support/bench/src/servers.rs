@@ -407,8 +407,8 @@ mod tests {
     fn nginx_listens_on_loopback_with_one_worker_and_writes_only_in_the_run_directory() {
         let config = nginx_config(
             8123,
-            Path::new("/tmp/bench.1"),
-            Path::new("/tmp/bench.1/html"),
+            Path::new("/srv/bench.1"),
+            Path::new("/srv/bench.1/html"),
             524288,
         );
         assert!(
@@ -420,7 +420,7 @@ mod tests {
         assert!(config.contains("access_log off;"));
         assert!(config.contains("sendfile on;"));
         assert!(config.contains("daemon off;"));
-        assert!(config.contains("root /tmp/bench.1/html;"));
+        assert!(config.contains("root /srv/bench.1/html;"));
         // Every path nginx writes to is inside the run's directory.
         for line in config.lines() {
             if let Some(path) = line
@@ -428,7 +428,7 @@ mod tests {
                 .nth(1)
                 .filter(|word| word.starts_with('/'))
             {
-                assert!(path.starts_with("/tmp/bench.1/"), "{line}");
+                assert!(path.starts_with("/srv/bench.1/"), "{line}");
             }
         }
         // Balanced braces: nginx refuses the file otherwise.
