@@ -47,6 +47,25 @@ pub struct Target {
     pub profile_on: Option<String>,
 }
 
+impl Target {
+    /// A target met (`Some(true)`), missed, or not measured (`None`), with
+    /// nothing to profile.
+    fn new(target: String, met: Option<bool>, measured: String) -> Target {
+        Target {
+            target,
+            outcome: match met {
+                Some(true) => Outcome::Met,
+                Some(false) => Outcome::Missed,
+                None => Outcome::NotMeasured,
+            },
+            missed_by_percent: None,
+            measured: if met.is_some() { measured } else { "-".into() },
+            profile: None,
+            profile_on: None,
+        }
+    }
+}
+
 fn find<'a>(rows: &'a [Row], workload: &str, server: &str) -> Option<&'a Row> {
     rows.iter()
         .find(|row| row.workload == workload && row.server == server)
@@ -62,14 +81,7 @@ fn ratio_target(
     profile: (&str, &str),
 ) -> Target {
     let (Some(measured), Some(reference)) = (measured, reference) else {
-        return Target {
-            target,
-            outcome: Outcome::NotMeasured,
-            missed_by_percent: None,
-            measured: "-".into(),
-            profile: None,
-            profile_on: None,
-        };
+        return Target::new(target, None, String::new());
     };
     let ratio = if reference.requests_per_s > 0.0 {
         measured.requests_per_s / reference.requests_per_s
@@ -109,33 +121,15 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
         let label = format!("{C10K_PREFIX}{connections}");
         Some((connections, find(rows, &label, EPOLL_EDGE)?))
     });
-    targets.push(match held {
-        Some((connections, row)) => {
-            let met = row.errors == 0 && row.peak_rss_kib <= C10K_RSS_KIB;
-            Target {
-                target: format!(
-                    "{connections} connections all answered, epoll_server RSS <= 16 MiB"
-                ),
-                outcome: if met { Outcome::Met } else { Outcome::Missed },
-                missed_by_percent: None,
-                measured: format!(
-                    "{} errors, {:.1} MiB",
-                    row.errors,
-                    row.peak_rss_kib as f64 / 1024.0
-                ),
-                profile: None,
-                profile_on: None,
-            }
-        }
-        None => Target {
-            target: "C10K connections all answered, epoll_server RSS <= 16 MiB".into(),
-            outcome: Outcome::NotMeasured,
-            missed_by_percent: None,
-            measured: "-".into(),
-            profile: None,
-            profile_on: None,
-        },
-    });
+    let connections = held.map_or("C10K".into(), |(connections, _)| connections.to_string());
+    targets.push(Target::new(
+        format!("{connections} connections all answered, epoll_server RSS <= 16 MiB"),
+        held.map(|(_, row)| row.errors == 0 && row.peak_rss_kib <= C10K_RSS_KIB),
+        held.map_or(String::new(), |(_, row)| {
+            let mib = row.peak_rss_kib as f64 / 1024.0;
+            format!("{} errors, {mib:.1} MiB", row.errors)
+        }),
+    ));
 
     targets.push(ratio_target(
         "webserver3g >= 5x webserver3g.py, connection per request".into(),
@@ -151,22 +145,15 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
         .filter(|row| row.errors > 0)
         .map(|row| format!("{} on {}: {}", row.server, row.workload, row.errors))
         .collect();
-    targets.push(Target {
-        target: "zero errors on every workload".into(),
-        outcome: if with_errors.is_empty() {
-            Outcome::Met
-        } else {
-            Outcome::Missed
-        },
-        missed_by_percent: None,
-        measured: if with_errors.is_empty() {
+    targets.push(Target::new(
+        "zero errors on every workload".into(),
+        Some(with_errors.is_empty()),
+        if with_errors.is_empty() {
             "0".into()
         } else {
             with_errors.join("; ")
         },
-        profile: None,
-        profile_on: None,
-    });
+    ));
     for (mode, server) in [("edge", EPOLL_EDGE), ("level", EPOLL_LEVEL)] {
         targets.push(big_file_target(rows, mode, server));
     }
