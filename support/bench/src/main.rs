@@ -179,7 +179,7 @@ fn run(cli: Cli) -> Result<()> {
     // 2. Build.
     let (workspace, release) = setup::locate()?;
     if !cli.no_build {
-        setup::build(&workspace, &release)?;
+        setup::build(&workspace, &release, &Server::crates())?;
     }
 
     // 3. The run's directory, its document root, the machine's limits.

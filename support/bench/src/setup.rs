@@ -13,8 +13,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use testkit::run::{Limits, Output, Running};
 
-use crate::servers::Server;
-
 /// How long a child gets to exit after SIGTERM before it gets SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(5);
 
@@ -64,9 +62,9 @@ pub fn locate() -> Result<(PathBuf, PathBuf)> {
     Ok((workspace, target.join("release")))
 }
 
-/// `cargo build --release` of loadgen and the course's servers (the
-/// crates of stages.toml's `bench` entries), into the same target directory.
-pub fn build(workspace: &Path, release: &Path) -> Result<()> {
+/// `cargo build --release` of loadgen and `crates` (the course's servers),
+/// into the same target directory.
+pub fn build(workspace: &Path, release: &Path, crates: &[&str]) -> Result<()> {
     let target = release
         .parent()
         .context("release directory has no parent")?;
@@ -76,7 +74,7 @@ pub fn build(workspace: &Path, release: &Path) -> Result<()> {
         .arg(workspace.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target);
-    let packages = [vec!["loadgen"], Server::crates()].concat();
+    let packages = [&["loadgen"], crates].concat();
     for package in &packages {
         command.args(["-p", package]);
     }
