@@ -7,8 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::process::{command, run_bounded};
-use crate::setup::Setup;
+use crate::setup::{command, run_bounded, Setup};
 use crate::workloads::Settings;
 
 /// When, where and how a run was made.
@@ -80,13 +79,11 @@ pub fn method(settings: &Settings, pinned: bool) -> String {
 }
 
 /// The first line a tool prints about its version, e.g. "wrk 4.1.0".
-fn version(argv: &[&str], setup: &Setup) -> String {
+fn version(argv: &[&str]) -> String {
     let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
-    let output = setup.work.join("version.out");
-    let limit = Duration::from_secs(10);
-    let first_line = run_bounded(command(&argv), "a version query", limit, &output)
+    let first_line = run_bounded(command(&argv), Duration::from_secs(10))
         .ok()
-        .and_then(|finished| finished.output.lines().next().map(str::to_owned))
+        .and_then(|(_, output)| output.lines().next().map(str::to_owned))
         .unwrap_or_default();
     clean_version(&argv[0].to_string_lossy(), &first_line)
 }
@@ -116,23 +113,20 @@ fn clean_version(tool: &str, line: &str) -> String {
 /// The versions of the tools this run used.
 pub fn tool_versions(setup: &Setup, wrk: bool, python: bool, profiled: bool) -> Vec<String> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let mut tools = vec![version(&[&rustc, "--version"], setup)];
+    let mut tools = vec![version(&[&rustc, "--version"])];
     if wrk {
-        tools.push(version(&["wrk", "-v"], setup));
+        tools.push(version(&["wrk", "-v"]));
     }
     if let Some(nginx) = &setup.nginx {
-        tools.push(version(&[&nginx.to_string_lossy(), "-v"], setup));
+        tools.push(version(&[&nginx.to_string_lossy(), "-v"]));
     }
     if python {
-        tools.push(version(&["python3", "--version"], setup));
+        tools.push(version(&["python3", "--version"]));
     }
-    tools.push(version(
-        &[&setup.loadgen().to_string_lossy(), "--version"],
-        setup,
-    ));
+    tools.push(version(&[&setup.loadgen().to_string_lossy(), "--version"]));
     if profiled {
-        tools.push(version(&["strace", "-V"], setup));
-        tools.push(version(&["valgrind", "--version"], setup));
+        tools.push(version(&["strace", "-V"]));
+        tools.push(version(&["valgrind", "--version"]));
     }
     tools
 }

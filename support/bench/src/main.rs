@@ -13,11 +13,12 @@
 //!    to install them (`--install-missing`, which says what it does first);
 //! 2. builds the servers and loadgen in release;
 //! 3. makes a document root in a temporary directory;
-//! 4. for each workload and server: starts the server fresh (core 0), runs
+//! 4. for each workload and server (the course's from stages.toml's
+//!    `bench` entries): starts the server fresh (core 0), runs
 //!    the load a few times (core 1), and keeps the median requests/s, the
 //!    errors, the server's CPU time and peak memory
 //!    ([`workloads`], [`servers`], [`measure`]);
-//! 5. checks the targets and profiles the servers that miss one
+//! 5. checks the targets and profiles the servers that miss one
 //!    ([`targets`], [`profile`]);
 //! 6. writes the three files ([`report`]) and prints the markdown.
 //!
@@ -26,14 +27,13 @@
 //! server.
 
 mod conditions;
+mod install;
 mod measure;
-mod process;
 mod profile;
 mod report;
 mod servers;
 mod setup;
 mod targets;
-mod tools;
 mod workloads;
 
 use std::fs;
@@ -46,7 +46,8 @@ use clap::{Parser, ValueEnum};
 
 use report::Results;
 use servers::Server;
-use setup::{Setup, TempDir};
+use setup::Setup;
+use testkit::tools;
 use workloads::{Kind, Load, Settings};
 
 #[derive(Parser)]
@@ -72,7 +73,7 @@ struct Cli {
     runs: Option<u64>,
 
     /// Directory to write results.json, results.csv and results.md to
-    /// [default: support/bench, or a new directory under /tmp with --smoke]
+    /// [default: support/bench, or a new temporary directory with --smoke]
     #[arg(long, value_name = "DIR")]
     output: Option<PathBuf>,
 
@@ -129,7 +130,7 @@ fn run(cli: Cli) -> Result<()> {
         settings.runs = runs as usize;
     }
     let chosen_servers = if cli.servers.is_empty() {
-        Server::ALL.to_vec()
+        Server::all().to_vec()
     } else {
         cli.servers.clone()
     };
@@ -142,6 +143,15 @@ fn run(cli: Cli) -> Result<()> {
     if plan.is_empty() {
         bail!("no workload runs any of the chosen servers (see --help for which runs which)");
     }
+
+    // bench's children run in process groups of their own, which a Ctrl-C
+    // at the terminal does not reach: bench stops them itself, and removes
+    // the run's directory.
+    let work = setup::work_directory("bench.")?;
+    let work_path = work.path().to_owned();
+    testkit::run::stop_everything_on_interrupt("bench", move || {
+        let _ = fs::remove_dir_all(work_path);
+    });
 
     // 1. Tools.
     let cores = thread::available_parallelism().map_or(1, |cores| cores.get());
@@ -156,7 +166,7 @@ fn run(cli: Cli) -> Result<()> {
     for (tool, wanted) in [
         (tools::WRK, uses_wrk),
         (tools::NGINX, in_plan(Server::Nginx)),
-        (tools::PYTHON3, in_plan(Server::Webserver3gPy)),
+        (tools::PYTHON3, in_plan(Server::Python)),
         (tools::TASKSET, cores >= 2),
         (tools::STRACE, !cli.no_profiles),
     ] {
@@ -164,17 +174,18 @@ fn run(cli: Cli) -> Result<()> {
             needed.push(tool);
         }
     }
-    tools::ensure(&needed, cli.install_missing)?;
+    install::ensure(&needed, cli.install_missing)?;
 
     // 2. Build.
     let (workspace, release) = setup::locate()?;
     if !cli.no_build {
-        setup::build(&workspace, &release)?;
+        setup::build(&workspace, &release, &Server::crates())?;
     }
 
     // 3. The run's directory, its document root, the machine's limits.
-    let open_files = setup::raise_open_file_limit()?;
-    let work = TempDir::new("bench")?;
+    // Every child inherits it: 10,000 connections need 10,000 descriptors
+    // on each side.
+    let open_files = testkit::raise_open_file_limit();
     let site = work.path().join("html");
     setup::create_site(&site)?;
     let (pin_server, pin_load) = setup::pinning(cores);
@@ -216,7 +227,7 @@ fn run(cli: Cli) -> Result<()> {
             rows.push(row);
         }
     }
-    report::compare_with_nginx(&mut rows);
+    measure::compare_with_nginx(&mut rows);
     let load_after = conditions::load_average();
 
     // 5. Targets and profiles.
@@ -246,7 +257,7 @@ fn run(cli: Cli) -> Result<()> {
             tools: conditions::tool_versions(
                 &setup,
                 uses_wrk,
-                in_plan(Server::Webserver3gPy),
+                in_plan(Server::Python),
                 !profiles.is_empty(),
             ),
             method: conditions::method(&settings, !setup.pin_server.is_empty()),
@@ -259,7 +270,7 @@ fn run(cli: Cli) -> Result<()> {
     let directory = match (&cli.output, cli.smoke) {
         (Some(directory), _) => directory.clone(),
         // A smoke run never replaces the measured results.
-        (None, true) => TempDir::new("bench-smoke")?.keep(),
+        (None, true) => setup::work_directory("bench-smoke.")?.keep(),
         (None, false) => workspace.join("support/bench"),
     };
     write(&results, &directory)

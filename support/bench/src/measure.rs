@@ -1,18 +1,15 @@
-//! What is measured besides the load tool's figures, all from /proc: the
-//! CPU time of the measured process (`/proc/PID/stat`), its peak resident
-//! memory (`/proc/PID/status`); and one row of the table: a fresh server,
-//! a few runs, the median.
+//! One row of the table: a fresh server, a few runs of a workload, the
+//! median; and what is measured besides the load tool's figures, from
+//! /proc (read with `procfs`, through testkit where it has the reading):
+//! the CPU time of the measured process, its peak resident memory.
 
-use std::fs;
-
-use anyhow::{bail, Context, Result};
-use nix::unistd::{sysconf, SysconfVar};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use testkit::procs::{peak_resident_kib, ticks_per_second};
 
-use crate::report::{Row, Run};
 use crate::servers::{self, Server, START_LIMIT};
 use crate::setup::Setup;
-use crate::workloads::Workload;
+use crate::workloads::{LoadResult, Tool, Workload};
 
 /// CPU time in clock ticks, each counting the process's own and that of
 /// the children it has reaped (cutime, cstime): that is where the work of
@@ -49,83 +46,14 @@ impl CpuSeconds {
     }
 }
 
-/// The fields of a `/proc/PID/stat` line after the command name, which is
-/// in parentheses and may itself hold spaces and parentheses.
-fn fields_after_name(stat: &str) -> Option<Vec<&str>> {
-    let (_, after) = stat.rsplit_once(") ")?;
-    Some(after.split_whitespace().collect())
-}
-
-/// utime, stime, cutime, cstime: fields 14 to 17 of the line (proc(5)),
-/// so 11 to 14 of what follows the name (which is field 2; state is 3).
-pub fn parse_stat_cpu(stat: &str) -> Result<CpuTicks> {
-    let fields = fields_after_name(stat).context("no command name in /proc/PID/stat")?;
-    let field = |index: usize| -> Result<u64> {
-        let text = fields.get(index).context("/proc/PID/stat is too short")?;
-        text.parse()
-            .with_context(|| format!("/proc/PID/stat field {text:?} is not a number"))
-    };
-    Ok(CpuTicks {
-        user: field(11)? + field(13)?,
-        system: field(12)? + field(14)?,
+/// A process's CPU time so far with that of its reaped children, which
+/// testkit's `cpu_ticks` leaves out; `None` once it is gone.
+pub fn cpu_ticks(pid: i32) -> Option<CpuTicks> {
+    let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
+    Some(CpuTicks {
+        user: stat.utime + stat.cutime.max(0) as u64,
+        system: stat.stime + stat.cstime.max(0) as u64,
     })
-}
-
-/// The command name (field 2) and the parent's PID (field 4).
-pub fn parse_stat_parent(stat: &str) -> Option<(String, u32)> {
-    let (before, _) = stat.rsplit_once(") ")?;
-    let (_, name) = before.split_once(" (")?;
-    let parent = fields_after_name(stat)?.get(1)?.parse().ok()?;
-    Some((name.to_owned(), parent))
-}
-
-/// VmHWM, the peak resident set, in KiB.
-pub fn parse_peak_rss_kib(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-}
-
-pub fn cpu_ticks(pid: u32) -> Result<CpuTicks> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
-    parse_stat_cpu(&stat)
-}
-
-/// 0 when the process is gone (a zombie has no memory left to report).
-pub fn peak_rss_kib(pid: u32) -> u64 {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| parse_peak_rss_kib(&status))
-        .unwrap_or(0)
-}
-
-/// The children of `pid` now, with their command names.
-pub fn children_of(pid: u32) -> Vec<(u32, String)> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut children: Vec<(u32, String)> = entries
-        .flatten()
-        .filter_map(|entry| {
-            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
-            let (name, parent) = parse_stat_parent(&stat)?;
-            (parent == pid).then_some((child, name))
-        })
-        .collect();
-    children.sort();
-    children
-}
-
-/// Clock ticks per second, the unit of /proc/PID/stat's times.
-pub fn clock_ticks_per_second() -> Result<u64> {
-    match sysconf(SysconfVar::CLK_TCK) {
-        Ok(Some(ticks)) if ticks > 0 => Ok(ticks as u64),
-        _ => bail!("sysconf(_SC_CLK_TCK) gave no clock tick rate"),
-    }
 }
 
 /// The index of the median of `values` (the lower one of an even count),
@@ -136,11 +64,118 @@ pub fn median_index(values: &[f64]) -> Option<usize> {
     order.get(values.len().saturating_sub(1) / 2).copied()
 }
 
+/// One run of a load against a server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// What the load tool measured.
+    pub load: LoadResult,
+    /// CPU time of the measured process during the run.
+    pub cpu: CpuSeconds,
+}
+
+/// One line of the table: a workload against a fresh server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The workload's label, e.g. "keep-alive, 200 B".
+    pub workload: String,
+    /// The server, e.g. "epoll_server-edge".
+    pub server: String,
+    /// The tool that made the load, which decides how `detail` reads.
+    pub tool: Tool,
+    /// Whether requests/s says something (not while connections sit idle).
+    pub rate_is_meaningful: bool,
+    /// The median of the runs' requests/s.
+    pub requests_per_s: f64,
+    /// `requests_per_s` over nginx's on the same workload, when nginx ran it.
+    pub vs_nginx: Option<f64>,
+    /// Failed requests over all runs.
+    pub errors: u64,
+    /// Peak resident memory (VmHWM) of the measured process after the
+    /// runs, in KiB.
+    pub peak_rss_kib: u64,
+    /// CPU time of the measured process in the run of median total.
+    pub cpu: CpuSeconds,
+    /// The run whose requests/s is the median.
+    pub median_run: LoadResult,
+    /// Every run, in order (empty when converted from a file that kept the
+    /// median only).
+    pub runs: Vec<Run>,
+    /// Whether the server had died by the end of the runs.
+    pub server_died: bool,
+}
+
+impl Row {
+    pub fn from_runs(
+        workload: &Workload,
+        server: Server,
+        runs: Vec<Run>,
+        peak_rss_kib: u64,
+        server_died: bool,
+    ) -> Result<Row> {
+        let rates: Vec<f64> = runs.iter().map(|run| run.load.requests_per_s).collect();
+        let cpu_totals: Vec<f64> = runs.iter().map(|run| run.cpu.total()).collect();
+        let median = median_index(&rates).context("a row needs at least one run")?;
+        let median_cpu = median_index(&cpu_totals).context("a row needs at least one run")?;
+        Ok(Row {
+            workload: workload.label.clone(),
+            server: server.name().to_owned(),
+            tool: workload.tool(),
+            rate_is_meaningful: workload.rate_is_meaningful(),
+            requests_per_s: rates[median],
+            vs_nginx: None,
+            errors: runs.iter().map(|run| run.load.errors).sum(),
+            peak_rss_kib,
+            cpu: runs[median_cpu].cpu,
+            median_run: runs[median].load.clone(),
+            runs,
+            server_died,
+        })
+    }
+
+    /// The detail column: what the median run did, in the tool's terms.
+    pub fn detail(&self) -> String {
+        let run = &self.median_run;
+        let mut detail = match (&run.problem, self.tool) {
+            (Some(problem), _) => problem.clone(),
+            (None, Tool::Loadgen) => format!(
+                "{}/{} answered in {:.3}s, p99 {:.3}ms",
+                run.answered,
+                run.answered + run.errors,
+                run.seconds,
+                run.p99_ms.unwrap_or(0.0)
+            ),
+            (None, Tool::Wrk) => match run.p99_ms {
+                Some(p99) => format!("{} requests, p99 {p99:.3}ms", run.answered),
+                None => format!("{} requests", run.answered),
+            },
+        };
+        if self.server_died {
+            detail.push_str("; SERVER DIED");
+        }
+        detail
+    }
+}
+
+/// Fills each row's `vs_nginx` from nginx's row of the same workload.
+pub fn compare_with_nginx(rows: &mut [Row]) {
+    let nginx: Vec<(String, f64)> = rows
+        .iter()
+        .filter(|row| row.server == servers::NGINX)
+        .map(|row| (row.workload.clone(), row.requests_per_s))
+        .collect();
+    for row in rows.iter_mut() {
+        row.vs_nginx = nginx
+            .iter()
+            .find(|(workload, _)| *workload == row.workload)
+            .filter(|(_, rate)| *rate > 0.0 && row.rate_is_meaningful)
+            .map(|(_, rate)| row.requests_per_s / rate);
+    }
+}
+
 /// One row of the table: `server` fresh, `runs` runs of `workload`
 /// against it, and what they measured.
 pub fn row(workload: &Workload, server: Server, setup: &Setup, runs: usize) -> Result<Row> {
-    let ticks_per_second = clock_ticks_per_second()?;
-    let running = servers::start(server, setup, &setup.pin_server, START_LIMIT)?;
+    let mut running = servers::start(server, setup, &setup.pin_server, START_LIMIT)?;
     let pid = running.measured_pid;
     let mut records = Vec::new();
     for _ in 0..runs {
@@ -150,12 +185,12 @@ pub fn row(workload: &Workload, server: Server, setup: &Setup, runs: usize) -> R
         let after = cpu_ticks(pid).unwrap_or(before);
         records.push(Run {
             load,
-            cpu: CpuSeconds::between(before, after, ticks_per_second),
+            cpu: CpuSeconds::between(before, after, ticks_per_second()),
         });
     }
-    let peak_rss_kib = peak_rss_kib(pid);
-    let mut running = running;
-    let server_died = running.process.has_exited();
+    // 0 when the process is gone (a zombie has no memory left to report).
+    let peak_rss_kib = peak_resident_kib(pid).unwrap_or(0);
+    let server_died = running.process.try_status().is_some();
     running.stop();
     Row::from_runs(workload, server, records, peak_rss_kib, server_died)
 }
@@ -164,45 +199,11 @@ pub fn row(workload: &Workload, server: Server, setup: &Setup, runs: usize) -> R
 mod tests {
     use super::*;
 
-    /// A real /proc/PID/stat of nginx's worker, with a name that has a
-    /// space and a parenthesis put in, as a process may name itself.
-    const STAT: &str = "4242 (nginx: w) x) S 4241 4241 4241 0 -1 4194624 1043 0 0 0 \
-                        57 437 3 9 20 0 1 0 815276 11628544 2741 18446744073709551615";
-
-    #[test]
-    fn cpu_ticks_add_the_reaped_children() {
-        assert_eq!(
-            parse_stat_cpu(STAT).unwrap(),
-            CpuTicks {
-                user: 57 + 3,
-                system: 437 + 9
-            }
-        );
-        assert!(parse_stat_cpu("4242 (short) S 1 2").is_err());
-    }
-
-    #[test]
-    fn the_parent_and_the_name() {
-        assert_eq!(
-            parse_stat_parent(STAT),
-            Some(("nginx: w) x".to_owned(), 4241))
-        );
-    }
-
-    #[test]
-    fn peak_rss_from_status() {
-        let status =
-            "Name:\tepoll_server\nVmPeak:\t    5020 kB\nVmHWM:\t    6144 kB\nVmRSS:\t    6000 kB\n";
-        assert_eq!(parse_peak_rss_kib(status), Some(6144));
-        assert_eq!(parse_peak_rss_kib("Name:\tzombie\n"), None);
-    }
-
     #[test]
     fn this_process_reads_like_any_other() {
-        let me = std::process::id();
-        assert!(peak_rss_kib(me) > 0);
-        cpu_ticks(me).unwrap();
-        assert!(clock_ticks_per_second().unwrap() >= 1);
+        let me = std::process::id() as i32;
+        assert!(cpu_ticks(me).is_some());
+        assert_eq!(cpu_ticks(i32::MAX), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 use std::ffi::OsString;
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -22,11 +23,11 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::measure::children_of;
-use crate::process::{command, run_bounded};
+use testkit::procs::children_of;
+use testkit::tools::{apt_install_command, VALGRIND};
+
 use crate::servers::{self, Server};
-use crate::setup::Setup;
-use crate::tools;
+use crate::setup::{command, run_bounded, Setup};
 use crate::workloads::{keep_alive_path, Load, Workload};
 
 /// What a profiler said about one server.
@@ -61,11 +62,11 @@ enum Tracer {
 /// fails is left out, with a line saying why: the measurements stand
 /// without it.
 pub fn profiles(servers: &[(Server, String)], setup: &Setup, seconds: u64) -> Vec<Profile> {
-    let callgrind = tools::find(tools::VALGRIND.command).is_some();
+    let callgrind = VALGRIND.is_installed();
     if !callgrind {
         eprintln!(
             "bench: valgrind is not installed: no callgrind profiles ({})",
-            tools::install_command(&[tools::VALGRIND])
+            apt_install_command(&[VALGRIND])
         );
     }
     let mut profiles = Vec::new();
@@ -133,21 +134,21 @@ fn under_load(
         servers: vec![server],
     };
     let result = profiled.run_once(server, running.port, setup)?;
-    // SIGTERM to the server itself: valgrind runs it in its own process,
-    // strace as its child, and each tracer writes its report when the
-    // server dies. (strace, sent SIGTERM itself, would detach and leave
-    // the server running.) The child's PID is read while strace, its
-    // parent, still waits for it, so it cannot have been reused.
+    // SIGTERM to the server itself, not its group: valgrind runs it in its
+    // own process, strace as its child, and each tracer writes its report
+    // when the server dies. (strace, sent SIGTERM itself, would detach and
+    // leave the server running.) The child's PID is read while strace,
+    // its parent, still waits for it, so it cannot have been reused.
     let traced = match tracer {
         Tracer::Strace => children_of(running.process.pid())
             .first()
-            .map(|&(pid, _)| pid)
+            .map(|child| child.pid)
             .context("strace has no child")?,
         Tracer::Callgrind => running.process.pid(),
     };
-    let traced = Pid::from_raw(traced as i32);
+    let traced = Pid::from_raw(traced);
     let _ = kill(traced, Signal::SIGTERM);
-    if running.process.wait_for(TRACED_LIMIT).is_none() {
+    if running.process.wait_exit(TRACED_LIMIT).is_none() {
         // Stopping strace now would detach it and leave the server
         // running: the server goes first, while strace still holds it.
         let _ = kill(traced, Signal::SIGKILL);
@@ -158,17 +159,12 @@ fn under_load(
     let summary = match tracer {
         Tracer::Strace => written,
         Tracer::Callgrind => {
-            let annotated = setup.work.join(format!("{name}.annotated"));
             let argv: Vec<OsString> = vec!["callgrind_annotate".into(), report.into()];
-            let finished = run_bounded(
-                command(&argv),
-                "callgrind_annotate",
-                TRACED_LIMIT,
-                &annotated,
-            )?;
-            callgrind_top(&finished.output, 20)
+            let (_, annotated) = run_bounded(command(&argv), TRACED_LIMIT)?;
+            callgrind_top(&annotated, 20)
         }
     };
+    let summary = without_machine_paths(&summary, &setup.release, &setup.work);
     Ok(Profile {
         server: name.to_owned(),
         workload: Some(workload.to_owned()),
@@ -176,6 +172,14 @@ fn under_load(
         requests: (result.problem.is_none()).then_some(result.answered),
         summary,
     })
+}
+
+/// `text` with the paths of this machine the committed results must not
+/// hold: the release directory (callgrind names each function's binary)
+/// as `target/release`, the run's directory as `<run>`.
+pub fn without_machine_paths(text: &str, release: &Path, work: &Path) -> String {
+    let text = text.replace(&*release.to_string_lossy(), "target/release");
+    text.replace(&*work.to_string_lossy(), "<run>")
 }
 
 /// The load of the workload labelled `workload`: the keep-alive ones on
@@ -228,8 +232,8 @@ mod tests {
         let top = callgrind_top(annotated, 2);
         assert_eq!(
             top,
-            "10,227,436 ( 8.98%)  ???:static_http::request::parse_head [/work/wt/bench/target/release/epoll_server]\n \
-             8,261,073 ( 7.25%)  ???:core::slice::memchr::memrchr [/work/wt/bench/target/release/epoll_server]\n"
+            "10,227,436 ( 8.98%)  ???:static_http::request::parse_head [target/release/epoll_server]\n \
+             8,261,073 ( 7.25%)  ???:core::slice::memchr::memrchr [target/release/epoll_server]\n"
         );
         // The listing ends at its blank line, before the list of source
         // files callgrind_annotate could not find.
@@ -237,5 +241,20 @@ mod tests {
         assert_eq!(all.lines().count(), 90, "{all}");
         assert!(!all.contains("could not be found"));
         assert_eq!(callgrind_top("no listing here\n", 3), "");
+    }
+
+    #[test]
+    fn the_summaries_name_no_path_of_this_machine() {
+        let line = "8,261,073 ( 7.25%)  ???:memrchr [/home/me/ws/target/release/epoll_server]\n\
+                    written to /srv/run/bench.x1/epoll_server.profile\n";
+        assert_eq!(
+            without_machine_paths(
+                line,
+                Path::new("/home/me/ws/target/release"),
+                Path::new("/srv/run/bench.x1")
+            ),
+            "8,261,073 ( 7.25%)  ???:memrchr [target/release/epoll_server]\n\
+             written to <run>/epoll_server.profile\n"
+        );
     }
 }

@@ -12,11 +12,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::conditions::Conditions;
-use crate::measure::{median_index, CpuSeconds};
+use crate::measure::Row;
 use crate::profile::Profile;
-use crate::servers::Server;
 use crate::targets::{Outcome, Target};
-use crate::workloads::{LoadResult, Tool, Workload};
+use crate::workloads::Tool;
 
 /// Everything a run measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,118 +24,10 @@ pub struct Results {
     pub conditions: Conditions,
     /// One per workload and server, in the order they ran.
     pub rows: Vec<Row>,
-    /// The targets, met or not.
+    /// The targets, met or not.
     pub targets: Vec<Target>,
     /// Where the servers that missed a target spend their time.
     pub profiles: Vec<Profile>,
-}
-
-/// One run of a load against a server.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Run {
-    /// What the load tool measured.
-    pub load: LoadResult,
-    /// CPU time of the measured process during the run.
-    pub cpu: CpuSeconds,
-}
-
-/// One line of the table: a workload against a fresh server.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    /// The workload's label, e.g. "keep-alive, 200 B".
-    pub workload: String,
-    /// The server, e.g. "epoll_server-edge".
-    pub server: String,
-    /// The tool that made the load, which decides how `detail` reads.
-    pub tool: Tool,
-    /// Whether requests/s says something (not while connections sit idle).
-    pub rate_is_meaningful: bool,
-    /// The median of the runs' requests/s.
-    pub requests_per_s: f64,
-    /// `requests_per_s` over nginx's on the same workload, when nginx ran it.
-    pub vs_nginx: Option<f64>,
-    /// Failed requests over all runs.
-    pub errors: u64,
-    /// Peak resident memory (VmHWM) of the measured process after the
-    /// runs, in KiB.
-    pub peak_rss_kib: u64,
-    /// CPU time of the measured process in the run of median total.
-    pub cpu: CpuSeconds,
-    /// The run whose requests/s is the median.
-    pub median_run: LoadResult,
-    /// Every run, in order (empty when converted from a file that kept the
-    /// median only).
-    pub runs: Vec<Run>,
-    /// Whether the server had died by the end of the runs.
-    pub server_died: bool,
-}
-
-impl Row {
-    pub fn from_runs(
-        workload: &Workload,
-        server: Server,
-        runs: Vec<Run>,
-        peak_rss_kib: u64,
-        server_died: bool,
-    ) -> Result<Row> {
-        let rates: Vec<f64> = runs.iter().map(|run| run.load.requests_per_s).collect();
-        let cpu_totals: Vec<f64> = runs.iter().map(|run| run.cpu.total()).collect();
-        let median = median_index(&rates).context("a row needs at least one run")?;
-        let median_cpu = median_index(&cpu_totals).context("a row needs at least one run")?;
-        Ok(Row {
-            workload: workload.label.clone(),
-            server: server.name().to_owned(),
-            tool: workload.tool(),
-            rate_is_meaningful: workload.rate_is_meaningful(),
-            requests_per_s: rates[median],
-            vs_nginx: None,
-            errors: runs.iter().map(|run| run.load.errors).sum(),
-            peak_rss_kib,
-            cpu: runs[median_cpu].cpu,
-            median_run: runs[median].load.clone(),
-            runs,
-            server_died,
-        })
-    }
-
-    /// The detail column: what the median run did, in the tool's terms.
-    pub fn detail(&self) -> String {
-        let run = &self.median_run;
-        let mut detail = match (&run.problem, self.tool) {
-            (Some(problem), _) => problem.clone(),
-            (None, Tool::Loadgen) => format!(
-                "{}/{} answered in {:.3}s, p99 {:.3}ms",
-                run.answered,
-                run.answered + run.errors,
-                run.seconds,
-                run.p99_ms.unwrap_or(0.0)
-            ),
-            (None, Tool::Wrk) => match run.p99_ms {
-                Some(p99) => format!("{} requests, p99 {p99:.3}ms", run.answered),
-                None => format!("{} requests", run.answered),
-            },
-        };
-        if self.server_died {
-            detail.push_str("; SERVER DIED");
-        }
-        detail
-    }
-}
-
-/// Fills each row's `vs_nginx` from nginx's row of the same workload.
-pub fn compare_with_nginx(rows: &mut [Row]) {
-    let nginx: Vec<(String, f64)> = rows
-        .iter()
-        .filter(|row| row.server == Server::Nginx.name())
-        .map(|row| (row.workload.clone(), row.requests_per_s))
-        .collect();
-    for row in rows.iter_mut() {
-        row.vs_nginx = nginx
-            .iter()
-            .find(|(workload, _)| *workload == row.workload)
-            .filter(|(_, rate)| *rate > 0.0 && row.rate_is_meaningful)
-            .map(|(_, rate)| row.requests_per_s / rate);
-    }
 }
 
 fn mib(kib: u64) -> String {
@@ -302,12 +193,17 @@ pub fn read_json(path: &Path) -> Result<Results> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::setup::TempDir;
-    use crate::workloads::{parse_loadgen, parse_wrk, plan, Kind, Settings};
+    use crate::measure::{compare_with_nginx, CpuSeconds, Run};
+    use crate::servers::{Server, EPOLL_EDGE};
+    use crate::workloads::{parse_loadgen, parse_wrk, plan, Kind, LoadResult, Settings};
     use clap::ValueEnum;
 
+    fn server(name: &str) -> Server {
+        Server::from_name(name).unwrap()
+    }
+
     fn example() -> Results {
-        let workloads = plan(&Settings::smoke(), Kind::value_variants(), &Server::ALL);
+        let workloads = plan(&Settings::smoke(), Kind::value_variants(), Server::all());
         let close = &workloads[0];
         let keep_alive = &workloads[1];
         let idle = workloads.last().unwrap();
@@ -327,7 +223,7 @@ mod tests {
         let mut rows = vec![
             Row::from_runs(
                 close,
-                Server::Webserver3a,
+                server("webserver3a"),
                 vec![run(&loadgen, 2000.0)],
                 2048,
                 false,
@@ -343,7 +239,7 @@ mod tests {
             .unwrap(),
             Row::from_runs(
                 keep_alive,
-                Server::EpollEdge,
+                server(EPOLL_EDGE),
                 vec![run(&wrk, 3.0), run(&wrk, 1.0), run(&wrk, 2.0)],
                 2662,
                 true,
@@ -455,7 +351,7 @@ mod tests {
 
     #[test]
     fn written_files_read_back_the_same() {
-        let directory = TempDir::new("bench-test").unwrap();
+        let directory = tempfile::tempdir().unwrap();
         let results = example();
         write_all(&results, directory.path()).unwrap();
         assert_eq!(

@@ -1,80 +1,132 @@
-//! The servers measured: how each is started, how bench knows it is
-//! serving and on which port, which process is measured, how it is stopped.
+//! The servers measured: which they are, how each is started, how bench
+//! knows it is serving and on which port, which process is measured.
 //!
-//! The course's servers are started with `PORT=0` (the kernel picks a free
-//! port) and print `Serving HTTP on port N ...` when they listen. nginx gets
-//! a configuration written for it in the run's temporary directory,
-//! listening on 127.0.0.1 only. Every server is a [`Guarded`] child: stopped
-//! by its PID when dropped.
+//! The course's servers are the `bench` entries of stages.toml (one per
+//! variant); only webserver3g.py and nginx, which are not the course's,
+//! are described here. They are started with `PORT=0` (the kernel picks a
+//! free port) and print `Serving HTTP on port N ...` when they listen.
+//! nginx gets a configuration written for it in the run's temporary
+//! directory, listening on 127.0.0.1 only. Every server runs in a process
+//! group of its own ([`testkit::run::Running`]), killed when dropped.
 
 use std::ffi::OsString;
-use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::ChildStdout;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use clap::builder::PossibleValue;
 use clap::ValueEnum;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use common::manifest::{manifest, Bench, Stage, Variant};
+use testkit::procs::children_named;
+use testkit::run::{self, within, Limits, Output};
 
-use crate::measure;
-use crate::process::{command, Guarded, POLL};
-use crate::setup::Setup;
+use crate::setup::{command, Setup, GRACE};
+
+/// The servers the workloads and targets name.
+pub const WEBSERVER3G: &str = "webserver3g";
+pub const PYTHON: &str = "webserver3g.py";
+pub const NONBLOCK: &str = "nonblock_server";
+pub const EPOLL_EDGE: &str = "epoll_server-edge";
+pub const EPOLL_LEVEL: &str = "epoll_server-level";
+pub const NGINX: &str = "nginx";
 
 /// One server of the comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug)]
 pub enum Server {
-    /// Part 3a: iterative, one client at a time.
-    #[value(name = "webserver3a")]
-    Webserver3a,
-    /// Part 3g: a process per connection.
-    #[value(name = "webserver3g")]
-    Webserver3g,
+    /// A variant of a stage of the course, as its `bench` entry says.
+    Course(&'static Stage, &'static Variant),
     /// The article's webserver3g in Python, webserver3g's baseline.
-    #[value(name = "webserver3g.py")]
-    Webserver3gPy,
-    /// One process, non-blocking sockets polled in a loop.
-    #[value(name = "nonblock_server")]
-    Nonblock,
-    /// One process on epoll, edge-triggered.
-    #[value(name = "epoll_server-edge")]
-    EpollEdge,
-    /// One process on epoll, level-triggered.
-    #[value(name = "epoll_server-level")]
-    EpollLevel,
+    Python,
     /// nginx, one worker: the reference.
-    #[value(name = "nginx")]
     Nginx,
 }
 
+impl PartialEq for Server {
+    fn eq(&self, other: &Server) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Server {}
+
+impl ValueEnum for Server {
+    fn value_variants<'a>() -> &'a [Server] {
+        Server::all()
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.description()))
+    }
+}
+
 impl Server {
-    pub const ALL: [Server; 7] = [
-        Server::Webserver3a,
-        Server::Webserver3g,
-        Server::Webserver3gPy,
-        Server::Nonblock,
-        Server::EpollEdge,
-        Server::EpollLevel,
-        Server::Nginx,
-    ];
+    /// Every server, in the table's order: the course's in the order of
+    /// stages.toml, webserver3g.py after webserver3g, nginx last.
+    pub fn all() -> &'static [Server] {
+        static ALL: OnceLock<Vec<Server>> = OnceLock::new();
+        ALL.get_or_init(|| {
+            let mut all = Vec::new();
+            for stage in &manifest().stage {
+                for variant in stage.bench.iter().flat_map(|bench| &bench.variants) {
+                    all.push(Server::Course(stage, variant));
+                    if variant.name == WEBSERVER3G {
+                        all.push(Server::Python);
+                    }
+                }
+            }
+            all.push(Server::Nginx);
+            all
+        })
+    }
+
+    /// The crates of the course's servers, each once.
+    pub fn crates() -> Vec<&'static str> {
+        let stages = manifest()
+            .stage
+            .iter()
+            .filter(|stage| stage.bench.is_some());
+        stages.map(|stage| stage.crate_name.as_str()).collect()
+    }
 
     pub fn name(self) -> &'static str {
         match self {
-            Server::Webserver3a => "webserver3a",
-            Server::Webserver3g => "webserver3g",
-            Server::Webserver3gPy => "webserver3g.py",
-            Server::Nonblock => "nonblock_server",
-            Server::EpollEdge => "epoll_server-edge",
-            Server::EpollLevel => "epoll_server-level",
-            Server::Nginx => "nginx",
+            Server::Course(_, variant) => &variant.name,
+            Server::Python => PYTHON,
+            Server::Nginx => NGINX,
         }
     }
 
     pub fn from_name(name: &str) -> Option<Server> {
-        Server::ALL.into_iter().find(|server| server.name() == name)
+        Server::all()
+            .iter()
+            .copied()
+            .find(|server| server.name() == name)
+    }
+
+    /// What `--help` says of it.
+    fn description(self) -> String {
+        match self {
+            Server::Course(stage, variant) if variant.args.is_empty() => stage.description.clone(),
+            Server::Course(stage, variant) => {
+                format!("{} ({})", stage.description, variant.args.join(" "))
+            }
+            Server::Python => "the article's webserver3g in Python, webserver3g's baseline".into(),
+            Server::Nginx => "nginx, one worker: the reference".into(),
+        }
+    }
+
+    fn bench(stage: &Stage) -> &Bench {
+        stage
+            .bench
+            .as_ref()
+            .expect("a server's stage has a bench entry")
     }
 
     /// The path asked for on the connection-per-request workload: the Part
@@ -82,42 +134,49 @@ impl Server {
     /// 15-byte file with the same greeting.
     pub fn hello_path(self) -> &'static str {
         match self {
-            Server::Webserver3a | Server::Webserver3g | Server::Webserver3gPy => "/hello",
-            _ => "/hello.txt",
+            Server::Course(stage, _) => &Server::bench(stage).path,
+            Server::Python => "/hello",
+            Server::Nginx => "/hello.txt",
+        }
+    }
+
+    /// Whether it serves the document root (and so has files to keep-alive
+    /// on): the Part 3 stages answer with a greeting and close.
+    pub fn serves_files(self) -> bool {
+        match self {
+            Server::Course(stage, _) => Server::bench(stage).site,
+            Server::Python => false,
+            Server::Nginx => true,
         }
     }
 
     /// Whether it forks a process per connection: its user time is spread
     /// over thousands of short children, so it is profiled with strace only.
     pub fn forks(self) -> bool {
-        matches!(self, Server::Webserver3g | Server::Webserver3gPy)
+        match self {
+            Server::Course(stage, _) => Server::bench(stage).forks,
+            Server::Python => true,
+            Server::Nginx => false,
+        }
     }
 
-    /// The command line of a course server, without pinning (empty for
-    /// nginx, which is started from its configuration by `start_nginx`).
+    /// The command line of a course server (or webserver3g.py), without
+    /// pinning; empty for nginx, which is started from its configuration
+    /// by `start_nginx`.
     pub fn argv(self, setup: &Setup) -> Vec<OsString> {
-        let binary = |name: &str| OsString::from(setup.release.join(name));
-        let site_options = |trigger: Option<&str>| {
-            let mut options: Vec<OsString> = vec!["--root".into(), setup.site.clone().into()];
-            if let Some(trigger) = trigger {
-                options.extend(["--trigger".into(), trigger.into()]);
-            }
-            options
-        };
         match self {
-            Server::Webserver3a => vec![binary("webserver3a")],
-            Server::Webserver3g => vec![binary("webserver3g")],
-            Server::Webserver3gPy => vec![
+            Server::Course(stage, variant) => {
+                let mut argv = vec![setup.release.join(&stage.crate_name).into()];
+                if Server::bench(stage).site {
+                    argv.extend(["--root".into(), setup.site.clone().into()]);
+                }
+                argv.extend(variant.args.iter().map(OsString::from));
+                argv
+            }
+            Server::Python => vec![
                 "python3".into(),
                 setup.workspace.join("support/bench/webserver3g.py").into(),
             ],
-            Server::Nonblock => [vec![binary("nonblock_server")], site_options(None)].concat(),
-            Server::EpollEdge => {
-                [vec![binary("epoll_server")], site_options(Some("edge"))].concat()
-            }
-            Server::EpollLevel => {
-                [vec![binary("epoll_server")], site_options(Some("level"))].concat()
-            }
             Server::Nginx => Vec::new(),
         }
     }
@@ -125,26 +184,25 @@ impl Server {
 
 /// A server that is serving.
 pub struct Running {
-    /// The server itself (nginx: its master), stopped when dropped.
-    pub process: Guarded,
+    /// The server itself (nginx: its master), its group killed when dropped.
+    pub process: run::Running,
     /// The port it listens on.
     pub port: u16,
     /// The process whose CPU and memory count: nginx's worker, else the
     /// server itself.
-    pub measured_pid: u32,
-    /// Where its standard output and error go.
-    pub log: PathBuf,
+    pub measured_pid: i32,
 }
 
 impl Running {
-    /// Stops it and deletes its log (the course's servers print a line per
-    /// request: a few runs make hundreds of megabytes).
+    /// SIGTERM to its group (nginx's master stops its worker), SIGKILL if
+    /// that is not enough.
     pub fn stop(mut self) {
-        self.process.stop();
-        if self.measured_pid != self.process.pid() {
-            stop_orphan_worker(self.measured_pid);
+        if !self.process.stop(GRACE) {
+            eprintln!(
+                "bench: {} ignored SIGTERM; killed it",
+                self.process.program()
+            );
         }
-        let _ = fs::remove_file(&self.log);
     }
 }
 
@@ -159,47 +217,58 @@ pub fn start(
     wrapper: &[OsString],
     limit: Duration,
 ) -> Result<Running> {
-    let log = setup.work.join(format!("{}.log", server.name()));
-    let output = File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
     if server == Server::Nginx {
-        return start_nginx(setup, wrapper, log, output, limit);
+        return start_nginx(setup, wrapper, limit);
     }
-    let argv = [wrapper.to_vec(), server.argv(setup)].concat();
-    let mut command = command(&argv);
+    let mut command = command(&[wrapper.to_vec(), server.argv(setup)].concat());
     command
         .env("PORT", "0")
         // Stages b and c sleep for SLEEP_SECS; none measured here should.
         .env_remove("SLEEP_SECS")
-        .current_dir(&setup.work)
-        .stdout(output.try_clone()?)
-        .stderr(output);
-    let mut process = Guarded::spawn(command, server.name())?;
-    let deadline = Instant::now() + limit;
-    loop {
-        // The banner may follow a tracer's own lines (valgrind's).
-        let text = fs::read(&log).unwrap_or_default();
-        let text = String::from_utf8_lossy(&text);
-        if let Some(port) = text.lines().find_map(port_of_banner) {
-            let measured_pid = process.pid();
-            return Ok(Running {
-                process,
-                port,
-                measured_pid,
-                log,
-            });
-        }
-        if process.has_exited() {
-            bail!("{} exited at start: {}", server.name(), head(&text));
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{} did not start within {limit:?}: {}",
-                server.name(),
-                head(&text)
-            );
-        }
-        thread::sleep(POLL);
+        .current_dir(&setup.work);
+    let mut process = run::Running::start(command, Output::StdoutHeld, Limits::default())?;
+    let banner = banner_port(process.take_stdout().context("no stdout")?);
+    let port = within(limit, || match banner.try_recv() {
+        Ok(port) => Some(Some(port)),
+        Err(TryRecvError::Disconnected) => Some(None),
+        Err(TryRecvError::Empty) => None,
+    });
+    let said = || head(&process.stderr());
+    match port {
+        Some(Some(port)) => Ok(Running {
+            measured_pid: process.pid(),
+            process,
+            port,
+        }),
+        Some(None) => bail!("{} exited at start: {}", server.name(), said()),
+        None => bail!(
+            "{} did not start within {limit:?}: {}",
+            server.name(),
+            said()
+        ),
     }
+}
+
+/// Reads a server's stdout in a thread of its own: sends the port of its
+/// banner, then reads the rest (a line per request, hundreds of megabytes
+/// over a run) and drops it. The channel closes without a port if stdout
+/// ends first.
+fn banner_port(stdout: ChildStdout) -> Receiver<u16> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line), Ok(1..)) {
+            if let Some(port) = port_of_banner(String::from_utf8_lossy(&line).trim_end()) {
+                let _ = sender.send(port);
+                break;
+            }
+            line.clear();
+        }
+        drop(sender);
+        let _ = io::copy(&mut reader, &mut io::sink());
+    });
+    receiver
 }
 
 /// The port in a course server's banner, `Serving HTTP on port N ...`.
@@ -218,13 +287,7 @@ fn head(text: &str) -> String {
         .replace('\n', " | ")
 }
 
-fn start_nginx(
-    setup: &Setup,
-    wrapper: &[OsString],
-    log: PathBuf,
-    output: File,
-    limit: Duration,
-) -> Result<Running> {
+fn start_nginx(setup: &Setup, wrapper: &[OsString], limit: Duration) -> Result<Running> {
     let nginx = setup.nginx.clone().context("nginx is not installed")?;
     let port = free_port()?;
     let directory = setup.work.join("nginx");
@@ -240,41 +303,24 @@ fn start_nginx(
     // (else nginx tries /var/log/nginx/error.log).
     argv.extend(["-e".into(), directory.join("startup.log").into()]);
     argv.extend(["-c".into(), config.into()]);
-    let mut command = command(&argv);
-    command.stdout(output.try_clone()?).stderr(output);
-    let mut process = Guarded::spawn(command, "nginx")?;
-    let deadline = Instant::now() + limit;
-    loop {
-        // Serving, and its worker is up: the worker is what is measured.
-        if answers_200(port, "/hello.txt") {
-            let workers = measure::children_of(process.pid());
-            if let Some(&(worker, _)) = workers.iter().find(|(_, name)| name == "nginx") {
-                return Ok(Running {
-                    process,
-                    port,
-                    measured_pid: worker,
-                    log,
-                });
-            }
+    let mut process = run::Running::start(command(&argv), Output::Merged, Limits::default())?;
+    // Serving, and its worker is up: the worker is what is measured.
+    let worker = within(limit, || {
+        if process.try_status().is_some() {
+            return Some(None);
         }
-        if process.has_exited() {
-            let said = fs::read_to_string(&log).unwrap_or_default();
-            bail!("nginx exited at start: {}", head(&said));
-        }
-        if Instant::now() > deadline {
-            bail!("nginx did not start within {limit:?}");
-        }
-        thread::sleep(POLL);
-    }
-}
-
-/// nginx stops its worker when its master gets SIGTERM. If the master had
-/// to be killed instead, its worker would be left serving: stop it too,
-/// if it is still an nginx process.
-fn stop_orphan_worker(pid: u32) {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    if measure::parse_stat_parent(&stat).is_some_and(|(name, _)| name == "nginx") {
-        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        let workers = answers_200(port, "/hello.txt").then(|| children_named(process.pid()))?;
+        let (worker, _) = workers.into_iter().find(|(_, name)| name == "nginx")?;
+        Some(Some(worker))
+    });
+    match worker {
+        Some(Some(measured_pid)) => Ok(Running {
+            process,
+            port,
+            measured_pid,
+        }),
+        Some(None) => bail!("nginx exited at start: {}", head(&process.output())),
+        None => bail!("nginx did not start within {limit:?}"),
     }
 }
 
@@ -361,8 +407,8 @@ mod tests {
     fn nginx_listens_on_loopback_with_one_worker_and_writes_only_in_the_run_directory() {
         let config = nginx_config(
             8123,
-            Path::new("/tmp/bench.1"),
-            Path::new("/tmp/bench.1/html"),
+            Path::new("/srv/bench.1"),
+            Path::new("/srv/bench.1/html"),
             524288,
         );
         assert!(
@@ -374,7 +420,7 @@ mod tests {
         assert!(config.contains("access_log off;"));
         assert!(config.contains("sendfile on;"));
         assert!(config.contains("daemon off;"));
-        assert!(config.contains("root /tmp/bench.1/html;"));
+        assert!(config.contains("root /srv/bench.1/html;"));
         // Every path nginx writes to is inside the run's directory.
         for line in config.lines() {
             if let Some(path) = line
@@ -382,7 +428,7 @@ mod tests {
                 .nth(1)
                 .filter(|word| word.starts_with('/'))
             {
-                assert!(path.starts_with("/tmp/bench.1/"), "{line}");
+                assert!(path.starts_with("/srv/bench.1/"), "{line}");
             }
         }
         // Balanced braces: nginx refuses the file otherwise.
@@ -391,7 +437,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_match_the_command_line() {
-        for server in Server::ALL {
+        for &server in Server::all() {
             assert_eq!(Server::from_name(server.name()), Some(server));
             let value = server.to_possible_value().unwrap();
             assert_eq!(value.get_name(), server.name());
@@ -399,9 +445,58 @@ mod tests {
     }
 
     #[test]
-    fn the_part3_stages_get_any_path_the_static_servers_a_file() {
-        assert_eq!(Server::Webserver3gPy.hello_path(), "/hello");
-        assert_eq!(Server::Nginx.hello_path(), "/hello.txt");
-        assert_eq!(Server::EpollLevel.hello_path(), "/hello.txt");
+    fn the_servers_are_stages_toml_s_and_the_two_that_are_not_the_course_s() {
+        let names: Vec<&str> = Server::all().iter().map(|server| server.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "webserver3a",
+                WEBSERVER3G,
+                PYTHON,
+                NONBLOCK,
+                EPOLL_EDGE,
+                EPOLL_LEVEL,
+                NGINX
+            ]
+        );
+        assert_eq!(
+            Server::crates(),
+            [
+                "webserver3a",
+                "webserver3g",
+                "nonblock_server",
+                "epoll_server"
+            ]
+        );
+    }
+
+    #[test]
+    fn how_each_server_is_run_comes_from_its_stage() {
+        let setup = Setup {
+            workspace: "ws".into(),
+            release: "rel".into(),
+            work: "work".into(),
+            site: "site".into(),
+            pin_server: Vec::new(),
+            pin_load: Vec::new(),
+            open_files: 1024,
+            nginx: None,
+        };
+        let argv = |name| Server::from_name(name).unwrap().argv(&setup);
+        assert_eq!(argv("webserver3a"), ["rel/webserver3a"]);
+        assert_eq!(
+            argv(EPOLL_LEVEL),
+            ["rel/epoll_server", "--root", "site", "--trigger", "level"]
+        );
+        assert_eq!(argv(NONBLOCK), ["rel/nonblock_server", "--root", "site"]);
+        assert_eq!(argv(PYTHON), ["python3", "ws/support/bench/webserver3g.py"]);
+        let server = |name| Server::from_name(name).unwrap();
+        assert_eq!(server(PYTHON).hello_path(), "/hello");
+        assert_eq!(server(WEBSERVER3G).hello_path(), "/hello");
+        assert_eq!(server(NGINX).hello_path(), "/hello.txt");
+        assert_eq!(server(EPOLL_LEVEL).hello_path(), "/hello.txt");
+        assert!(server(WEBSERVER3G).forks() && server(PYTHON).forks());
+        assert!(!server(EPOLL_EDGE).forks());
+        assert!(server(NONBLOCK).serves_files() && !server(WEBSERVER3G).serves_files());
     }
 }

@@ -7,22 +7,14 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use testkit::run::{Limits, Output, Running};
 
-use crate::process::{command, run_bounded};
-
-/// The crates whose binaries the benchmark runs, built in release.
-const PACKAGES: [&str; 5] = [
-    "loadgen",
-    "webserver3a",
-    "webserver3g",
-    "nonblock_server",
-    "epoll_server",
-];
+/// How long a child gets to exit after SIGTERM before it gets SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(5);
 
 /// Everything a server start or a load needs to know about this run.
 pub struct Setup {
@@ -70,36 +62,53 @@ pub fn locate() -> Result<(PathBuf, PathBuf)> {
     Ok((workspace, target.join("release")))
 }
 
-/// `cargo build --release` of the servers and loadgen, into the same
-/// target directory.
-pub fn build(workspace: &Path, release: &Path) -> Result<()> {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+/// `cargo build --release` of loadgen and `crates` (the course's servers),
+/// into the same target directory.
+pub fn build(workspace: &Path, release: &Path, crates: &[&str]) -> Result<()> {
     let target = release
         .parent()
         .context("release directory has no parent")?;
-    let mut argv: Vec<OsString> = vec![cargo, "build".into(), "--release".into()];
-    argv.extend([
-        "--manifest-path".into(),
-        workspace.join("Cargo.toml").into(),
-    ]);
-    argv.extend(["--target-dir".into(), target.into()]);
-    for package in PACKAGES {
-        argv.extend(["-p".into(), package.into()]);
+    let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.args(["build", "--release", "--manifest-path"]);
+    command
+        .arg(workspace.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target);
+    let packages = [&["loadgen"], crates].concat();
+    for package in &packages {
+        command.args(["-p", package]);
     }
-    eprintln!("bench: building in release: {}", PACKAGES.join(", "));
-    let log = env::temp_dir().join(format!("bench-build.{}.log", process::id()));
+    eprintln!("bench: building in release: {}", packages.join(", "));
     // A first build of the workspace takes minutes on two cores.
-    let finished = run_bounded(
-        command(&argv),
-        "cargo build",
-        Duration::from_secs(1800),
-        &log,
-    )?;
-    let _ = fs::remove_file(&log);
-    match finished.status {
-        Some(status) if status.success() => Ok(()),
-        _ => bail!("the release build failed:\n{}", finished.output.trim_end()),
+    match run_bounded(command, Duration::from_secs(1800))? {
+        (Some(status), _) if status.success() => Ok(()),
+        (_, output) => bail!("the release build failed:\n{}", output.trim_end()),
     }
+}
+
+/// A `Command` from an argument vector (the program first).
+pub fn command(argv: &[OsString]) -> Command {
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    command
+}
+
+/// Runs `command` to its end, or for at most `limit` (then stops it and
+/// its group); gives its exit status (`None` when the limit came first)
+/// and its stdout and stderr as written.
+pub fn run_bounded(command: Command, limit: Duration) -> Result<(Option<ExitStatus>, String)> {
+    let mut running = Running::start(command, Output::Merged, Limits::default())?;
+    let status = running.wait_exit(limit);
+    running.stop(GRACE);
+    Ok((status, running.output()))
+}
+
+/// This run's directory, removed when dropped. nginx's worker runs as
+/// "nobody" when started by root: the directory lets it in.
+pub fn work_directory(prefix: &str) -> Result<tempfile::TempDir> {
+    let directory = tempfile::Builder::new().prefix(prefix).tempdir()?;
+    fs::set_permissions(directory.path(), fs::Permissions::from_mode(0o755))?;
+    Ok(directory)
 }
 
 /// The server on core 0, the load on core 1: each gets a core of its own,
@@ -112,59 +121,6 @@ pub fn pinning(cores: usize) -> (Vec<OsString>, Vec<OsString>) {
         (on("0"), on("1"))
     } else {
         (Vec::new(), Vec::new())
-    }
-}
-
-/// Raises this process's soft open-file limit to the hard one, which every
-/// child inherits: 10,000 connections need 10,000 descriptors on each side.
-pub fn raise_open_file_limit() -> Result<u64> {
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("getrlimit")?;
-    if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).context("setrlimit(RLIMIT_NOFILE)")?;
-    }
-    Ok(hard)
-}
-
-/// A directory under the system's temporary directory, removed with its
-/// contents when dropped.
-pub struct TempDir {
-    /// The directory.
-    path: PathBuf,
-    /// Whether to leave it in place (the smoke run's output).
-    keep: bool,
-}
-
-impl TempDir {
-    pub fn new(prefix: &str) -> Result<TempDir> {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        let path = env::temp_dir().join(format!("{prefix}.{}.{nanos:09}", process::id()));
-        // create_dir, not create_dir_all: a name already taken is an error,
-        // never a directory shared with someone else.
-        fs::create_dir(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        // nginx's worker runs as "nobody" when started by root: let it in.
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
-        Ok(TempDir { path, keep: false })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Leaves the directory in place when dropped, and returns its path.
-    pub fn keep(mut self) -> PathBuf {
-        self.keep = true;
-        self.path.clone()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = fs::remove_dir_all(&self.path);
-        }
     }
 }
 
@@ -215,15 +171,12 @@ mod tests {
     }
 
     #[test]
-    fn a_temporary_directory_goes_away_unless_kept() {
-        let gone = TempDir::new("bench-test").unwrap();
-        let gone_path = gone.path().to_owned();
-        fs::write(gone_path.join("file"), "x").unwrap();
-        drop(gone);
-        assert!(!gone_path.exists());
-
-        let kept = TempDir::new("bench-test").unwrap().keep();
-        assert!(kept.is_dir());
-        fs::remove_dir(kept).unwrap();
+    fn the_work_directory_lets_nginx_in_and_goes_away() {
+        let directory = work_directory("bench-test").unwrap();
+        let path = directory.path().to_owned();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+        drop(directory);
+        assert!(!path.exists());
     }
 }

@@ -1,15 +1,15 @@
-//! The issue's targets, checked against a run's rows. A missed target
+//! The benchmark's targets, checked against a run's rows. A missed target
 //! names the server to profile; whether a miss is the server's fault or
 //! the spread between runs is for the book to discuss, not for this code.
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Row;
-use crate::servers::Server;
+use crate::measure::Row;
+use crate::servers::{Server, EPOLL_EDGE, EPOLL_LEVEL, NGINX, PYTHON, WEBSERVER3G};
 use crate::workloads::{C10K_PREFIX, CLOSE_HELLO, KEEP_ALIVE_BIG, KEEP_ALIVE_SMALL};
 
 /// epoll_server this many times as fast as nginx on small keep-alive
-/// requests (issue 10, point 8: a cached page sent with one system call).
+/// requests (a cached page sent with one system call).
 const EPOLL_VS_NGINX_SMALL: f64 = 1.25;
 /// epoll_server at least as fast as nginx on 1 MiB keep-alive requests,
 /// with no more CPU per request.
@@ -47,9 +47,28 @@ pub struct Target {
     pub profile_on: Option<String>,
 }
 
-fn find<'a>(rows: &'a [Row], workload: &str, server: Server) -> Option<&'a Row> {
+impl Target {
+    /// A target met (`Some(true)`), missed, or not measured (`None`), with
+    /// nothing to profile.
+    fn new(target: String, met: Option<bool>, measured: String) -> Target {
+        Target {
+            target,
+            outcome: match met {
+                Some(true) => Outcome::Met,
+                Some(false) => Outcome::Missed,
+                None => Outcome::NotMeasured,
+            },
+            missed_by_percent: None,
+            measured: if met.is_some() { measured } else { "-".into() },
+            profile: None,
+            profile_on: None,
+        }
+    }
+}
+
+fn find<'a>(rows: &'a [Row], workload: &str, server: &str) -> Option<&'a Row> {
     rows.iter()
-        .find(|row| row.workload == workload && row.server == server.name())
+        .find(|row| row.workload == workload && row.server == server)
 }
 
 /// A target of the form "measured / reference >= wanted".
@@ -59,17 +78,10 @@ fn ratio_target(
     reference: Option<&Row>,
     wanted: f64,
     unit: &str,
-    profile: (Server, &str),
+    profile: (&str, &str),
 ) -> Target {
     let (Some(measured), Some(reference)) = (measured, reference) else {
-        return Target {
-            target,
-            outcome: Outcome::NotMeasured,
-            missed_by_percent: None,
-            measured: "-".into(),
-            profile: None,
-            profile_on: None,
-        };
+        return Target::new(target, None, String::new());
     };
     let ratio = if reference.requests_per_s > 0.0 {
         measured.requests_per_s / reference.requests_per_s
@@ -82,18 +94,18 @@ fn ratio_target(
         outcome: if met { Outcome::Met } else { Outcome::Missed },
         missed_by_percent: (!met).then(|| (1.0 - ratio / wanted) * 100.0),
         measured: format!("{ratio:.2}x{unit}"),
-        profile: (!met).then(|| profile.0.name().to_owned()),
+        profile: (!met).then(|| profile.0.to_owned()),
         profile_on: (!met).then(|| profile.1.to_owned()),
     }
 }
 
 pub fn evaluate(rows: &[Row]) -> Vec<Target> {
     let mut targets = Vec::new();
-    for (mode, server) in [("edge", Server::EpollEdge), ("level", Server::EpollLevel)] {
+    for (mode, server) in [("edge", EPOLL_EDGE), ("level", EPOLL_LEVEL)] {
         targets.push(ratio_target(
             format!("epoll_server ({mode}) >= 1.25x nginx, keep-alive 200 B"),
             find(rows, KEEP_ALIVE_SMALL, server),
-            find(rows, KEEP_ALIVE_SMALL, Server::Nginx),
+            find(rows, KEEP_ALIVE_SMALL, NGINX),
             EPOLL_VS_NGINX_SMALL,
             " nginx",
             (server, KEEP_ALIVE_SMALL),
@@ -107,43 +119,25 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
         .max();
     let held = largest.and_then(|connections| {
         let label = format!("{C10K_PREFIX}{connections}");
-        Some((connections, find(rows, &label, Server::EpollEdge)?))
+        Some((connections, find(rows, &label, EPOLL_EDGE)?))
     });
-    targets.push(match held {
-        Some((connections, row)) => {
-            let met = row.errors == 0 && row.peak_rss_kib <= C10K_RSS_KIB;
-            Target {
-                target: format!(
-                    "{connections} connections all answered, epoll_server RSS <= 16 MiB"
-                ),
-                outcome: if met { Outcome::Met } else { Outcome::Missed },
-                missed_by_percent: None,
-                measured: format!(
-                    "{} errors, {:.1} MiB",
-                    row.errors,
-                    row.peak_rss_kib as f64 / 1024.0
-                ),
-                profile: None,
-                profile_on: None,
-            }
-        }
-        None => Target {
-            target: "C10K connections all answered, epoll_server RSS <= 16 MiB".into(),
-            outcome: Outcome::NotMeasured,
-            missed_by_percent: None,
-            measured: "-".into(),
-            profile: None,
-            profile_on: None,
-        },
-    });
+    let connections = held.map_or("C10K".into(), |(connections, _)| connections.to_string());
+    targets.push(Target::new(
+        format!("{connections} connections all answered, epoll_server RSS <= 16 MiB"),
+        held.map(|(_, row)| row.errors == 0 && row.peak_rss_kib <= C10K_RSS_KIB),
+        held.map_or(String::new(), |(_, row)| {
+            let mib = row.peak_rss_kib as f64 / 1024.0;
+            format!("{} errors, {mib:.1} MiB", row.errors)
+        }),
+    ));
 
     targets.push(ratio_target(
         "webserver3g >= 5x webserver3g.py, connection per request".into(),
-        find(rows, CLOSE_HELLO, Server::Webserver3g),
-        find(rows, CLOSE_HELLO, Server::Webserver3gPy),
+        find(rows, CLOSE_HELLO, WEBSERVER3G),
+        find(rows, CLOSE_HELLO, PYTHON),
         RUST_VS_PYTHON,
         "",
-        (Server::Webserver3g, CLOSE_HELLO),
+        (WEBSERVER3G, CLOSE_HELLO),
     ));
 
     let with_errors: Vec<String> = rows
@@ -151,23 +145,16 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
         .filter(|row| row.errors > 0)
         .map(|row| format!("{} on {}: {}", row.server, row.workload, row.errors))
         .collect();
-    targets.push(Target {
-        target: "zero errors on every workload".into(),
-        outcome: if with_errors.is_empty() {
-            Outcome::Met
-        } else {
-            Outcome::Missed
-        },
-        missed_by_percent: None,
-        measured: if with_errors.is_empty() {
+    targets.push(Target::new(
+        "zero errors on every workload".into(),
+        Some(with_errors.is_empty()),
+        if with_errors.is_empty() {
             "0".into()
         } else {
             with_errors.join("; ")
         },
-        profile: None,
-        profile_on: None,
-    });
-    for (mode, server) in [("edge", Server::EpollEdge), ("level", Server::EpollLevel)] {
+    ));
+    for (mode, server) in [("edge", EPOLL_EDGE), ("level", EPOLL_LEVEL)] {
         targets.push(big_file_target(rows, mode, server));
     }
     targets
@@ -178,9 +165,9 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
 /// over its requests per second: every keep-alive run lasts the same
 /// `--seconds`, so the ratio of the two servers' figures is the ratio of
 /// their CPU per request.
-fn big_file_target(rows: &[Row], mode: &str, server: Server) -> Target {
+fn big_file_target(rows: &[Row], mode: &str, server: &str) -> Target {
     let measured = find(rows, KEEP_ALIVE_BIG, server);
-    let reference = find(rows, KEEP_ALIVE_BIG, Server::Nginx);
+    let reference = find(rows, KEEP_ALIVE_BIG, NGINX);
     let mut target = ratio_target(
         format!("epoll_server ({mode}) >= nginx, keep-alive 1 MiB, CPU per request <= nginx's"),
         measured,
@@ -201,7 +188,7 @@ fn big_file_target(rows: &[Row], mode: &str, server: Server) -> Target {
     if cpu_ratio > 1.0 && target.outcome == Outcome::Met {
         target.outcome = Outcome::Missed;
         target.missed_by_percent = Some((cpu_ratio - 1.0) * 100.0);
-        target.profile = Some(server.name().to_owned());
+        target.profile = Some(server.to_owned());
         target.profile_on = Some(KEEP_ALIVE_BIG.to_owned());
     }
     target
@@ -231,10 +218,10 @@ mod tests {
     use crate::measure::CpuSeconds;
     use crate::workloads::{LoadResult, Tool};
 
-    fn row(workload: &str, server: Server, requests_per_s: f64, errors: u64, kib: u64) -> Row {
+    fn row(workload: &str, server: &str, requests_per_s: f64, errors: u64, kib: u64) -> Row {
         Row {
             workload: workload.into(),
-            server: server.name().into(),
+            server: server.into(),
             tool: Tool::Loadgen,
             rate_is_meaningful: true,
             requests_per_s,
@@ -248,16 +235,24 @@ mod tests {
         }
     }
 
+    fn profiled(targets: &[Target]) -> Vec<(&'static str, String)> {
+        let wanted = servers_to_profile(targets);
+        wanted
+            .into_iter()
+            .map(|(server, on)| (server.name(), on))
+            .collect()
+    }
+
     /// The rows of the run of 2026-11-23 the targets were set against.
     fn measured_rows() -> Vec<Row> {
         vec![
-            row(CLOSE_HELLO, Server::Webserver3g, 4114.0, 0, 2048),
-            row(CLOSE_HELLO, Server::Webserver3gPy, 684.0, 0, 14336),
-            row(KEEP_ALIVE_SMALL, Server::EpollEdge, 65408.0, 0, 2662),
-            row(KEEP_ALIVE_SMALL, Server::EpollLevel, 67196.0, 0, 2560),
-            row(KEEP_ALIVE_SMALL, Server::Nginx, 66178.0, 0, 10956),
-            row("C10K, 1000", Server::EpollEdge, 25680.0, 3, 40000),
-            row("C10K, 10000", Server::EpollEdge, 32043.0, 0, 6144),
+            row(CLOSE_HELLO, WEBSERVER3G, 4114.0, 0, 2048),
+            row(CLOSE_HELLO, PYTHON, 684.0, 0, 14336),
+            row(KEEP_ALIVE_SMALL, EPOLL_EDGE, 65408.0, 0, 2662),
+            row(KEEP_ALIVE_SMALL, EPOLL_LEVEL, 67196.0, 0, 2560),
+            row(KEEP_ALIVE_SMALL, NGINX, 66178.0, 0, 10956),
+            row("C10K, 1000", EPOLL_EDGE, 25680.0, 3, 40000),
+            row("C10K, 10000", EPOLL_EDGE, 32043.0, 0, 6144),
         ]
     }
 
@@ -287,10 +282,10 @@ mod tests {
             "10000 connections all answered, epoll_server RSS <= 16 MiB"
         );
         assert_eq!(
-            servers_to_profile(&targets),
+            profiled(&targets),
             [
-                (Server::EpollEdge, KEEP_ALIVE_SMALL.to_owned()),
-                (Server::EpollLevel, KEEP_ALIVE_SMALL.to_owned())
+                (EPOLL_EDGE, KEEP_ALIVE_SMALL.to_owned()),
+                (EPOLL_LEVEL, KEEP_ALIVE_SMALL.to_owned())
             ]
         );
     }
@@ -306,9 +301,9 @@ mod tests {
         };
         // The run of 2026-11-23: faster, but a whole core against nginx's fifth.
         let rows = [
-            with_cpu(Server::EpollEdge, 2724.0, 4.14),
-            with_cpu(Server::EpollLevel, 1828.0, 1.0),
-            with_cpu(Server::Nginx, 1828.0, 1.04),
+            with_cpu(EPOLL_EDGE, 2724.0, 4.14),
+            with_cpu(EPOLL_LEVEL, 1828.0, 1.0),
+            with_cpu(NGINX, 1828.0, 1.04),
         ];
         let targets = evaluate(&rows);
         assert_eq!(targets[5].outcome, Outcome::Missed);
@@ -319,19 +314,19 @@ mod tests {
         assert_eq!(targets[6].outcome, Outcome::Met);
         // Profiled where it missed: on the 1 MiB file, not the small page.
         assert_eq!(
-            servers_to_profile(&targets),
-            [(Server::EpollEdge, KEEP_ALIVE_BIG.to_owned())]
+            profiled(&targets),
+            [(EPOLL_EDGE, KEEP_ALIVE_BIG.to_owned())]
         );
     }
 
     #[test]
     fn missing_rows_are_not_measured_and_profile_nothing() {
-        let targets = evaluate(&[row(CLOSE_HELLO, Server::Webserver3g, 100.0, 0, 1)]);
+        let targets = evaluate(&[row(CLOSE_HELLO, WEBSERVER3G, 100.0, 0, 1)]);
         assert!(targets[..4]
             .iter()
             .all(|target| target.outcome == Outcome::NotMeasured));
         assert_eq!(targets[4].outcome, Outcome::Met);
-        assert!(servers_to_profile(&targets).is_empty());
+        assert!(profiled(&targets).is_empty());
     }
 
     #[test]
@@ -342,11 +337,11 @@ mod tests {
         assert_eq!(targets[3].outcome, Outcome::Missed);
         assert_eq!(targets[3].missed_by_percent.unwrap().round(), 40.0);
         assert_eq!(
-            servers_to_profile(&targets),
+            profiled(&targets),
             [
-                (Server::EpollEdge, KEEP_ALIVE_SMALL.to_owned()),
-                (Server::EpollLevel, KEEP_ALIVE_SMALL.to_owned()),
-                (Server::Webserver3g, CLOSE_HELLO.to_owned())
+                (EPOLL_EDGE, KEEP_ALIVE_SMALL.to_owned()),
+                (EPOLL_LEVEL, KEEP_ALIVE_SMALL.to_owned()),
+                (WEBSERVER3G, CLOSE_HELLO.to_owned())
             ]
         );
     }

@@ -18,9 +18,8 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
-use crate::process::{command, run_bounded};
-use crate::servers::Server;
-use crate::setup::Setup;
+use crate::servers::{Server, EPOLL_EDGE, EPOLL_LEVEL, NGINX, NONBLOCK};
+use crate::setup::{command, run_bounded, Setup};
 
 /// Connection per request: 4 in flight at a time, for every server alike.
 /// webserver3a's listen backlog is 5: more would overflow its queue, and
@@ -133,15 +132,15 @@ pub fn keep_alive_path(label: &str) -> Option<&'static str> {
         .map(|(_, path)| *path)
 }
 
-/// The workloads of a run, each with the servers chosen for it.
+/// The workloads of a run, each with the servers chosen for it, in the
+/// order of [`Server::all`].
 pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workload> {
-    use Server::*;
     let mut plan = Vec::new();
-    let mut add = |kind: Kind, label: String, load: Load, servers: &[Server]| {
-        let servers: Vec<Server> = servers
+    let mut add = |kind: Kind, label: String, load: Load, runs: &dyn Fn(Server) -> bool| {
+        let servers: Vec<Server> = Server::all()
             .iter()
             .copied()
-            .filter(|server| chosen.contains(server))
+            .filter(|&server| chosen.contains(&server) && runs(server))
             .collect();
         if kinds.contains(&kind) && !servers.is_empty() {
             plan.push(Workload {
@@ -152,27 +151,19 @@ pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workl
         }
     };
     let seconds = settings.seconds;
-    let every = [
-        Webserver3a,
-        Webserver3g,
-        Webserver3gPy,
-        Nonblock,
-        EpollEdge,
-        EpollLevel,
-        Nginx,
-    ];
-    // The Part 3 stages answer with a greeting, not a file, and close: they
-    // have no keep-alive to measure.
-    let static_servers = [Nonblock, EpollEdge, EpollLevel, Nginx];
+    let named =
+        |names: &'static [&'static str]| move |server: Server| names.contains(&server.name());
     add(
         Kind::Close,
         CLOSE_HELLO.into(),
         Load::Close { seconds },
-        &every,
+        &|_| true,
     );
+    // The Part 3 stages answer with a greeting, not a file, and close: they
+    // have no keep-alive to measure.
     for (label, path) in KEEP_ALIVE_PATHS {
         let load = Load::KeepAlive { path, seconds };
-        add(Kind::KeepAlive, label.into(), load, &static_servers);
+        add(Kind::KeepAlive, label.into(), load, &Server::serves_files);
     }
     // nonblock_server asks every socket on every turn: it is left out of
     // C10K, where that is the known answer, and measured idle instead.
@@ -182,7 +173,12 @@ pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workl
             hold_seconds: 0,
         };
         let label = format!("{C10K_PREFIX}{connections}");
-        add(Kind::C10k, label, load, &[EpollEdge, EpollLevel, Nginx]);
+        add(
+            Kind::C10k,
+            label,
+            load,
+            &named(&[EPOLL_EDGE, EPOLL_LEVEL, NGINX]),
+        );
     }
     let (connections, hold_seconds) = (settings.idle_connections, settings.idle_seconds);
     let load = Load::Hold {
@@ -190,7 +186,12 @@ pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workl
         hold_seconds,
     };
     let label = format!("idle, {connections} x {hold_seconds}s");
-    add(Kind::Idle, label, load, &[Nonblock, EpollEdge, Nginx]);
+    add(
+        Kind::Idle,
+        label,
+        load,
+        &named(&[NONBLOCK, EPOLL_EDGE, NGINX]),
+    );
     plan
 }
 
@@ -285,17 +286,16 @@ impl Workload {
             Tool::Wrk => "wrk",
             Tool::Loadgen => "loadgen",
         };
-        let output = setup.work.join("load.out");
-        let finished = run_bounded(command(&argv), tool, self.time_limit(), &output)?;
-        if finished.status.is_none() {
+        let (status, output) = run_bounded(command(&argv), self.time_limit())?;
+        if status.is_none() {
             return Ok(LoadResult::failed(format!(
                 "{tool} did not finish within {:?}",
                 self.time_limit()
             )));
         }
         let parsed = match self.tool() {
-            Tool::Wrk => parse_wrk(&finished.output),
-            Tool::Loadgen => parse_loadgen(&finished.output),
+            Tool::Wrk => parse_wrk(&output),
+            Tool::Loadgen => parse_loadgen(&output),
         };
         Ok(parsed.unwrap_or_else(|err| {
             eprintln!("bench: {err:#}");
@@ -474,6 +474,10 @@ fn one_line(output: &str) -> String {
 mod tests {
     use super::*;
 
+    fn server(name: &str) -> Server {
+        Server::from_name(name).unwrap()
+    }
+
     // The samples are real outputs, captured on the benchmark machine:
     // loadgen close on webserver3a, loadgen hold on a closed port, wrk on
     // epoll_server, on a missing page of epoll_server (404) and on
@@ -562,7 +566,7 @@ mod tests {
 
     #[test]
     fn the_full_plan_is_the_table_of_the_book() {
-        let plan = plan(&Settings::full(), Kind::value_variants(), &Server::ALL);
+        let plan = plan(&Settings::full(), Kind::value_variants(), Server::all());
         let labels: Vec<&str> = plan
             .iter()
             .map(|workload| workload.label.as_str())
@@ -581,7 +585,7 @@ mod tests {
         );
         assert_eq!(plan[0].servers.len(), 7);
         assert_eq!(plan[1].servers.len(), 4);
-        assert!(!plan[3].servers.contains(&Server::Nonblock));
+        assert!(!plan[3].servers.contains(&server(NONBLOCK)));
     }
 
     #[test]
@@ -589,18 +593,18 @@ mod tests {
         let plan = plan(
             &Settings::smoke(),
             &[Kind::Close, Kind::C10k],
-            &[Server::Webserver3a, Server::Nginx],
+            &[Server::Nginx, server("webserver3a")],
         );
         assert_eq!(plan.len(), 2);
-        assert_eq!(plan[0].servers, [Server::Webserver3a, Server::Nginx]);
+        assert_eq!(plan[0].servers, [server("webserver3a"), Server::Nginx]);
         assert_eq!(plan[1].label, "C10K, 1000");
         assert_eq!(plan[1].servers, [Server::Nginx]);
     }
 
     #[test]
     fn commands_load_loopback_only() {
-        let workloads = plan(&Settings::smoke(), Kind::value_variants(), &Server::ALL);
-        let close = workloads[0].argv(Server::Webserver3a, 4000, Path::new("/t/loadgen"));
+        let workloads = plan(&Settings::smoke(), Kind::value_variants(), Server::all());
+        let close = workloads[0].argv(server("webserver3a"), 4000, Path::new("/t/loadgen"));
         assert_eq!(
             close,
             [

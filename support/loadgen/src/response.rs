@@ -3,7 +3,9 @@
 //! A load generator reads far more bytes than it can afford to store (10,000
 //! connections, or a 1 MiB file many thousand times a second), so the check
 //! keeps only the response head until it is complete, then counts body bytes
-//! against `Content-Length` and throws them away.
+//! against `Content-Length` and throws them away. The head is read with
+//! `httparse`, again at each read until it is whole (it is a few hundred
+//! bytes, capped at [`MAX_HEAD_BYTES`]).
 
 use std::fmt;
 
@@ -116,19 +118,13 @@ impl ResponseCheck {
         if self.body.is_some() {
             return self.count_body(bytes.len() as u64);
         }
-        // The blank line may straddle two reads: search from three bytes
-        // before the new ones, not from the start (which would be quadratic
-        // in the number of reads).
-        let search_from = self.head.len().saturating_sub(3);
         self.head.extend_from_slice(bytes);
-        let Some(offset) = find(&self.head[search_from..], b"\r\n\r\n") else {
+        let Some((head_end, status, content_length)) = parse_head(&self.head)? else {
             if self.head.len() > MAX_HEAD_BYTES {
                 return Err(Failure::Malformed);
             }
             return Ok(Progress::NeedMore);
         };
-        let head_end = search_from + offset + 4;
-        let (status, content_length) = parse_head(&self.head[..head_end])?;
         if status != 200 {
             return Err(Failure::Status(status));
         }
@@ -176,22 +172,22 @@ impl ResponseCheck {
     }
 }
 
-/// The status code and `Content-Length` of a complete head (ending with the
-/// blank line).
-fn parse_head(head: &[u8]) -> Result<(u16, Option<u64>), Failure> {
-    let mut lines = head.split(|&byte| byte == b'\n').map(trim_carriage_return);
-    let status_line = lines.next().ok_or(Failure::Malformed)?;
-    let status = parse_status_line(status_line).ok_or(Failure::Malformed)?;
+/// The head's length, status code and `Content-Length`, read by `httparse`
+/// once the head is whole; `None` while it is not.
+fn parse_head(bytes: &[u8]) -> Result<Option<(usize, u16, Option<u64>)>, Failure> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_end = match response.parse(bytes) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(Failure::Malformed),
+    };
     let mut content_length = None;
-    for line in lines {
-        let Some(colon) = line.iter().position(|&byte| byte == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
-        if !name.eq_ignore_ascii_case(b"content-length") {
+    for header in response.headers.iter() {
+        if !header.name.eq_ignore_ascii_case("content-length") {
             continue;
         }
-        let value = std::str::from_utf8(value)
+        let value = std::str::from_utf8(header.value)
             .ok()
             .and_then(|text| text.trim().parse::<u64>().ok())
             .ok_or(Failure::Malformed)?;
@@ -202,27 +198,8 @@ fn parse_head(head: &[u8]) -> Result<(u16, Option<u64>), Failure> {
         }
         content_length = Some(value);
     }
-    Ok((status, content_length))
-}
-
-/// `HTTP/1.1 200 OK` → 200.
-fn parse_status_line(line: &[u8]) -> Option<u16> {
-    let rest = line.strip_prefix(b"HTTP/1.")?;
-    let code = rest.get(2..5)?;
-    if rest.get(1) != Some(&b' ') || !code.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(code).ok()?.parse().ok()
-}
-
-fn trim_carriage_return(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    let status = response.code.ok_or(Failure::Malformed)?;
+    Ok(Some((head_end, status, content_length)))
 }
 
 #[cfg(test)]

@@ -1,88 +1,20 @@
-//! The programs a run needs besides the workspace's own, and what to do
-//! when one is missing: say which and how to install it, and install only
-//! when asked to (`--install-missing`), after saying what will be done.
+//! What to do when a program a run needs is missing (the programs and
+//! their packages are testkit's one table): say which and how to install
+//! it, and install only when asked to (`--install-missing`), after saying
+//! what will be done.
 
-use std::env;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use nix::unistd::geteuid;
+use testkit::tools::{apt_install_command, find, Tool, NGINX};
 
-use crate::process::Guarded;
-
-/// A program a run may need.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tool {
-    /// The command's name.
-    pub command: &'static str,
-    /// The Debian package that has it.
-    pub package: &'static str,
-    /// What the run needs it for.
-    pub role: &'static str,
-}
-
-pub const WRK: Tool = Tool {
-    command: "wrk",
-    package: "wrk",
-    role: "the keep-alive load",
-};
-pub const NGINX: Tool = Tool {
-    command: "nginx",
-    package: "nginx-light",
-    role: "the reference server",
-};
-pub const PYTHON3: Tool = Tool {
-    command: "python3",
-    package: "python3",
-    role: "runs webserver3g.py",
-};
-pub const TASKSET: Tool = Tool {
-    command: "taskset",
-    package: "util-linux",
-    role: "pins the server and the load to a core each",
-};
-pub const STRACE: Tool = Tool {
-    command: "strace",
-    package: "strace",
-    role: "the system calls of a server that misses a target",
-};
-/// Optional: without it, a profile has strace's half only.
-pub const VALGRIND: Tool = Tool {
-    command: "valgrind",
-    package: "valgrind",
-    role: "the user-space profile (callgrind) of a server that misses a target",
-};
-
-/// Where a command is: on PATH, or in /usr/sbin and /sbin, which a user's
-/// PATH may lack and where Debian puts nginx.
-pub fn find(command: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH").unwrap_or_default();
-    env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .map(|directory| directory.join(command))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
-}
-
-/// The command that installs `tools`, as a person would type it.
-pub fn install_command(tools: &[Tool]) -> String {
-    let mut packages: Vec<&str> = Vec::new();
-    for tool in tools {
-        if !packages.contains(&tool.package) {
-            packages.push(tool.package);
-        }
-    }
-    format!("apt-get install -y {}", packages.join(" "))
-}
+use crate::setup::run_bounded;
 
 /// Checks that every tool in `needed` is there. When some are not: with
 /// `install`, installs them (see [`install`]); else fails, naming each and
@@ -109,7 +41,7 @@ pub fn ensure(needed: &[Tool], install: bool) -> Result<()> {
     bail!(
         "missing {}; install with `{}` as root, or rerun with --install-missing to have bench do it",
         named.join(", "),
-        install_command(&missing)
+        apt_install_command(&missing)
     )
 }
 
@@ -126,7 +58,7 @@ const APT_LIMIT: Duration = Duration::from_secs(600);
 /// forbidden during the install with a policy-rc.d (see
 /// [`ServiceStartsForbidden`]).
 pub fn install(missing: &[Tool]) -> Result<()> {
-    let command = install_command(missing);
+    let command = apt_install_command(missing);
     if !geteuid().is_root() {
         bail!("--install-missing needs root: run `apt-get update && {command}` as root");
     }
@@ -138,7 +70,7 @@ pub fn install(missing: &[Tool]) -> Result<()> {
     };
     apt_get(&["update", "-q"])?;
     let mut install = vec!["install", "-y", "-q"];
-    install.extend(missing.iter().map(|tool| tool.package));
+    install.extend(missing.iter().map(|tool| tool.debian));
     apt_get(&install)?;
     let still: Vec<&str> = missing
         .iter()
@@ -156,11 +88,11 @@ fn apt_get(arguments: &[&str]) -> Result<()> {
     command
         .args(arguments)
         .env("DEBIAN_FRONTEND", "noninteractive");
-    let mut apt = Guarded::spawn(command, "apt-get")?;
-    match apt.wait_for(APT_LIMIT) {
-        Some(status) if status.success() => Ok(()),
-        Some(status) => bail!("apt-get {} failed: {status}", arguments.join(" ")),
-        None => bail!("apt-get {} took over {APT_LIMIT:?}", arguments.join(" ")),
+    let what = arguments.join(" ");
+    match run_bounded(command, APT_LIMIT)? {
+        (Some(status), _) if status.success() => Ok(()),
+        (Some(status), output) => bail!("apt-get {what} failed: {status}\n{}", output.trim_end()),
+        (None, _) => bail!("apt-get {what} took over {APT_LIMIT:?}"),
     }
 }
 
@@ -218,18 +150,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_install_command_names_each_package_once() {
-        assert_eq!(
-            install_command(&[WRK, NGINX, STRACE, NGINX]),
-            "apt-get install -y wrk nginx-light strace"
-        );
-    }
-
-    #[test]
     fn a_missing_tool_is_named_with_its_install_command() {
         let absent = Tool {
             command: "bench-no-such-tool",
-            package: "no-such-package",
+            debian: "no-such-package",
+            fedora: "no-such-package",
             role: "nothing",
         };
         let message = format!("{:#}", ensure(&[absent], false).unwrap_err());
@@ -244,10 +169,10 @@ mod tests {
     fn present_tools_pass() {
         let shell = Tool {
             command: "sh",
-            package: "dash",
+            debian: "dash",
+            fedora: "bash",
             role: "a shell",
         };
         ensure(&[shell], false).unwrap();
-        assert!(find("sh").is_some());
     }
 }
