@@ -7,8 +7,9 @@ use anyhow::{bail, Result};
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
-use crate::lab::{pause, Lab, PS};
-use crate::procs::{children_of, Limits, Running, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, PS, STEP_TIMEOUT};
+use testkit::procs::children_of;
+use testkit::run::Running;
 
 pub const CHAPTER: Chapter = Chapter {
     short: "c10k",
@@ -67,7 +68,7 @@ fn hold(lab: &mut Lab, port: u16) -> Result<Running> {
 }
 
 /// The memory of one process, as the chapter reads it.
-fn pss_command(pid: u32) -> String {
+fn pss_command(pid: i32) -> String {
     format!("awk '/^Pss:/ {{ print $2 \" KiB\" }}' /proc/{pid}/smaps_rollup")
 }
 
@@ -78,13 +79,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("fork");
     lab.say(&format!("webserver3g, a process per connection, and {CONNECTIONS} idle connections held open by one bash in terminal 2 (the chapter's measurement, replayed):"));
     let binary = lab.binary("webserver3g");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver3g",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3g", &binary, &[], &[])?;
     let pid = server.pid();
     let holder = hold(lab, server.port)?;
     let deadline = std::time::Instant::now() + STEP_TIMEOUT;
@@ -123,7 +118,6 @@ fn run(lab: &mut Lab) -> Result<()> {
             &binary,
             &["--quiet"],
             &[],
-            Limits::default(),
         )?;
         let pid = server.pid();
         let before = descriptors(pid);
@@ -145,6 +139,6 @@ fn run(lab: &mut Lab) -> Result<()> {
 }
 
 /// How many descriptors `pid` has open, from /proc.
-fn descriptors(pid: u32) -> usize {
+fn descriptors(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |entries| entries.count())
 }

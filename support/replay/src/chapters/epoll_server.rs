@@ -6,8 +6,7 @@ use anyhow::Result;
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, PS};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, PS, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "epoll",
@@ -31,10 +30,9 @@ fn run(lab: &mut Lab) -> Result<()> {
         &binary,
         &[],
         &[],
-        Limits::default(),
     )?;
     let port = model.port;
-    let mark = model.process.mark();
+    let mark = model.mark();
     lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
     lab.sh(&format!("echo hello epoll > /dev/tcp/127.0.0.1/{port}"))?;
     model.process.wait_for(STEP_TIMEOUT, |lines| {
@@ -52,7 +50,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     ));
     let lines: Vec<String> = model
         .process
-        .lines_since(mark)
+        .lines()
+        .split_off(mark)
         .into_iter()
         .map(|line| line.chars().take(SHOWN_COLUMNS).collect())
         .collect();
@@ -63,15 +62,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("server");
     lab.say("the server, edge-triggered (the default):");
     let binary = lab.binary("epoll_server");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p epoll_server",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.server("PORT=0 cargo run -q -p epoll_server", &binary, &[], &[])?;
     let (port, pid) = (server.port, server.pid());
-    let mark = server.process.mark();
+    let mark = server.mark();
 
     lab.step("idle");
     lab.say("with no client, how much of a second the server spent on the CPU (utime and stime of /proc/PID/stat, in clock ticks):");
@@ -108,10 +101,9 @@ fn run(lab: &mut Lab) -> Result<()> {
             &binary,
             &["--trigger", "level"],
             &[],
-            Limits::default(),
         )?;
         let port = server.port;
-        let mark = server.process.mark();
+        let mark = server.mark();
         lab.sh(&format!(
             "curl -s -o /dev/null -w '%{{http_code}} %{{size_download}}\\n' http://127.0.0.1:{port}/style.css"
         ))?;

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::lab::Lab;
+use crate::lab::{Lab, STEP_TIMEOUT};
 
 mod c10k;
 mod client3;
@@ -73,7 +73,7 @@ pub fn find(name: &str) -> Result<&'static Chapter> {
 /// figure.
 fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     use crate::lab::{CURL, PS};
-    use crate::procs::{children_of, STEP_TIMEOUT};
+    use testkit::procs::children_of;
 
     if !lab.need(&[&CURL, &PS]) {
         return Ok(());
@@ -89,10 +89,9 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     let server = lab.server_script(
         &format!("PORT=0 cargo run -q -p {crate_name} | tee {log}"),
         &format!("{binary} | tee {log}"),
-        crate::procs::Limits::default(),
     )?;
     let port = server.port;
-    let parent: u32 = server
+    let parent: i32 = server
         .process
         .lines()
         .iter()
@@ -111,7 +110,7 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
             .filter(|line| line.starts_with("Child PID"))
             .count();
         let children = children_of(parent);
-        if served >= 128 && children.iter().all(|(_, state)| *state == 'Z')
+        if served >= 128 && children.iter().all(|child| child.state == 'Z')
             || std::time::Instant::now() > deadline
         {
             break;

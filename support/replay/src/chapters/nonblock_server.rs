@@ -5,8 +5,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, PS};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, PS, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "nonblock",
@@ -37,7 +36,7 @@ pub const VARIES: &[(&str, &str)] = &[
 /// The command that shows how much CPU `pid` used in one second: the
 /// user and system time of /proc/PID/stat (fields 14 and 15), in clock
 /// ticks, before and after.
-pub fn cpu_command(pid: u32) -> String {
+pub fn cpu_command(pid: i32) -> String {
     format!(
         "t0=$(awk '{{print $14 + $15}}' /proc/{pid}/stat); sleep 1; \
          t1=$(awk '{{print $14 + $15}}' /proc/{pid}/stat); \
@@ -54,10 +53,9 @@ fn run(lab: &mut Lab) -> Result<()> {
         &binary,
         &[],
         &[],
-        Limits::default(),
     )?;
     let port = model.port;
-    let mark = model.process.mark();
+    let mark = model.mark();
     pause(1200);
     lab.say("in terminal 2, a client: bash's /dev/tcp connects (as nc would), waits a second, sends a line, waits a second, and closes.");
     lab.sh(&format!(
@@ -75,16 +73,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("server");
     lab.say("the server, serving ./html:");
     let binary = lab.binary("nonblock_server");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p nonblock_server",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.server("PORT=0 cargo run -q -p nonblock_server", &binary, &[], &[])?;
     let port = server.port;
     let pid = server.pid();
-    let mark = server.process.mark();
+    let mark = server.mark();
 
     lab.step("curl");
     if lab.need(&[&CURL]) {

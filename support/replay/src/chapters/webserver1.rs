@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, SS};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, SS, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "webserver1",
@@ -20,15 +19,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("server");
     lab.say("the first server; PORT=0 lets the kernel pick a free port, which the banner names.");
     let binary = lab.binary("webserver1");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver1",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver1", &binary, &[], &[])?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
 
     lab.step("curl");
     if lab.need(&[&CURL]) {
@@ -66,10 +59,9 @@ fn run(lab: &mut Lab) -> Result<()> {
         &binary,
         &[],
         &[("SLEEP_SECS", "1")],
-        Limits::default(),
     )?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
     let client = lab.binary_shown("blocking_client");
     let first = lab.background(&format!("PORT={port} {client}"))?;
     pause(200);
@@ -96,10 +88,9 @@ fn run(lab: &mut Lab) -> Result<()> {
             &binary,
             &[],
             &[],
-            Limits::default(),
         )?;
         let port = server.port;
-        let mark = server.process.mark();
+        let mark = server.mark();
         for command in [
             "curl -s http://127.0.0.1:{port}/Alice",
             "curl -s http://127.0.0.1:{port}/",

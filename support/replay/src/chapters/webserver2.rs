@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "webserver2",
@@ -38,10 +37,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     let server = lab.server_script(
         "PORT=0 cargo run -q -p webserver2 -- hello",
         &format!("exec {binary} hello"),
-        Limits::default(),
     )?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
     lab.sh(&format!("curl -sv http://127.0.0.1:{port}/hello"))?;
     lab.say("the server printed:");
     server.process.wait_for(STEP_TIMEOUT, |lines| {
@@ -58,7 +56,6 @@ fn run(lab: &mut Lab) -> Result<()> {
     let server = lab.server_script(
         "PORT=0 cargo run -q -p webserver2 -- router",
         &format!("exec {binary} router"),
-        Limits::default(),
     )?;
     let port = server.port;
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello/Alice"))?;
@@ -75,10 +72,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     let server = lab.server_script(
         "PORT=0 cargo run -q -p webserver2 -- faulty 2>&1 | grep --line-buffered -v '^[<>]'",
         &format!("{binary} faulty 2>&1 | grep --line-buffered -v '^[<>]'"),
-        Limits::default(),
     )?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
     lab.sh(&format!("curl -si http://127.0.0.1:{port}/panic"))?;
     lab.sh(&format!(
         "curl -s http://127.0.0.1:{port}/error; curl -s http://127.0.0.1:{port}/header-injection; curl -s http://127.0.0.1:{port}/"

@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, PS, SS, STRACE};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, PS, SS, STEP_TIMEOUT, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3a",
@@ -24,15 +23,9 @@ fn run(lab: &mut Lab) -> Result<()> {
         "the iterative server; PORT=0 lets the kernel pick a free port, which the banner names.",
     );
     let binary = lab.binary("webserver3a");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver3a",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3a", &binary, &[], &[])?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
 
     lab.step("curl");
     let asked = lab.need(&[&CURL]);
@@ -82,10 +75,9 @@ fn run(lab: &mut Lab) -> Result<()> {
                 &lab.binary_shown("webserver3a"),
             ],
             &[],
-            Limits::default(),
         )?;
         let port = server.port;
-        let mark = server.process.mark();
+        let mark = server.mark();
         lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
         server
             .process

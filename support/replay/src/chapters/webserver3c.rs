@@ -4,8 +4,8 @@
 use anyhow::{bail, Result};
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, PS, SS};
-use crate::procs::{children_of, Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, PS, SS, STEP_TIMEOUT};
+use testkit::procs::children_of;
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3c",
@@ -28,11 +28,10 @@ fn run(lab: &mut Lab) -> Result<()> {
         &binary,
         &[],
         &[("SLEEP_SECS", "3")],
-        Limits::default(),
     )?;
     let port = server.port;
     let parent = server.pid();
-    let mark = server.process.mark();
+    let mark = server.mark();
     let curl = format!("curl -s http://127.0.0.1:{port}/hello");
     lab.say("two clients, in two terminals (their commands and output are below, where they end); each request is read by a child of its own, which prints it:");
     let first = lab.background(&curl)?;
@@ -63,7 +62,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     if children.len() != 2 {
         bail!("expected two children of {parent}, found {children:?}");
     }
-    let child = children[1].0;
+    let child = children[1].pid;
     lab.say("while the children sleep: the processes, and the descriptors of the parent and of one child.");
     lab.sh(&format!("ps -o pid,ppid,stat,cmd --ppid {parent}"))?;
     lab.sh(&format!("ls -l /proc/{parent}/fd"))?;
@@ -78,7 +77,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.finish(&curl, second)?;
     let all_zombies = || {
         let children = children_of(parent);
-        children.len() == 2 && children.iter().all(|(_, state)| *state == 'Z')
+        children.len() == 2 && children.iter().all(|child| child.state == 'Z')
     };
     let deadline = std::time::Instant::now() + STEP_TIMEOUT;
     while !all_zombies() && std::time::Instant::now() < deadline {

@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, STRACE};
-use crate::procs::{describe, Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, STEP_TIMEOUT, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3e",
@@ -28,18 +27,12 @@ fn run(lab: &mut Lab) -> Result<()> {
         &binary,
         &[],
         &[("SLEEP_SECS", "1")],
-        Limits::default(),
     )?;
     let port = server.port;
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
     let status = server.process.wait_exit(STEP_TIMEOUT);
     lab.say("a second later, terminal 1:");
-    let lines = server.process.lines();
-    lab.transcript.lines(&lines[3..]);
-    if let Some(status) = status {
-        lab.transcript.command("echo \"exit code $?\"");
-        lab.transcript.output(&format!("{}\n", describe(status)));
-    }
+    lab.last_words(&server.process.lines()[3..], status);
     lab.look("the handler did its job (terminated with status 0), and then accept failed with EINTR and the server exited with code 1.");
     drop(server);
 
@@ -56,7 +49,6 @@ fn run(lab: &mut Lab) -> Result<()> {
         std::path::Path::new("strace"),
         &["-o", &trace, "-e", &format!("trace={calls}"), &shown_binary],
         &[("SLEEP_SECS", "1")],
-        Limits::default(),
     )?;
     let port = server.port;
     lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;

@@ -3,8 +3,7 @@
 use anyhow::Result;
 
 use super::{burst, Chapter};
-use crate::lab::{Lab, CURL, STRACE};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, STEP_TIMEOUT, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3g",
@@ -36,7 +35,6 @@ fn run(lab: &mut Lab) -> Result<()> {
         std::path::Path::new("strace"),
         &["-o", &trace, "-e", "trace=wait4", &binary],
         &[],
-        Limits::default(),
     )?;
     let port = server.port;
     lab.client3(port, 128, 1, STEP_TIMEOUT)?;
