@@ -80,16 +80,14 @@ impl Lab {
 
     /// The binary's path as the learner types it: relative to the
     /// workspace root, where the commands run, if it is inside it.
-    pub fn binary(&self, name: &str) -> PathBuf {
+    pub fn binary(&self, name: &str) -> String {
         let path = self.binaries.join(name);
         match path.strip_prefix(&self.root) {
             Ok(relative) => Path::new(".").join(relative),
             Err(_) => path,
         }
-    }
-
-    pub fn binary_shown(&self, name: &str) -> String {
-        self.binary(name).display().to_string()
+        .display()
+        .to_string()
     }
 
     pub fn say(&mut self, text: &str) {
@@ -128,7 +126,7 @@ impl Lab {
     pub fn server(
         &mut self,
         shown: &str,
-        program: &Path,
+        program: &str,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Server> {
@@ -159,10 +157,46 @@ impl Lab {
         Ok(Server { process, port })
     }
 
+    /// Starts a server as `shown`, `[VAR=value …] cargo run -q -p PACKAGE
+    /// [--bin BIN] [-- ARGS]`, says: runs the built binary, with those
+    /// variables and arguments.
+    pub fn cargo_run(&mut self, shown: &str) -> Result<Server> {
+        let (variables, rest) = shown
+            .split_once("cargo run -q -p ")
+            .context("not a cargo run")?;
+        let env: Vec<(&str, &str)> = variables
+            .split_whitespace()
+            .filter_map(|variable| variable.split_once('='))
+            .collect();
+        let (package, args) = rest.split_once(" -- ").unwrap_or((rest, ""));
+        let bin = package
+            .split_once(" --bin ")
+            .map_or(package, |(_, bin)| bin);
+        let args: Vec<&str> = args.split_whitespace().collect();
+        self.server(shown, &self.binary(bin), &args, &env)
+    }
+
     /// Starts a server through bash (a pipe, a user change): shows
     /// `shown`, runs `script`, waits for the banner.
     pub fn server_script(&mut self, shown: &str, script: &str) -> Result<Server> {
-        self.server(shown, Path::new("bash"), &["-c", script], &[])
+        self.server(shown, "bash", &["-c", script], &[])
+    }
+
+    /// Starts the server `name` under `strace -o NAME.strace -e
+    /// trace=CALLS`, after `variables` (`SLEEP_SECS=1 `, or none); returns
+    /// it and the trace's path.
+    pub fn strace(&mut self, variables: &str, name: &str, calls: &str) -> Result<(Server, String)> {
+        let trace = self.scratch_file(&format!("{name}.strace"));
+        let command = format!(
+            "{variables}strace -o {trace} -e trace={calls} {}",
+            self.binary(name)
+        );
+        Ok((self.server_script(&command, &command)?, trace))
+    }
+
+    /// A file in the scratch directory; the transcript shows its name only.
+    pub fn scratch_file(&self, name: &str) -> String {
+        self.scratch.join(name).display().to_string()
     }
 
     /// Starts a server whose standard output goes to /dev/null (so that
@@ -227,7 +261,7 @@ impl Lab {
         let arguments = format!(
             "--host=127.0.0.1 --port={port} --max-clients={clients} --max-conns={connections}"
         );
-        let binary = self.binary_shown("client3");
+        let binary = self.binary("client3");
         self.sh_as_within(
             &format!("cargo run -q -p client3 -- {arguments} >/dev/null"),
             &format!("{binary} {arguments} >/dev/null"),

@@ -74,8 +74,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("fork");
     lab.say(&format!("webserver3g, a process per connection, and {CONNECTIONS} idle connections held open by one bash in terminal 2 (the chapter's measurement, replayed):"));
-    let binary = lab.binary("webserver3g");
-    let server = lab.server("PORT=0 cargo run -q -p webserver3g", &binary, &[], &[])?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
     let pid = server.pid();
     let holder = hold(lab, server.port)?;
     let deadline = std::time::Instant::now() + STEP_TIMEOUT;
@@ -108,13 +107,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     ] {
         lab.step(step);
         lab.say(what);
-        let binary = lab.binary(crate_name);
-        let server = lab.server(
-            &format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"),
-            &binary,
-            &["--quiet"],
-            &[],
-        )?;
+        let server = lab.cargo_run(&format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"))?;
         let pid = server.pid();
         let before = descriptors(pid);
         let holder = hold(lab, server.port)?;

@@ -17,7 +17,7 @@ pub const CHAPTER: Chapter = Chapter {
 };
 
 fn run(lab: &mut Lab) -> Result<()> {
-    let client3 = lab.binary_shown("client3");
+    let client3 = lab.binary("client3");
     lab.step("help");
     lab.say("the options, as clap prints them:");
     lab.sh_as(
@@ -27,8 +27,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("two-clients");
     lab.say("against webserver3g, two clients (processes) of three connections each:");
-    let binary = lab.binary("webserver3g");
-    let server = lab.server("PORT=0 cargo run -q -p webserver3g", &binary, &[], &[])?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
     let port = server.port;
     let arguments = format!("--host=127.0.0.1 --port={port} --max-clients=2 --max-conns=3");
     lab.sh_as(

@@ -24,13 +24,7 @@ const SHOWN_COLUMNS: usize = 72;
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("model");
     lab.say("the model, edge-triggered: it sleeps in epoll_wait, with no timeout, until a socket is ready.");
-    let binary = lab.binary("epoll_model");
-    let model = lab.server(
-        "PORT=0 cargo run -q -p epoll_server --bin epoll_model",
-        &binary,
-        &[],
-        &[],
-    )?;
+    let model = lab.cargo_run("PORT=0 cargo run -q -p epoll_server --bin epoll_model")?;
     let port = model.port;
     let mark = model.mark();
     lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
@@ -61,8 +55,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("server");
     lab.say("the server, edge-triggered (the default):");
-    let binary = lab.binary("epoll_server");
-    let server = lab.server("PORT=0 cargo run -q -p epoll_server", &binary, &[], &[])?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p epoll_server")?;
     let (port, pid) = (server.port, server.pid());
     let mark = server.mark();
 
@@ -96,12 +89,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("level");
     if lab.need(&[&CURL]) {
         lab.say("the same server, level-triggered, and the same request:");
-        let server = lab.server(
-            "PORT=0 cargo run -q -p epoll_server -- --trigger level",
-            &binary,
-            &["--trigger", "level"],
-            &[],
-        )?;
+        let server = lab.cargo_run("PORT=0 cargo run -q -p epoll_server -- --trigger level")?;
         let port = server.port;
         let mark = server.mark();
         lab.sh(&format!(

@@ -43,13 +43,7 @@ pub fn cpu_command(pid: i32) -> String {
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("model");
     lab.say("the model; each turn of its loop sleeps half a second, then tries accept and a recv on every client, and says what it found.");
-    let binary = lab.binary("nonblock_model");
-    let model = lab.server(
-        "PORT=0 cargo run -q -p nonblock_server --bin nonblock_model",
-        &binary,
-        &[],
-        &[],
-    )?;
+    let model = lab.cargo_run("PORT=0 cargo run -q -p nonblock_server --bin nonblock_model")?;
     let port = model.port;
     let mark = model.mark();
     pause(1200);
@@ -68,8 +62,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("server");
     lab.say("the server, serving ./html:");
-    let binary = lab.binary("nonblock_server");
-    let server = lab.server("PORT=0 cargo run -q -p nonblock_server", &binary, &[], &[])?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p nonblock_server")?;
     let port = server.port;
     let pid = server.pid();
     let mark = server.mark();

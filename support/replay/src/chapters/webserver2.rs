@@ -19,7 +19,7 @@ pub const CHAPTER: Chapter = Chapter {
 };
 
 fn run(lab: &mut Lab) -> Result<()> {
-    let binary = lab.binary_shown("webserver2");
+    let binary = lab.binary("webserver2");
 
     lab.step("usage");
     lab.say("the application is the one argument; without it, clap prints the usage and exits with code 2.");
@@ -34,10 +34,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("hello");
     lab.say("the plain function. The server prints both sides, < for what it received and > for what it sent.");
-    let server = lab.server_script(
-        "PORT=0 cargo run -q -p webserver2 -- hello",
-        &format!("exec {binary} hello"),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver2 -- hello")?;
     let port = server.port;
     let mark = server.mark();
     lab.sh(&format!("curl -sv http://127.0.0.1:{port}/hello"))?;
@@ -53,10 +50,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("router");
     lab.say("the router: a path parameter, the environ the server built, a POST body, a path no route matches.");
-    let server = lab.server_script(
-        "PORT=0 cargo run -q -p webserver2 -- router",
-        &format!("exec {binary} router"),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver2 -- router")?;
     let port = server.port;
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello/Alice"))?;
     lab.sh(&format!("curl -s 'http://127.0.0.1:{port}/environ?x=1'"))?;

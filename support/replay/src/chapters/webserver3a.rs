@@ -22,8 +22,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say(
         "the iterative server; PORT=0 lets the kernel pick a free port, which the banner names.",
     );
-    let binary = lab.binary("webserver3a");
-    let server = lab.server("PORT=0 cargo run -q -p webserver3a", &binary, &[], &[])?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3a")?;
     let port = server.port;
     let mark = server.mark();
 
@@ -58,24 +57,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("strace");
     if lab.need(&[&STRACE, &CURL]) {
         lab.say("the same request under strace, which writes the system calls to a file (-o); -e trace= keeps only the ones named.");
-        let trace = lab.scratch.join("webserver3a.strace").display().to_string();
         let calls = "socket,setsockopt,bind,listen,accept4,recvfrom,sendto,close";
-        let shown = format!(
-            "strace -o {trace} -e trace={calls} {}",
-            lab.binary_shown("webserver3a")
-        );
-        let server = lab.server(
-            &shown,
-            std::path::Path::new("strace"),
-            &[
-                "-o",
-                &trace,
-                "-e",
-                &format!("trace={calls}"),
-                &lab.binary_shown("webserver3a"),
-            ],
-            &[],
-        )?;
+        let (server, trace) = lab.strace("", "webserver3a", calls)?;
         let port = server.port;
         let mark = server.mark();
         lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;

@@ -23,13 +23,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("run");
     lab.say("the server sleeps 60 s after each answer, with the connection open; SLEEP_SECS=2 makes it 2 s here.");
-    let binary = lab.binary("webserver3b");
-    let server = lab.server(
-        "PORT=0 SLEEP_SECS=2 cargo run -q -p webserver3b",
-        &binary,
-        &[],
-        &[("SLEEP_SECS", "2")],
-    )?;
+    let server = lab.cargo_run("PORT=0 SLEEP_SECS=2 cargo run -q -p webserver3b")?;
     let port = server.port;
     let mark = server.mark();
     let curl = format!("time curl -s http://127.0.0.1:{port}/hello");

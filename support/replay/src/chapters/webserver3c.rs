@@ -22,13 +22,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("run");
     lab.say("a child per client; each child sleeps 60 s after answering, SLEEP_SECS=3 makes it 3 s here.");
-    let binary = lab.binary("webserver3c");
-    let server = lab.server(
-        "PORT=0 SLEEP_SECS=3 cargo run -q -p webserver3c",
-        &binary,
-        &[],
-        &[("SLEEP_SECS", "3")],
-    )?;
+    let server = lab.cargo_run("PORT=0 SLEEP_SECS=3 cargo run -q -p webserver3c")?;
     let port = server.port;
     let parent = server.pid();
     let mark = server.mark();

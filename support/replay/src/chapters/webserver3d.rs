@@ -39,11 +39,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     if !lab.need(&[&CURL, &PS, &SS]) {
         return Ok(());
     }
-    let binary = lab.binary("webserver3d");
 
     lab.step("hang");
     lab.say("the parent keeps a copy of each client socket; the client gets the greeting and then waits for an end of file that never comes. curl starts in terminal 2, and --max-time 3 makes it give up after 3 s (-N: it prints what it receives at once); its command and output are below, where it ends.");
-    let server = lab.server("PORT=0 cargo run -q -p webserver3d", &binary, &[], &[])?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3d")?;
     let port = server.port;
     let parent = server.pid();
     let mark = server.mark();
@@ -73,7 +72,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("nofile");
     lab.say("running out of descriptors: the article lowers the limit on open files to 256 and opens 300 connections; 32 and 50 show the same in less time. The limit is set in a subshell, for the server only (cargo itself needs more descriptors), and the server's standard output goes to /dev/null, so that its error does not come interleaved with its children's prints.");
-    let binary_shown = lab.binary_shown("webserver3d");
+    let binary_shown = lab.binary("webserver3d");
     lab.transcript.command("cargo build -q -p webserver3d");
     // Its standard output goes to /dev/null: what matters is its error,
     // which would otherwise come interleaved with its children's prints.
@@ -113,7 +112,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let port = free_port()?;
     let shown = format!(
         "sudo setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c 'ulimit -u {limit}; ulimit -n 100; PORT={port} exec {} > /dev/null'",
-        lab.binary_shown("webserver3d")
+        lab.binary("webserver3d")
     );
     // nobody must be able to reach the binary and its working directory,
     // and the checkout may sit in a directory only root may enter (`mktemp
