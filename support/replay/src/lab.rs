@@ -408,6 +408,12 @@ pub fn free_port() -> Result<u16> {
         .port())
 }
 
+/// Waits until `done` holds, at most [`STEP_TIMEOUT`]; goes on either way
+/// (the transcript then shows how things were).
+pub fn until(mut done: impl FnMut() -> bool) {
+    within(STEP_TIMEOUT, || done().then_some(()));
+}
+
 /// Sleeps a little: for things the kernel does by itself (a FIN, a signal).
 pub fn pause(milliseconds: u64) {
     std::thread::sleep(Duration::from_millis(milliseconds));

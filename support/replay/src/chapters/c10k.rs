@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
-use crate::lab::{pause, Lab, PS, STEP_TIMEOUT};
+use crate::lab::{pause, until, Lab, PS, STEP_TIMEOUT};
 use testkit::procs::children_of;
 use testkit::run::Running;
 
@@ -77,10 +77,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
     let pid = server.pid();
     let holder = hold(lab, server.port)?;
-    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-    while children_of(pid).len() < CONNECTIONS && std::time::Instant::now() < deadline {
-        pause(50);
-    }
+    until(|| children_of(pid).len() >= CONNECTIONS);
     pause(300);
     lab.say("the processes, and their memory with each shared page divided among the processes that share it (Pss):");
     lab.sh(&format!("ps -o pid= -p {pid} --ppid {pid} | wc -l"))?;
@@ -112,10 +109,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         let before = descriptors(pid);
         let holder = hold(lab, server.port)?;
         // Every connection accepted: one more descriptor each.
-        let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-        while descriptors(pid) < before + CONNECTIONS && std::time::Instant::now() < deadline {
-            pause(50);
-        }
+        until(|| descriptors(pid) >= before + CONNECTIONS);
         pause(100);
         lab.sh(&format!("ls /proc/{pid}/fd | wc -l"))?;
         lab.sh(&pss_command(pid))?;

@@ -97,23 +97,12 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     lab.say("128 clients at once, one connection each (the article's run):");
     lab.client3(port, 128, 1, STEP_TIMEOUT)?;
     // Every child has printed its request and exited: none is still running.
-    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-    loop {
-        let served = server
-            .process
-            .lines()
-            .iter()
-            .filter(|line| line.starts_with("Child PID"))
-            .count();
-        let children = children_of(parent);
-        if served >= 128 && children.iter().all(|child| child.state == 'Z')
-            || std::time::Instant::now() > deadline
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    crate::lab::until(|| {
+        let lines = server.process.lines();
+        let served = lines.iter().filter(|line| line.starts_with("Child PID"));
+        served.count() >= 128 && children_of(parent).iter().all(|child| child.state == 'Z')
+    });
+    crate::lab::pause(300);
     let tree = children_of(parent);
     lab.say("then, in another terminal: children that served a client, children reported reaped, zombies.");
     lab.sh(&format!("grep -c '^Child PID' {log}"))?;

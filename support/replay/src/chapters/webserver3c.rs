@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, PS, SS, STEP_TIMEOUT};
+use crate::lab::{until, Lab, CURL, PS, SS, STEP_TIMEOUT};
 use testkit::procs::children_of;
 
 pub const CHAPTER: Chapter = Chapter {
@@ -69,14 +69,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say("3 s later both children answer, exit, and stay behind as zombies: state Z, <defunct>. Both curls end:");
     lab.finish(&curl, first)?;
     lab.finish(&curl, second)?;
-    let all_zombies = || {
+    until(|| {
         let children = children_of(parent);
         children.len() == 2 && children.iter().all(|child| child.state == 'Z')
-    };
-    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-    while !all_zombies() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    });
     lab.sh(&format!("ps -o pid,ppid,stat,cmd --ppid {parent}"))?;
     lab.say("not even kill -9 removes one: a zombie has nothing left to kill.");
     lab.sh(&format!("kill -9 {child}"))?;
