@@ -10,18 +10,19 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
+use testkit::ProcessState;
 
 /// The data of a process tree: the server, its PID, how many children it
 /// forked in all (`served`, when known), the children left and their states.
 pub fn tree_data(
     server: &str,
-    parent: u32,
+    parent: i32,
     served: Option<usize>,
-    children: &[(u32, char)],
+    children: &[ProcessState],
 ) -> Value {
     let children: Vec<Value> = children
         .iter()
-        .map(|(pid, state)| json!({ "pid": pid, "state": state.to_string() }))
+        .map(|child| json!({ "pid": child.pid, "state": child.state.to_string() }))
         .collect();
     json!({ "server": server, "parent": parent, "served": served, "children": children })
 }
@@ -153,7 +154,7 @@ mod tests {
             "webserver3f",
             10,
             Some(5),
-            &[(11, 'Z'), (12, 'S'), (13, 'Z')],
+            &[(11, 'Z'), (12, 'S'), (13, 'Z')].map(|(pid, state)| ProcessState { pid, state }),
         );
         let svg = tree_svg(&data);
         assert_eq!(svg.matches("<g>").count(), 3);

@@ -1,15 +1,23 @@
 //! The bench an experiment runs on: where the binaries are, a scratch
 //! directory, the transcript being written, and helpers that run a command
-//! and write it and its output into the transcript.
+//! and write it and its output into the transcript. Every process is a
+//! `testkit::run::Running`: in a process group of its own, killed with it
+//! when dropped, and every wait has a deadline.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use testkit::run::{within, Limits, Output, Running};
+use testkit::tools::Tool;
+pub use testkit::tools::{CURL, PS, SETPRIV, SS, STRACE};
 
-use crate::procs::{self, Limits, Running, STEP_TIMEOUT};
 use crate::transcript::Transcript;
+
+/// How long any one step may take before replay gives up on it.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A server that printed its banner, and the port it named.
 pub struct Server {
@@ -18,38 +26,15 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn pid(&self) -> u32 {
+    pub fn pid(&self) -> i32 {
         self.process.pid()
     }
-}
 
-/// A tool a step needs, and how to install it.
-pub struct Tool {
-    pub program: &'static str,
-    pub install: &'static str,
+    /// How many lines it has printed so far: a mark for [`Lab::server_lines`].
+    pub fn mark(&self) -> usize {
+        self.process.lines().len()
+    }
 }
-
-pub const CURL: Tool = Tool {
-    program: "curl",
-    install: "sudo apt-get install curl (Debian, Ubuntu) or sudo dnf install curl (Fedora)",
-};
-pub const SS: Tool = Tool {
-    program: "ss",
-    install: "sudo apt-get install iproute2 (Debian, Ubuntu) or sudo dnf install iproute (Fedora)",
-};
-pub const STRACE: Tool = Tool {
-    program: "strace",
-    install: "sudo apt-get install strace (Debian, Ubuntu) or sudo dnf install strace (Fedora)",
-};
-pub const PS: Tool = Tool {
-    program: "ps",
-    install: "sudo apt-get install procps (Debian, Ubuntu) or sudo dnf install procps-ng (Fedora)",
-};
-pub const SETPRIV: Tool = Tool {
-    program: "setpriv",
-    install:
-        "sudo apt-get install util-linux (Debian, Ubuntu) or sudo dnf install util-linux (Fedora)",
-};
 
 pub struct Lab {
     /// The workspace root: commands run there, as the book's do.
@@ -66,12 +51,28 @@ pub struct Lab {
 }
 
 impl Lab {
-    pub fn new(root: &Path, binaries: &Path, scratch: &Path, transcript: Transcript) -> Lab {
+    /// The bench for `chapter`; `echo` prints each step as it completes.
+    pub fn new(
+        root: &Path,
+        binaries: &Path,
+        scratch: &Path,
+        chapter: &'static str,
+        echo: bool,
+    ) -> Lab {
+        // What the transcript shows of this machine's paths: a scratch
+        // file by its name, as if made in the current directory; the rest
+        // relative to the workspace root, where a learner runs the commands.
+        let shown = |path: &Path, as_shown| (format!("{}/", path.display()), as_shown);
+        let paths = vec![
+            shown(scratch, ""),
+            shown(binaries, "./target/debug/"),
+            shown(root, "./"),
+        ];
         Lab {
             root: root.to_owned(),
             binaries: binaries.to_owned(),
             scratch: scratch.to_owned(),
-            transcript,
+            transcript: Transcript::new(chapter, echo, paths),
             missing: Vec::new(),
             figures: Vec::new(),
         }
@@ -79,16 +80,14 @@ impl Lab {
 
     /// The binary's path as the learner types it: relative to the
     /// workspace root, where the commands run, if it is inside it.
-    pub fn binary(&self, name: &str) -> PathBuf {
+    pub fn binary(&self, name: &str) -> String {
         let path = self.binaries.join(name);
         match path.strip_prefix(&self.root) {
             Ok(relative) => Path::new(".").join(relative),
             Err(_) => path,
         }
-    }
-
-    pub fn binary_shown(&self, name: &str) -> String {
-        self.binary(name).display().to_string()
+        .display()
+        .to_string()
     }
 
     pub fn say(&mut self, text: &str) {
@@ -107,10 +106,11 @@ impl Lab {
     /// skipped with how to install it, and false is returned.
     pub fn need(&mut self, tools: &[&Tool]) -> bool {
         for tool in tools {
-            if !procs::installed(tool.program) {
+            if !tool.is_installed() {
                 let why = format!(
                     "this step needs `{}`, which is not installed; install it with: {}",
-                    tool.program, tool.install
+                    tool.command,
+                    tool.install_hint()
                 );
                 eprintln!("replay: {why}");
                 self.missing.push(why.clone());
@@ -126,10 +126,9 @@ impl Lab {
     pub fn server(
         &mut self,
         shown: &str,
-        program: &Path,
+        program: &str,
         args: &[&str],
         env: &[(&str, &str)],
-        limits: Limits,
     ) -> Result<Server> {
         self.transcript.command(shown);
         let mut command = Command::new(program);
@@ -143,7 +142,7 @@ impl Lab {
         for (key, value) in env {
             command.env(key, value);
         }
-        let process = Running::start(command, limits)?;
+        let process = Running::start(command, Output::Merged, Limits::default())?;
         let forks = forking_server(shown);
         let found = process.wait_for(STEP_TIMEOUT, |lines| banner_complete(lines, forks));
         let lines = process.lines();
@@ -158,10 +157,46 @@ impl Lab {
         Ok(Server { process, port })
     }
 
+    /// Starts a server as `shown`, `[VAR=value …] cargo run -q -p PACKAGE
+    /// [--bin BIN] [-- ARGS]`, says: runs the built binary, with those
+    /// variables and arguments.
+    pub fn cargo_run(&mut self, shown: &str) -> Result<Server> {
+        let (variables, rest) = shown
+            .split_once("cargo run -q -p ")
+            .context("not a cargo run")?;
+        let env: Vec<(&str, &str)> = variables
+            .split_whitespace()
+            .filter_map(|variable| variable.split_once('='))
+            .collect();
+        let (package, args) = rest.split_once(" -- ").unwrap_or((rest, ""));
+        let bin = package
+            .split_once(" --bin ")
+            .map_or(package, |(_, bin)| bin);
+        let args: Vec<&str> = args.split_whitespace().collect();
+        self.server(shown, &self.binary(bin), &args, &env)
+    }
+
     /// Starts a server through bash (a pipe, a user change): shows
     /// `shown`, runs `script`, waits for the banner.
-    pub fn server_script(&mut self, shown: &str, script: &str, limits: Limits) -> Result<Server> {
-        self.server(shown, Path::new("bash"), &["-c", script], &[], limits)
+    pub fn server_script(&mut self, shown: &str, script: &str) -> Result<Server> {
+        self.server(shown, "bash", &["-c", script], &[])
+    }
+
+    /// Starts the server `name` under `strace -o NAME.strace -e
+    /// trace=CALLS`, after `variables` (`SLEEP_SECS=1 `, or none); returns
+    /// it and the trace's path.
+    pub fn strace(&mut self, variables: &str, name: &str, calls: &str) -> Result<(Server, String)> {
+        let trace = self.scratch_file(&format!("{name}.strace"));
+        let command = format!(
+            "{variables}strace -o {trace} -e trace={calls} {}",
+            self.binary(name)
+        );
+        Ok((self.server_script(&command, &command)?, trace))
+    }
+
+    /// A file in the scratch directory; the transcript shows its name only.
+    pub fn scratch_file(&self, name: &str) -> String {
+        self.scratch.join(name).display().to_string()
     }
 
     /// Starts a server whose standard output goes to /dev/null (so that
@@ -178,24 +213,24 @@ impl Lab {
             .env("PORT", port.to_string())
             .env("LC_ALL", "C")
             .env_remove("SLEEP_SECS");
-        let process = Running::start(command, Limits::default())?;
-        let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-        while !procs::listening(port) {
-            if std::time::Instant::now() > deadline {
-                bail!(
-                    "{shown}: nothing listens on port {port} after {} s; it printed: {:?}",
-                    STEP_TIMEOUT.as_secs(),
-                    process.lines()
-                );
-            }
-            pause(20);
+        let process = Running::start(command, Output::Merged, Limits::default())?;
+        if within(STEP_TIMEOUT, || {
+            testkit::procs::listening(port).then_some(())
+        })
+        .is_none()
+        {
+            bail!(
+                "{shown}: nothing listens on port {port} after {} s; it printed: {:?}",
+                STEP_TIMEOUT.as_secs(),
+                process.lines()
+            );
         }
         Ok(Server { process, port })
     }
 
     /// Shows the lines the server printed since `mark`.
     pub fn server_lines(&mut self, server: &Server, mark: usize) -> Vec<String> {
-        let lines = server.process.lines_since(mark);
+        let lines = server.process.lines().split_off(mark);
         self.transcript.lines(&lines);
         lines
     }
@@ -226,7 +261,7 @@ impl Lab {
         let arguments = format!(
             "--host=127.0.0.1 --port={port} --max-clients={clients} --max-conns={connections}"
         );
-        let binary = self.binary_shown("client3");
+        let binary = self.binary("client3");
         self.sh_as_within(
             &format!("cargo run -q -p client3 -- {arguments} >/dev/null"),
             &format!("{binary} {arguments} >/dev/null"),
@@ -237,8 +272,9 @@ impl Lab {
     /// [`Lab::sh_as`] for a command that may take longer than a step usually does.
     pub fn sh_as_within(&mut self, shown: &str, actual: &str, timeout: Duration) -> Result<String> {
         self.transcript.command(shown);
-        let (output, _) =
-            procs::bash(&self.root, actual, timeout).with_context(|| format!("running {shown}"))?;
+        let output = self
+            .bash(actual, timeout)
+            .with_context(|| format!("running {shown}"))?;
         self.transcript.output(&output);
         Ok(output)
     }
@@ -246,12 +282,28 @@ impl Lab {
     /// Runs `command` without showing it (a preparation the learner does
     /// not need to see); returns its output.
     pub fn quietly(&self, command: &str) -> Result<String> {
-        Ok(procs::bash(&self.root, command, STEP_TIMEOUT)?.0)
+        self.bash(command, STEP_TIMEOUT)
     }
 
-    /// Starts `actual` in the background (shown later with its output).
-    pub fn background(&self, actual: &str) -> Result<Running> {
-        procs::bash_background(&self.root, actual)
+    /// Runs `script` with bash, stdout and stderr together, and returns its
+    /// output; kills it after `timeout`.
+    fn bash(&self, script: &str, timeout: Duration) -> Result<String> {
+        let mut running = self.background(script)?;
+        if running.wait_exit(timeout).is_none() {
+            bail!("`{script}` did not end within {} s", timeout.as_secs());
+        }
+        Ok(text(&running))
+    }
+
+    /// Starts `script` with bash in the background (shown later with its output).
+    pub fn background(&self, script: &str) -> Result<Running> {
+        let mut command = Command::new("bash");
+        command
+            .arg("-c")
+            .arg(script)
+            .current_dir(&self.root)
+            .env("LC_ALL", "C");
+        Ok(Running::start(command, Output::Merged, Limits::default())?)
     }
 
     /// Waits for a background command to end; shows `shown` and its output.
@@ -259,7 +311,7 @@ impl Lab {
         if running.wait_exit(STEP_TIMEOUT).is_none() {
             bail!("{shown}: did not end within {} s", STEP_TIMEOUT.as_secs());
         }
-        let output = running.lines().join("\n");
+        let output = text(&running);
         self.transcript.command(shown);
         self.transcript.output(&output);
         Ok(output)
@@ -268,9 +320,57 @@ impl Lab {
     pub fn figure(&mut self, name: &str, data: serde_json::Value) {
         self.figures.push((name.to_owned(), data));
     }
+
+    /// Shows a server's error (its standard error, all that is not sent
+    /// to /dev/null) and, if it has exited, its exit code, as a shell says it.
+    pub fn last_words(&mut self, lines: &[String], status: Option<ExitStatus>) {
+        self.transcript.lines(lines);
+        if let Some(status) = status {
+            let said = match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exit code {code}"),
+                (None, Some(signal)) => format!("killed by signal {signal}"),
+                _ => "ended".to_owned(),
+            };
+            self.transcript.command("echo \"exit code $?\"");
+            self.transcript.output(&format!("{said}\n"));
+        }
+    }
 }
 
-/// The port a banner names: `... on port N ...`.
+/// Marks every descriptor above 2 that replay inherited (cargo's
+/// jobserver, a terminal's extras) close-on-exec, so that the servers start
+/// with 0, 1 and 2 only, as from a shell, and number their sockets from 3.
+pub fn close_inherited_descriptors_on_exec() {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let descriptors: Vec<i32> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in descriptors {
+        // SAFETY: only the flag of a descriptor number is changed; a number
+        // that was read_dir's own (now closed) fails harmlessly with EBADF.
+        unsafe {
+            let flags = nix::libc::fcntl(fd, nix::libc::F_GETFD);
+            if flags >= 0 {
+                nix::libc::fcntl(fd, nix::libc::F_SETFD, flags | nix::libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// What a command printed, by line, as a terminal shows it (without the
+/// CR of a CR LF).
+fn text(running: &Running) -> String {
+    running
+        .lines()
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 /// Whether `shown` starts one of the forking servers (3c–3g), whose banner
 /// is two lines and a blank one: `Serving HTTP on port N ...`, then
 /// `Parent PID (PPID): N`.
@@ -293,10 +393,25 @@ fn banner_complete(lines: &[String], forks: bool) -> bool {
             .any(|pair| pair[0].starts_with("Parent PID (PPID)") && pair[1].is_empty())
 }
 
-pub fn port_in(line: &str) -> Option<u16> {
+/// The port a banner names: `... on port N ...`.
+fn port_in(line: &str) -> Option<u16> {
     let (_, after) = line.split_once("port ")?;
     let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
+}
+
+/// A port that was free a moment ago (bound, read, and closed), where
+/// nothing listens.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Waits until `done` holds, at most [`STEP_TIMEOUT`]; goes on either way
+/// (the transcript then shows how things were).
+pub fn until(mut done: impl FnMut() -> bool) {
+    within(STEP_TIMEOUT, || done().then_some(()));
 }
 
 /// Sleeps a little: for things the kernel does by itself (a FIN, a signal).

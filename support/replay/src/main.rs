@@ -20,7 +20,6 @@ mod chapters;
 mod figures;
 mod lab;
 mod normalize;
-mod procs;
 mod transcript;
 
 use std::fs;
@@ -33,7 +32,6 @@ use clap::Parser;
 
 use crate::chapters::{Chapter, CHAPTERS};
 use crate::lab::Lab;
-use crate::transcript::Transcript;
 
 /// Replays a chapter's experiment and prints its narrated transcript.
 #[derive(Parser)]
@@ -104,7 +102,11 @@ fn run(cli: Cli) -> Result<bool> {
             .collect::<Result<_>>()?
     };
 
-    let root = workspace_root();
+    // Canonical, as the servers print it (`Document root: …`), so that the
+    // transcripts can show it as `./`.
+    let root = workspace_root()
+        .canonicalize()
+        .context("the workspace root")?;
     // The commands run from the workspace root, as the book's do, so that
     // the binaries are ./target/debug/… for them and for ps.
     std::env::set_current_dir(&root).context("cd to the workspace root")?;
@@ -112,19 +114,20 @@ fn run(cli: Cli) -> Result<bool> {
         build(&root)?;
     }
     let binaries = binaries_directory()?;
-    procs::close_inherited_descriptors_on_exec();
-    let scratch = std::env::temp_dir().join(format!("replay.{}", std::process::id()));
-    fs::create_dir_all(&scratch).context("create the scratch directory")?;
-    let _remove_scratch = RemoveOnDrop(scratch.clone());
-    procs::stop_everything_on_interrupt(scratch.clone());
+    lab::close_inherited_descriptors_on_exec();
+    let scratch_directory = testkit::TempDir::new("replay");
+    let scratch = scratch_directory.path().to_owned();
+    let remove = scratch.clone();
+    testkit::run::stop_everything_on_interrupt("replay", move || {
+        let _ = fs::remove_dir_all(remove);
+    });
 
     let started = Instant::now();
     let mut all_good = true;
     let mut written: Vec<String> = Vec::new();
     let every_chapter = chosen.len() == CHAPTERS.len();
     for chapter in chosen {
-        let transcript = Transcript::new(chapter.short, !cli.check);
-        let mut lab = Lab::new(&root, &binaries, &scratch, transcript);
+        let mut lab = Lab::new(&root, &binaries, &scratch, chapter.short, !cli.check);
         let chapter_started = Instant::now();
         let outcome = (chapter.run)(&mut lab);
         lab.transcript.flush();
@@ -262,12 +265,9 @@ fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
             );
             eprint!(
                 "{}",
-                book::unified_diff::unified_diff(
-                    &format!("book/{name}"),
-                    &expected,
-                    &format!("run/{name}"),
-                    &fresh
-                )
+                similar::TextDiff::from_lines(&expected, &fresh)
+                    .unified_diff()
+                    .header(&format!("book/{name}"), &format!("run/{name}"))
             );
             good = false;
         }
@@ -287,13 +287,4 @@ fn stale_transcripts(root: &Path, written: &[String]) -> Vec<String> {
         .collect();
     stale.sort();
     stale
-}
-
-/// Removes a directory when dropped.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }

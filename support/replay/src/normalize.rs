@@ -77,7 +77,6 @@ const COMMON: &[(&str, &str)] = &[
     (r"\bsi_pid=\d+", "si_pid=<pid>"),
     (r"\bsi_(utime|stime)=\d+", "si_$1=<time>"),
     (r"\bsi_uid=\d+", "si_uid=<uid>"),
-    (r"/tmp/replay\.\d+", "/tmp/replay.<pid>"),
     (r"pipe:\[\d+\]", "pipe:[<inode>]"),
     (r"/proc/\d+", "/proc/<pid>"),
     (r"--ppid \d+", "--ppid <pid>"),

@@ -2,6 +2,8 @@
 //! learner would type (`$ …`), their real output, and what to look for
 //! (`# Look for: …`). Each step is printed as soon as it is complete, and
 //! is one file for the book (`docs/src/transcripts/<chapter>-<step>.txt`).
+//! No path of the machine that ran it gets in: each is written as the
+//! learner's checkout would show it (see [`crate::lab::Lab::new`]).
 
 use std::io::Write;
 
@@ -22,14 +24,21 @@ pub struct Transcript {
     pub steps: Vec<Step>,
     /// Print each step as it completes.
     pub echo: bool,
+    /// This machine's paths, and what is written instead of each.
+    paths: Vec<(String, &'static str)>,
 }
 
 impl Transcript {
-    pub fn new(chapter: &'static str, echo: bool) -> Transcript {
+    pub fn new(
+        chapter: &'static str,
+        echo: bool,
+        paths: Vec<(String, &'static str)>,
+    ) -> Transcript {
         Transcript {
             chapter,
             steps: Vec::new(),
             echo,
+            paths,
         }
     }
 
@@ -45,47 +54,46 @@ impl Transcript {
 
     /// Marks the current step as not run, and says why.
     pub fn skip(&mut self, why: &str) {
-        let chapter = self.chapter;
-        let step = self.current();
-        step.skipped = Some(why.to_owned());
-        step.text
-            .push_str(&wrap(&format!("# {chapter}: skipped: {why}"), "#   "));
+        self.push(&wrap(
+            &format!("# {}: skipped: {why}", self.chapter),
+            "#   ",
+        ));
+        self.steps.last_mut().unwrap().skipped = Some(why.to_owned());
     }
 
-    fn current(&mut self) -> &mut Step {
+    /// Adds `text` to the current step, each of this machine's paths in it
+    /// written as the learner's checkout shows it.
+    fn push(&mut self, text: &str) {
         if self.steps.is_empty() {
-            self.steps.push(Step {
-                name: "main".to_owned(),
-                text: String::new(),
-                skipped: None,
-            });
+            self.step("main");
         }
-        self.steps.last_mut().unwrap()
+        let mut text = text.to_owned();
+        for (path, shown) in &self.paths {
+            text = text.replace(path.as_str(), shown);
+        }
+        self.steps.last_mut().unwrap().text.push_str(&text);
     }
 
     /// Narration: what is happening.
     pub fn say(&mut self, text: &str) {
-        let line = wrap(&format!("# {}: {text}", self.chapter), "#   ");
-        self.current().text.push_str(&line);
+        self.push(&wrap(&format!("# {}: {text}", self.chapter), "#   "));
     }
 
     /// What to look for in the output above.
     pub fn look(&mut self, text: &str) {
-        let line = wrap(&format!("# Look for: {text}"), "#   ");
-        self.current().text.push_str(&line);
+        self.push(&wrap(&format!("# Look for: {text}"), "#   "));
     }
 
     /// A command as the learner types it.
     pub fn command(&mut self, command: &str) {
-        self.current().text.push_str(&format!("$ {command}\n"));
+        self.push(&format!("$ {command}\n"));
     }
 
     /// Output, as printed.
     pub fn output(&mut self, text: &str) {
-        let step = self.current();
-        step.text.push_str(text);
+        self.push(text);
         if !text.is_empty() && !text.ends_with('\n') {
-            step.text.push('\n');
+            self.push("\n");
         }
     }
 

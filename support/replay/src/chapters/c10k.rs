@@ -7,8 +7,9 @@ use anyhow::{bail, Result};
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
-use crate::lab::{pause, Lab, PS};
-use crate::procs::{children_of, Limits, Running, STEP_TIMEOUT};
+use crate::lab::{pause, until, Lab, PS, STEP_TIMEOUT};
+use testkit::procs::children_of;
+use testkit::run::Running;
 
 pub const CHAPTER: Chapter = Chapter {
     short: "c10k",
@@ -19,14 +20,10 @@ pub const CHAPTER: Chapter = Chapter {
     sort: &[],
 };
 
-/// What varies: where the workspace is, the memory (a few KiB either way between runs), the CPU
+/// What varies: the memory (a few KiB either way between runs), the CPU
 /// ticks of the busy loop (see nonblock_server), and whether epoll_server's
 /// once-a-second look for idle connections among 500 falls on a tick.
 const VARIES: &[(&str, &str)] = &[
-    (
-        r"Document root: \S*/html",
-        "Document root: <workspace>/html",
-    ),
     (r"\b\d+ KiB\b", "<n> KiB"),
     (r"\b([5-9]\d|1\d\d) ticks of 100\b", "<most> ticks of 100"),
     (r"\b[01] ticks of 100\b", "<0 or 1> ticks of 100"),
@@ -67,7 +64,7 @@ fn hold(lab: &mut Lab, port: u16) -> Result<Running> {
 }
 
 /// The memory of one process, as the chapter reads it.
-fn pss_command(pid: u32) -> String {
+fn pss_command(pid: i32) -> String {
     format!("awk '/^Pss:/ {{ print $2 \" KiB\" }}' /proc/{pid}/smaps_rollup")
 }
 
@@ -77,20 +74,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("fork");
     lab.say(&format!("webserver3g, a process per connection, and {CONNECTIONS} idle connections held open by one bash in terminal 2 (the chapter's measurement, replayed):"));
-    let binary = lab.binary("webserver3g");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver3g",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
     let pid = server.pid();
     let holder = hold(lab, server.port)?;
-    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-    while children_of(pid).len() < CONNECTIONS && std::time::Instant::now() < deadline {
-        pause(50);
-    }
+    until(|| children_of(pid).len() >= CONNECTIONS);
     pause(300);
     lab.say("the processes, and their memory with each shared page divided among the processes that share it (Pss):");
     lab.sh(&format!("ps -o pid= -p {pid} --ppid {pid} | wc -l"))?;
@@ -117,22 +104,12 @@ fn run(lab: &mut Lab) -> Result<()> {
     ] {
         lab.step(step);
         lab.say(what);
-        let binary = lab.binary(crate_name);
-        let server = lab.server(
-            &format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"),
-            &binary,
-            &["--quiet"],
-            &[],
-            Limits::default(),
-        )?;
+        let server = lab.cargo_run(&format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"))?;
         let pid = server.pid();
         let before = descriptors(pid);
         let holder = hold(lab, server.port)?;
         // Every connection accepted: one more descriptor each.
-        let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-        while descriptors(pid) < before + CONNECTIONS && std::time::Instant::now() < deadline {
-            pause(50);
-        }
+        until(|| descriptors(pid) >= before + CONNECTIONS);
         pause(100);
         lab.sh(&format!("ls /proc/{pid}/fd | wc -l"))?;
         lab.sh(&pss_command(pid))?;
@@ -145,6 +122,6 @@ fn run(lab: &mut Lab) -> Result<()> {
 }
 
 /// How many descriptors `pid` has open, from /proc.
-fn descriptors(pid: u32) -> usize {
+fn descriptors(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |entries| entries.count())
 }

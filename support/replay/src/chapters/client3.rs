@@ -1,13 +1,10 @@
 //! client3: its options, two clients against webserver3g, a refused port,
 //! and too few descriptors.
 
-use std::net::TcpListener;
-
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::Lab;
-use crate::procs::Limits;
+use crate::lab::{free_port, Lab};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "client3",
@@ -20,7 +17,7 @@ pub const CHAPTER: Chapter = Chapter {
 };
 
 fn run(lab: &mut Lab) -> Result<()> {
-    let client3 = lab.binary_shown("client3");
+    let client3 = lab.binary("client3");
     lab.step("help");
     lab.say("the options, as clap prints them:");
     lab.sh_as(
@@ -30,14 +27,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("two-clients");
     lab.say("against webserver3g, two clients (processes) of three connections each:");
-    let binary = lab.binary("webserver3g");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver3g",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
     let port = server.port;
     let arguments = format!("--host=127.0.0.1 --port={port} --max-clients=2 --max-conns=3");
     lab.sh_as(
@@ -47,8 +37,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.look("the lines of the two processes interleave, since they run at the same time; the summary counts them all.");
 
     lab.step("refused");
-    // A port that was free a moment ago, where nothing listens.
-    let free = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let free = free_port()?;
     lab.say("against a port where nobody listens, each client stops at its first failure, and the summary counts what was not even tried:");
     let arguments = format!("--host=127.0.0.1 --port={free} --max-clients=2");
     lab.sh_as(

@@ -6,8 +6,7 @@ use anyhow::Result;
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, PS};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, PS, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "epoll",
@@ -25,16 +24,9 @@ const SHOWN_COLUMNS: usize = 72;
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("model");
     lab.say("the model, edge-triggered: it sleeps in epoll_wait, with no timeout, until a socket is ready.");
-    let binary = lab.binary("epoll_model");
-    let model = lab.server(
-        "PORT=0 cargo run -q -p epoll_server --bin epoll_model",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let model = lab.cargo_run("PORT=0 cargo run -q -p epoll_server --bin epoll_model")?;
     let port = model.port;
-    let mark = model.process.mark();
+    let mark = model.mark();
     lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
     lab.sh(&format!("echo hello epoll > /dev/tcp/127.0.0.1/{port}"))?;
     model.process.wait_for(STEP_TIMEOUT, |lines| {
@@ -52,7 +44,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     ));
     let lines: Vec<String> = model
         .process
-        .lines_since(mark)
+        .lines()
+        .split_off(mark)
         .into_iter()
         .map(|line| line.chars().take(SHOWN_COLUMNS).collect())
         .collect();
@@ -62,16 +55,9 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("server");
     lab.say("the server, edge-triggered (the default):");
-    let binary = lab.binary("epoll_server");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p epoll_server",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p epoll_server")?;
     let (port, pid) = (server.port, server.pid());
-    let mark = server.process.mark();
+    let mark = server.mark();
 
     lab.step("idle");
     lab.say("with no client, how much of a second the server spent on the CPU (utime and stime of /proc/PID/stat, in clock ticks):");
@@ -103,15 +89,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("level");
     if lab.need(&[&CURL]) {
         lab.say("the same server, level-triggered, and the same request:");
-        let server = lab.server(
-            "PORT=0 cargo run -q -p epoll_server -- --trigger level",
-            &binary,
-            &["--trigger", "level"],
-            &[],
-            Limits::default(),
-        )?;
+        let server = lab.cargo_run("PORT=0 cargo run -q -p epoll_server -- --trigger level")?;
         let port = server.port;
-        let mark = server.process.mark();
+        let mark = server.mark();
         lab.sh(&format!(
             "curl -s -o /dev/null -w '%{{http_code}} %{{size_download}}\\n' http://127.0.0.1:{port}/style.css"
         ))?;

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::lab::Lab;
+use crate::lab::{Lab, STEP_TIMEOUT};
 
 mod c10k;
 mod client3;
@@ -73,26 +73,21 @@ pub fn find(name: &str) -> Result<&'static Chapter> {
 /// figure.
 fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     use crate::lab::{CURL, PS};
-    use crate::procs::{children_of, STEP_TIMEOUT};
+    use testkit::procs::children_of;
 
     if !lab.need(&[&CURL, &PS]) {
         return Ok(());
     }
     lab.step("burst");
     lab.say("the server's output is also saved to a file, so that it can be counted afterwards.");
-    let log = lab
-        .scratch
-        .join(format!("{crate_name}.log"))
-        .display()
-        .to_string();
-    let binary = lab.binary_shown(crate_name);
+    let log = lab.scratch_file(&format!("{crate_name}.log"));
+    let binary = lab.binary(crate_name);
     let server = lab.server_script(
         &format!("PORT=0 cargo run -q -p {crate_name} | tee {log}"),
         &format!("{binary} | tee {log}"),
-        crate::procs::Limits::default(),
     )?;
     let port = server.port;
-    let parent: u32 = server
+    let parent: i32 = server
         .process
         .lines()
         .iter()
@@ -102,23 +97,12 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     lab.say("128 clients at once, one connection each (the article's run):");
     lab.client3(port, 128, 1, STEP_TIMEOUT)?;
     // Every child has printed its request and exited: none is still running.
-    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-    loop {
-        let served = server
-            .process
-            .lines()
-            .iter()
-            .filter(|line| line.starts_with("Child PID"))
-            .count();
-        let children = children_of(parent);
-        if served >= 128 && children.iter().all(|(_, state)| *state == 'Z')
-            || std::time::Instant::now() > deadline
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    crate::lab::until(|| {
+        let lines = server.process.lines();
+        let served = lines.iter().filter(|line| line.starts_with("Child PID"));
+        served.count() >= 128 && children_of(parent).iter().all(|child| child.state == 'Z')
+    });
+    crate::lab::pause(300);
     let tree = children_of(parent);
     lab.say("then, in another terminal: children that served a client, children reported reaped, zombies.");
     lab.sh(&format!("grep -c '^Child PID' {log}"))?;

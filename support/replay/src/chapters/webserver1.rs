@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, SS};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, SS, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "webserver1",
@@ -19,16 +18,9 @@ pub const CHAPTER: Chapter = Chapter {
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("server");
     lab.say("the first server; PORT=0 lets the kernel pick a free port, which the banner names.");
-    let binary = lab.binary("webserver1");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver1",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver1")?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
 
     lab.step("curl");
     if lab.need(&[&CURL]) {
@@ -60,17 +52,11 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("blocking");
     lab.say("blocking_server answers one line after working 10 s; SLEEP_SECS=1 makes it 1 s here. Two clients start 0.2 s apart.");
-    let binary = lab.binary("blocking_server");
-    let server = lab.server(
-        "PORT=0 SLEEP_SECS=1 cargo run -q -p webserver1 --bin blocking_server",
-        &binary,
-        &[],
-        &[("SLEEP_SECS", "1")],
-        Limits::default(),
-    )?;
+    let server =
+        lab.cargo_run("PORT=0 SLEEP_SECS=1 cargo run -q -p webserver1 --bin blocking_server")?;
     let port = server.port;
-    let mark = server.process.mark();
-    let client = lab.binary_shown("blocking_client");
+    let mark = server.mark();
+    let client = lab.binary("blocking_client");
     let first = lab.background(&format!("PORT={port} {client}"))?;
     pause(200);
     let second = lab.background(&format!("PORT={port} {client}"))?;
@@ -90,16 +76,9 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.say(
             "hello_name greets the name in the path, decoded, and refuses what no name contains.",
         );
-        let binary = lab.binary("hello_name");
-        let server = lab.server(
-            "PORT=0 cargo run -q -p webserver1 --bin hello_name",
-            &binary,
-            &[],
-            &[],
-            Limits::default(),
-        )?;
+        let server = lab.cargo_run("PORT=0 cargo run -q -p webserver1 --bin hello_name")?;
         let port = server.port;
-        let mark = server.process.mark();
+        let mark = server.mark();
         for command in [
             "curl -s http://127.0.0.1:{port}/Alice",
             "curl -s http://127.0.0.1:{port}/",

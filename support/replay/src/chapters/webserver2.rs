@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "webserver2",
@@ -20,7 +19,7 @@ pub const CHAPTER: Chapter = Chapter {
 };
 
 fn run(lab: &mut Lab) -> Result<()> {
-    let binary = lab.binary_shown("webserver2");
+    let binary = lab.binary("webserver2");
 
     lab.step("usage");
     lab.say("the application is the one argument; without it, clap prints the usage and exits with code 2.");
@@ -35,13 +34,9 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("hello");
     lab.say("the plain function. The server prints both sides, < for what it received and > for what it sent.");
-    let server = lab.server_script(
-        "PORT=0 cargo run -q -p webserver2 -- hello",
-        &format!("exec {binary} hello"),
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver2 -- hello")?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
     lab.sh(&format!("curl -sv http://127.0.0.1:{port}/hello"))?;
     lab.say("the server printed:");
     server.process.wait_for(STEP_TIMEOUT, |lines| {
@@ -55,11 +50,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("router");
     lab.say("the router: a path parameter, the environ the server built, a POST body, a path no route matches.");
-    let server = lab.server_script(
-        "PORT=0 cargo run -q -p webserver2 -- router",
-        &format!("exec {binary} router"),
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver2 -- router")?;
     let port = server.port;
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello/Alice"))?;
     lab.sh(&format!("curl -s 'http://127.0.0.1:{port}/environ?x=1'"))?;
@@ -75,10 +66,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     let server = lab.server_script(
         "PORT=0 cargo run -q -p webserver2 -- faulty 2>&1 | grep --line-buffered -v '^[<>]'",
         &format!("{binary} faulty 2>&1 | grep --line-buffered -v '^[<>]'"),
-        Limits::default(),
     )?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
     lab.sh(&format!("curl -si http://127.0.0.1:{port}/panic"))?;
     lab.sh(&format!(
         "curl -s http://127.0.0.1:{port}/error; curl -s http://127.0.0.1:{port}/header-injection; curl -s http://127.0.0.1:{port}/"

@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, PS, SS, STRACE};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, PS, SS, STEP_TIMEOUT, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3a",
@@ -23,16 +22,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say(
         "the iterative server; PORT=0 lets the kernel pick a free port, which the banner names.",
     );
-    let binary = lab.binary("webserver3a");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver3a",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3a")?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
 
     lab.step("curl");
     let asked = lab.need(&[&CURL]);
@@ -65,27 +57,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("strace");
     if lab.need(&[&STRACE, &CURL]) {
         lab.say("the same request under strace, which writes the system calls to a file (-o); -e trace= keeps only the ones named.");
-        let trace = lab.scratch.join("webserver3a.strace").display().to_string();
         let calls = "socket,setsockopt,bind,listen,accept4,recvfrom,sendto,close";
-        let shown = format!(
-            "strace -o {trace} -e trace={calls} {}",
-            lab.binary_shown("webserver3a")
-        );
-        let server = lab.server(
-            &shown,
-            std::path::Path::new("strace"),
-            &[
-                "-o",
-                &trace,
-                "-e",
-                &format!("trace={calls}"),
-                &lab.binary_shown("webserver3a"),
-            ],
-            &[],
-            Limits::default(),
-        )?;
+        let (server, trace) = lab.strace("", "webserver3a", calls)?;
         let port = server.port;
-        let mark = server.process.mark();
+        let mark = server.mark();
         lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
         server
             .process

@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, SS};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, SS, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3b",
@@ -24,16 +23,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("run");
     lab.say("the server sleeps 60 s after each answer, with the connection open; SLEEP_SECS=2 makes it 2 s here.");
-    let binary = lab.binary("webserver3b");
-    let server = lab.server(
-        "PORT=0 SLEEP_SECS=2 cargo run -q -p webserver3b",
-        &binary,
-        &[],
-        &[("SLEEP_SECS", "2")],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 SLEEP_SECS=2 cargo run -q -p webserver3b")?;
     let port = server.port;
-    let mark = server.process.mark();
+    let mark = server.mark();
     let curl = format!("time curl -s http://127.0.0.1:{port}/hello");
     lab.say("two clients, 0.3 s apart, in two terminals (their commands and output are below, where they end):");
     let first = lab.background(&curl)?;

@@ -4,8 +4,8 @@
 use anyhow::{bail, Result};
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, PS, SS};
-use crate::procs::{children_of, Limits, STEP_TIMEOUT};
+use crate::lab::{until, Lab, CURL, PS, SS, STEP_TIMEOUT};
+use testkit::procs::children_of;
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3c",
@@ -22,17 +22,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("run");
     lab.say("a child per client; each child sleeps 60 s after answering, SLEEP_SECS=3 makes it 3 s here.");
-    let binary = lab.binary("webserver3c");
-    let server = lab.server(
-        "PORT=0 SLEEP_SECS=3 cargo run -q -p webserver3c",
-        &binary,
-        &[],
-        &[("SLEEP_SECS", "3")],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 SLEEP_SECS=3 cargo run -q -p webserver3c")?;
     let port = server.port;
     let parent = server.pid();
-    let mark = server.process.mark();
+    let mark = server.mark();
     let curl = format!("curl -s http://127.0.0.1:{port}/hello");
     lab.say("two clients, in two terminals (their commands and output are below, where they end); each request is read by a child of its own, which prints it:");
     let first = lab.background(&curl)?;
@@ -63,7 +56,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     if children.len() != 2 {
         bail!("expected two children of {parent}, found {children:?}");
     }
-    let child = children[1].0;
+    let child = children[1].pid;
     lab.say("while the children sleep: the processes, and the descriptors of the parent and of one child.");
     lab.sh(&format!("ps -o pid,ppid,stat,cmd --ppid {parent}"))?;
     lab.sh(&format!("ls -l /proc/{parent}/fd"))?;
@@ -76,14 +69,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say("3 s later both children answer, exit, and stay behind as zombies: state Z, <defunct>. Both curls end:");
     lab.finish(&curl, first)?;
     lab.finish(&curl, second)?;
-    let all_zombies = || {
+    until(|| {
         let children = children_of(parent);
-        children.len() == 2 && children.iter().all(|(_, state)| *state == 'Z')
-    };
-    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
-    while !all_zombies() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        children.len() == 2 && children.iter().all(|child| child.state == 'Z')
+    });
     lab.sh(&format!("ps -o pid,ppid,stat,cmd --ppid {parent}"))?;
     lab.say("not even kill -9 removes one: a zombie has nothing left to kill.");
     lab.sh(&format!("kill -9 {child}"))?;

@@ -9,8 +9,7 @@ use anyhow::{Context, Result};
 use nix::unistd::{Uid, User};
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, PS, SETPRIV, SS};
-use crate::procs::{describe, Limits, STEP_TIMEOUT};
+use crate::lab::{free_port, pause, Lab, Server, CURL, PS, SETPRIV, SS, STEP_TIMEOUT};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3d",
@@ -40,20 +39,13 @@ fn run(lab: &mut Lab) -> Result<()> {
     if !lab.need(&[&CURL, &PS, &SS]) {
         return Ok(());
     }
-    let binary = lab.binary("webserver3d");
 
     lab.step("hang");
     lab.say("the parent keeps a copy of each client socket; the client gets the greeting and then waits for an end of file that never comes. curl starts in terminal 2, and --max-time 3 makes it give up after 3 s (-N: it prints what it receives at once); its command and output are below, where it ends.");
-    let server = lab.server(
-        "PORT=0 cargo run -q -p webserver3d",
-        &binary,
-        &[],
-        &[],
-        Limits::default(),
-    )?;
+    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3d")?;
     let port = server.port;
     let parent = server.pid();
-    let mark = server.process.mark();
+    let mark = server.mark();
     let curl =
         format!("curl -sSN --max-time 3 http://127.0.0.1:{port}/hello; echo \"exit code $?\"");
     let client = lab.background(&curl)?;
@@ -80,11 +72,11 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("nofile");
     lab.say("running out of descriptors: the article lowers the limit on open files to 256 and opens 300 connections; 32 and 50 show the same in less time. The limit is set in a subshell, for the server only (cargo itself needs more descriptors), and the server's standard output goes to /dev/null, so that its error does not come interleaved with its children's prints.");
-    let binary_shown = lab.binary_shown("webserver3d");
+    let binary_shown = lab.binary("webserver3d");
     lab.transcript.command("cargo build -q -p webserver3d");
     // Its standard output goes to /dev/null: what matters is its error,
     // which would otherwise come interleaved with its children's prints.
-    let port = crate::procs::free_port()?;
+    let port = free_port()?;
     let mut server = lab.server_on_port(
         &format!("(ulimit -n 32; PORT={port} exec {binary_shown} > /dev/null)"),
         &format!("ulimit -n 32; exec {binary_shown} > /dev/null"),
@@ -96,11 +88,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     // queue (5) overflows and the kernel drops SYNs, which the client sends
     // again a second later: on a busy machine this run takes a while.
     lab.client3(port, 1, 50, LONG_RUN)?;
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().any(|line| line.starts_with("webserver3d:"))
-    });
-    let status = server.process.wait_exit(STEP_TIMEOUT);
-    last_words(lab, &server.process.lines(), status);
+    died(lab, &mut server);
     lab.look("the server died at accept, Too many open files, after its 28th client: 32 descriptors, less 0, 1, 2 and the listening socket. client3 may count a few more connections opened: those the kernel had completed in the listen queue when the server died.");
     drop(server);
 
@@ -120,11 +108,11 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say("running out of processes: 3d reaps no child, every exited child stays a zombie, and zombies count against ulimit -u. Root is exempt, so the server runs as the user nobody, with 40 processes (the article: 400; on top of any that nobody already runs, which count too) and 100 files; one client holds 60 connections.");
     // RLIMIT_NPROC counts what nobody already runs (other programs, other
     // tests): the limit is 40 on top of that, as `ulimit -u` shows it.
-    let limit = 40 + crate::procs::processes_of(nobody.uid);
-    let port = crate::procs::free_port()?;
+    let limit = 40 + testkit::procs::tasks_of_user(nobody.uid.as_raw());
+    let port = free_port()?;
     let shown = format!(
         "sudo setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c 'ulimit -u {limit}; ulimit -n 100; PORT={port} exec {} > /dev/null'",
-        lab.binary_shown("webserver3d")
+        lab.binary("webserver3d")
     );
     // nobody must be able to reach the binary and its working directory,
     // and the checkout may sit in a directory only root may enter (`mktemp
@@ -146,22 +134,18 @@ fn run(lab: &mut Lab) -> Result<()> {
     let mut server = lab.server_on_port(&shown, &actual, port)?;
     let port = server.port;
     lab.client3(port, 1, 60, LONG_RUN)?;
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().any(|line| line.starts_with("webserver3d:"))
-    });
-    let status = server.process.wait_exit(STEP_TIMEOUT);
-    last_words(lab, &server.process.lines(), status);
+    died(lab, &mut server);
     lab.look("fork: EAGAIN, after the 39th child: the server and its 39 zombies are the 40 processes nobody may have. client3 may again count a few more connections, those in the listen queue.");
     Ok(())
 }
 
-/// Shows the server's error (its standard error, all that is not sent to
-/// /dev/null) and its exit code.
-fn last_words(lab: &mut Lab, lines: &[String], status: Option<std::process::ExitStatus>) {
+/// Waits for the server to die of its error, and shows that error (its
+/// standard error: all that is not sent to /dev/null) and its exit code.
+fn died(lab: &mut Lab, server: &mut Server) {
+    server.process.wait_for(STEP_TIMEOUT, |lines| {
+        lines.iter().any(|line| line.starts_with("webserver3d:"))
+    });
+    let status = server.process.wait_exit(STEP_TIMEOUT);
     lab.say("terminal 1 (standard output to /dev/null) printed:");
-    lab.transcript.lines(lines);
-    if let Some(status) = status {
-        lab.transcript.command("echo \"exit code $?\"");
-        lab.transcript.output(&format!("{}\n", describe(status)));
-    }
+    lab.last_words(&server.process.lines(), status);
 }

@@ -4,8 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, STRACE};
-use crate::procs::{describe, Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, STEP_TIMEOUT, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3e",
@@ -20,26 +19,14 @@ fn run(lab: &mut Lab) -> Result<()> {
     if !lab.need(&[&CURL]) {
         return Ok(());
     }
-    let binary = lab.binary("webserver3e");
     lab.step("run");
     lab.say("the child sleeps 3 s before it exits, so that the parent is back in accept; SLEEP_SECS=1 makes it 1 s here.");
-    let mut server = lab.server(
-        "PORT=0 SLEEP_SECS=1 cargo run -q -p webserver3e",
-        &binary,
-        &[],
-        &[("SLEEP_SECS", "1")],
-        Limits::default(),
-    )?;
+    let mut server = lab.cargo_run("PORT=0 SLEEP_SECS=1 cargo run -q -p webserver3e")?;
     let port = server.port;
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
     let status = server.process.wait_exit(STEP_TIMEOUT);
     lab.say("a second later, terminal 1:");
-    let lines = server.process.lines();
-    lab.transcript.lines(&lines[3..]);
-    if let Some(status) = status {
-        lab.transcript.command("echo \"exit code $?\"");
-        lab.transcript.output(&format!("{}\n", describe(status)));
-    }
+    lab.last_words(&server.process.lines()[3..], status);
     lab.look("the handler did its job (terminated with status 0), and then accept failed with EINTR and the server exited with code 1.");
     drop(server);
 
@@ -48,16 +35,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         return Ok(());
     }
     lab.say("the parent's system calls (strace without -f follows only the parent); rt_sigreturn is the return from the handler.");
-    let trace = lab.scratch.join("webserver3e.strace").display().to_string();
     let calls = "accept4,clone,close,wait4,rt_sigreturn";
-    let shown_binary = lab.binary_shown("webserver3e");
-    let mut server = lab.server(
-        &format!("SLEEP_SECS=1 strace -o {trace} -e trace={calls} {shown_binary}"),
-        std::path::Path::new("strace"),
-        &["-o", &trace, "-e", &format!("trace={calls}"), &shown_binary],
-        &[("SLEEP_SECS", "1")],
-        Limits::default(),
-    )?;
+    let (mut server, trace) = lab.strace("SLEEP_SECS=1 ", "webserver3e", calls)?;
     let port = server.port;
     lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
     server.process.wait_exit(STEP_TIMEOUT);

@@ -3,8 +3,7 @@
 use anyhow::Result;
 
 use super::{burst, Chapter};
-use crate::lab::{Lab, CURL, STRACE};
-use crate::procs::{Limits, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL, STEP_TIMEOUT, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3g",
@@ -29,15 +28,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         return Ok(());
     }
     lab.say("how many signals did that take? strace without -f follows only the parent; -o writes the trace to a file, so that it can be searched.");
-    let trace = lab.scratch.join("webserver3g.strace").display().to_string();
-    let binary = lab.binary_shown("webserver3g");
-    let server = lab.server(
-        &format!("strace -o {trace} -e trace=wait4 {binary}"),
-        std::path::Path::new("strace"),
-        &["-o", &trace, "-e", "trace=wait4", &binary],
-        &[],
-        Limits::default(),
-    )?;
+    let (server, trace) = lab.strace("", "webserver3g", "wait4")?;
     let port = server.port;
     lab.client3(port, 128, 1, STEP_TIMEOUT)?;
     server.process.wait_for(STEP_TIMEOUT, |lines| {
