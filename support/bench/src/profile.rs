@@ -245,12 +245,12 @@ mod tests {
 
     #[test]
     fn the_summaries_name_no_path_of_this_machine() {
-        let line = "8,261,073 ( 7.25%)  ???:memrchr [/home/me/ws/target/release/epoll_server]\n\
+        let line = "8,261,073 ( 7.25%)  ???:memrchr [/srv/build/ws/target/release/epoll_server]\n\
                     written to /srv/run/bench.x1/epoll_server.profile\n";
         assert_eq!(
             without_machine_paths(
                 line,
-                Path::new("/home/me/ws/target/release"),
+                Path::new("/srv/build/ws/target/release"),
                 Path::new("/srv/run/bench.x1")
             ),
             "8,261,073 ( 7.25%)  ???:memrchr [target/release/epoll_server]\n\

@@ -34,7 +34,8 @@ fn no_committed_file_names_a_path_of_the_machine_it_was_made_on() {
             return;
         }
     };
-    // An absolute path starts the word: `/tmp/x`, not `up/root/..`.
+    // An absolute path starts the word (after a space, a quote or the line's
+    // start), so that `up/root/..` is not one.
     let machine_path = Regex::new(&format!(
         r"(^|[^\w./~-])/({})/",
         MACHINE_DIRECTORIES.join("|")
