@@ -124,3 +124,35 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use common::manifest::manifest;
+
+    /// Every experiment stages.toml names is here, under that name and its
+    /// crate, in the book's order, and there is no other.
+    #[test]
+    fn the_chapters_are_the_experiments_stages_toml_names() {
+        let manifest = manifest();
+        let mut wanted: Vec<(String, String)> = manifest
+            .stage
+            .iter()
+            .filter_map(|stage| Some((stage.replay.clone()?, stage.crate_name.clone())))
+            .collect();
+        for chapter in &manifest.chapter {
+            let name = chapter
+                .replay
+                .clone()
+                .expect("a chapter without a crate has an experiment");
+            wanted.push((name.clone(), name));
+        }
+        let ours: Vec<(String, String)> = super::CHAPTERS
+            .iter()
+            .map(|chapter| (chapter.short.to_owned(), chapter.crate_name.to_owned()))
+            .collect();
+        assert_eq!(
+            ours, wanted,
+            "replay's chapters (left) and stages.toml's experiments (right)"
+        );
+    }
+}
