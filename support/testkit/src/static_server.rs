@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use crate::http::read_head;
 use crate::{
-    connect, contract, cpu_time, eventually, raise_open_file_limit, raw_request, read_response,
-    request, request_for, resident_memory, stays_open_for, tcp_end, Launch, Response, Server,
-    TempDir, PATIENCE,
+    contract, cpu_time, eventually, raise_open_file_limit, raw_request, read_response, request,
+    request_for, resident_memory, stays_open_for, tcp_end, Launch, Response, Server, TempDir,
+    PATIENCE,
 };
 
 /// The files of the test site, by path under the root, with their expected
@@ -592,31 +592,15 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
 pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str]) {
     let (_site, server) = serve_test_site(binary, extra, &[]);
     let _silent = server.connect();
-
-    let fast_is_done = Arc::new(AtomicBool::new(false));
-    let slow_bytes_sent = Arc::new(AtomicUsize::new(0));
-    let slow = {
-        let address = server.address();
-        let fast_is_done = Arc::clone(&fast_is_done);
-        let slow_bytes_sent = Arc::clone(&slow_bytes_sent);
-        thread::spawn(move || {
-            let mut stream = connect(address);
-            stream.set_nodelay(true).unwrap();
-            stream
-                .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-                .unwrap();
-            let deadline = Instant::now() + PATIENCE;
-            while !fast_is_done.load(Ordering::SeqCst) && Instant::now() < deadline {
-                stream.write_all(b"z").unwrap();
-                slow_bytes_sent.fetch_add(1, Ordering::SeqCst);
-                thread::sleep(Duration::from_millis(200));
-            }
-            stream.write_all(b"\r\n\r\n").unwrap();
-            read_response(&mut BufReader::new(stream), false).expect("the slow client's answer")
-        })
-    };
-    eventually(PATIENCE, "the slow client to be mid-request", || {
-        (slow_bytes_sent.load(Ordering::SeqCst) >= 1).then_some(())
+    let mut slow = server.connect();
+    slow.set_nodelay(true).unwrap();
+    slow.write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    let mut trickled = slow.try_clone().unwrap();
+    let trickle = Repeating::start(PATIENCE, move || {
+        trickled.write_all(b"z").unwrap();
+        thread::sleep(Duration::from_millis(200));
+        true
     });
 
     let mut fast = HttpClient::connect(&server);
@@ -626,10 +610,14 @@ pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str])
     for _ in 0..5 {
         assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
     }
-    let still_mid_request = !fast_is_done.swap(true, Ordering::SeqCst);
-    let slow_answer = slow.join().expect("the slow client thread");
-    assert!(still_mid_request);
-    assert_answer(&slow_answer, 200, "first", "the slow client");
+    assert!(
+        trickle.is_running(),
+        "the slow client was done before the fast one"
+    );
+    trickle.stop();
+    slow.write_all(b"\r\n\r\n").unwrap();
+    let slow_answer = read_response(&mut BufReader::new(slow), false);
+    assert_answer(&slow_answer.unwrap(), 200, "first", "the slow client");
 }
 
 /// With `--idle-timeout 1`, a connection that has said nothing for a
@@ -926,26 +914,18 @@ pub fn never_serves_a_file_outside_the_root_even_in_a_race(binary: &str, extra: 
     let root = outside.path().join("root");
     let server = launch(binary, extra, &root).arg("--quiet").start_server();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let swapper = {
-        let stop = Arc::clone(&stop);
-        thread::spawn(move || {
-            let served = root.join("swapped.txt");
-            let (file, link) = (root.join("file.tmp"), root.join("link.tmp"));
-            let mut swaps = 0;
-            while !stop.load(Ordering::SeqCst) {
-                // rename(2) replaces atomically: the name is always either
-                // the file or the link, never missing.
-                fs::write(&file, "inside").unwrap();
-                fs::rename(&file, &served).unwrap();
-                let _ = fs::remove_file(&link);
-                std::os::unix::fs::symlink(&secret, &link).unwrap();
-                fs::rename(&link, &served).unwrap();
-                swaps += 1;
-            }
-            swaps
-        })
-    };
+    let served = root.join("swapped.txt");
+    let (file, link) = (root.join("file.tmp"), root.join("link.tmp"));
+    let swapper = Repeating::start(PATIENCE, move || {
+        // rename(2) replaces atomically: the name is always either the file
+        // or the link, never missing.
+        fs::write(&file, "inside").unwrap();
+        fs::rename(&file, &served).unwrap();
+        let _ = fs::remove_file(&link);
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        fs::rename(&link, &served).unwrap();
+        true
+    });
 
     let mut client = HttpClient::connect(&server);
     let deadline = Instant::now() + RACE_FOR;
@@ -963,8 +943,7 @@ pub fn never_serves_a_file_outside_the_root_even_in_a_race(binary: &str, extra: 
             other => panic!("{other} at request {requests}"),
         }
     }
-    stop.store(true, Ordering::SeqCst);
-    let swaps = swapper.join().expect("the swapping thread");
+    let swaps = swapper.stop();
     // The race did run: the file was there for some requests, and swapped
     // many times meanwhile.
     assert!(served_inside > 0, "{requests} requests, none served");
@@ -1281,53 +1260,76 @@ macro_rules! static_server_scenario_tests {
 /// requests must all be answered before then.
 const HOG_TIME: Duration = Duration::from_secs(5);
 
+/// `step` again and again in a thread of its own, until it returns false,
+/// [`Repeating::stop`] is called, or `longest` has passed: a client or a
+/// file swap that goes on while a scenario's main client is served.
+struct Repeating {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<usize>,
+}
+
+impl Repeating {
+    fn start(longest: Duration, mut step: impl FnMut() -> bool + Send + 'static) -> Repeating {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let until = Instant::now() + longest;
+        let thread = thread::spawn(move || {
+            let mut steps = 0;
+            while !stopped.load(Ordering::SeqCst) && Instant::now() < until && step() {
+                steps += 1;
+            }
+            steps
+        });
+        Repeating { stop, thread }
+    }
+
+    fn is_running(&self) -> bool {
+        !self.thread.is_finished()
+    }
+
+    /// Stops the loop; returns how many steps it ran.
+    fn stop(self) -> usize {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().expect("a background thread")
+    }
+}
+
 /// One connection that keeps a server as busy as one connection can: it
 /// writes `request` (again and again if `repeat`) as fast as the server
 /// takes it, and reads and discards the answers as fast as they come, on two
 /// threads, until stopped or [`HOG_TIME`] has passed.
 struct Hog {
     stream: TcpStream,
-    stop: Arc<AtomicBool>,
     received: Arc<AtomicUsize>,
-    threads: Vec<thread::JoinHandle<()>>,
+    writer: Repeating,
+    reader: Repeating,
 }
 
 impl Hog {
     fn start(server: &Server, request: Vec<u8>, repeat: bool) -> Hog {
         let stream = server.connect();
-        let stop = Arc::new(AtomicBool::new(false));
         let received = Arc::new(AtomicUsize::new(0));
-        let until = Instant::now() + HOG_TIME;
-        let going = {
-            let stop = Arc::clone(&stop);
-            move || !stop.load(Ordering::SeqCst) && Instant::now() < until
-        };
-        let writer = {
-            let mut stream = stream.try_clone().unwrap();
-            let going = going.clone();
-            thread::spawn(move || while stream.write_all(&request).is_ok() && repeat && going() {})
-        };
-        let reader = {
-            let mut stream = stream.try_clone().unwrap();
-            let received = Arc::clone(&received);
-            thread::spawn(move || {
-                let mut buffer = vec![0u8; 1 << 20];
-                while going() {
-                    match stream.read(&mut buffer) {
-                        Ok(0) | Err(_) => break,
-                        Ok(count) => received.fetch_add(count, Ordering::SeqCst),
-                    };
-                }
-            })
-        };
+        let mut writing = stream.try_clone().unwrap();
+        let writer = Repeating::start(HOG_TIME, move || {
+            writing.write_all(&request).is_ok() && repeat
+        });
+        let (mut reading, counted) = (stream.try_clone().unwrap(), Arc::clone(&received));
+        let mut buffer = vec![0u8; 1 << 20];
+        let reader = Repeating::start(HOG_TIME, move || match reading.read(&mut buffer) {
+            Ok(0) | Err(_) => false,
+            Ok(count) => {
+                counted.fetch_add(count, Ordering::SeqCst);
+                true
+            }
+        });
         eventually(PATIENCE, "the hog to be answered", || {
             (received.load(Ordering::SeqCst) >= 1 << 20).then_some(())
         });
         Hog {
             stream,
-            stop,
             received,
-            threads: vec![writer, reader],
+            writer,
+            reader,
         }
     }
 
@@ -1337,11 +1339,9 @@ impl Hog {
         let before = self.received.load(Ordering::SeqCst);
         thread::sleep(Duration::from_millis(50));
         let still_receiving = self.received.load(Ordering::SeqCst) > before;
-        self.stop.store(true, Ordering::SeqCst);
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
-        for thread in self.threads {
-            thread.join().expect("a hog thread");
-        }
+        self.writer.stop();
+        self.reader.stop();
         still_receiving
     }
 }
@@ -1457,19 +1457,13 @@ pub fn trickling_clients_cannot_lock_others_out(binary: &str, extra: &[&str]) {
     server.wait_for_line("the server full of trickling clients", |line| {
         line.contains("out of file descriptors: turned away")
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    let trickle = {
-        let stop = Arc::clone(&stop);
-        thread::spawn(move || {
-            let until = Instant::now() + Duration::from_secs(15);
-            while !stop.load(Ordering::SeqCst) && Instant::now() < until {
-                for stream in &mut trickling {
-                    let _ = stream.write_all(b"z");
-                }
-                thread::sleep(Duration::from_millis(200));
-            }
-        })
-    };
+    let trickle = Repeating::start(Duration::from_secs(15), move || {
+        for stream in &mut trickling {
+            let _ = stream.write_all(b"z");
+        }
+        thread::sleep(Duration::from_millis(200));
+        true
+    });
 
     let started = Instant::now();
     let served = loop {
@@ -1481,8 +1475,7 @@ pub fn trickling_clients_cannot_lock_others_out(binary: &str, extra: &[&str]) {
         }
         thread::sleep(Duration::from_millis(100));
     };
-    stop.store(true, Ordering::SeqCst);
-    trickle.join().unwrap();
+    trickle.stop();
     let waited = started.elapsed();
     assert!(
         served,
