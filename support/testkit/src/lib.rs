@@ -1,19 +1,8 @@
-//! Helpers shared by the integration tests of every lesson crate.
-//!
-//! - [`Launch`] starts a lesson binary the way a classroom would, but on a
-//!   free port (`PORT=0`), reads the `Serving HTTP on port N ...` banner, and
-//!   keeps collecting its stdout and stderr in the background.
-//! - [`Process`] and [`Server`] are the running binary: its output, its exit,
-//!   its children (and their zombie state) as `/proc` shows them. Dropping one
-//!   kills the binary *and the processes it forked*, which share its process
-//!   group, so no test leaves a server behind.
-//! - [`connect`], [`send_request`] and [`read_response`] are a raw HTTP
-//!   client: the tests see exactly the bytes the server sent.
-//! - [`eventually`] polls for a condition with a deadline, so that no test
-//!   sleeps a fixed time longer than it needs, and none waits forever.
-//!
-//! Every wait here is bounded: a test that goes wrong fails with a message
-//! instead of hanging the suite.
+//! Helpers shared by the integration tests of every lesson crate. Every
+//! wait here is bounded: a test that goes wrong fails with a message
+//! instead of hanging the suite. Dropping a running binary kills it *and
+//! the processes it forked*, which share its process group, so no test
+//! leaves a server behind.
 //!
 //! Where things are:
 //!
