@@ -145,55 +145,58 @@ impl Response {
     }
 }
 
+/// Reads a head, up to and with the empty line that ends it.
+pub(crate) fn read_head(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    loop {
+        let line_start = head.len();
+        if reader.read_until(b'\n', &mut head)? == 0 {
+            let message = match line_start {
+                0 => "connection closed before a response",
+                _ => "connection closed inside the response head",
+            };
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
+        }
+        if matches!(&head[line_start..], b"\r\n" | b"\n") {
+            return Ok(head);
+        }
+    }
+}
+
 /// Reads one response from a keep-alive connection: the head, then a body of
 /// `Content-Length` bytes (none after a HEAD request, `head_request`, nor
 /// in a 1xx, 204 or 304, RFC 9112 §6.3), or up to end-of-file when there is
-/// no Content-Length. Bytes past the
-/// response stay in `reader` for the next call (pipelining).
+/// no Content-Length. Bytes past the response stay in `reader` for the next
+/// call (pipelining).
 pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> io::Result<Response> {
-    let mut status_line = String::new();
-    if reader.read_line(&mut status_line)? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed before a response",
-        ));
-    }
-    let status_line = status_line.trim_end().to_owned();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad status line {status_line:?}"),
-            )
-        })?;
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed inside the response head",
-            ));
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+    let head = read_head(reader)?;
+    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    let mut fields = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut fields);
+    match parsed.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        other => {
+            let head = String::from_utf8_lossy(&head);
+            return Err(invalid(format!("bad response head ({other:?}): {head:?}")));
         }
     }
+    let status = parsed.code.expect("a complete head has a status");
+    let headers: BTreeMap<String, String> = parsed
+        .headers
+        .iter()
+        .map(|header| {
+            let value = String::from_utf8_lossy(header.value).trim().to_owned();
+            (header.name.to_ascii_lowercase(), value)
+        })
+        .collect();
     let mut body = Vec::new();
     let has_no_body = matches!(status, 100..=199 | 204 | 304);
     if !head_request && !has_no_body {
         match headers.get("content-length") {
             Some(length) => {
-                let length: usize = length.parse().map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length")
-                })?;
+                let length: usize = length
+                    .parse()
+                    .map_err(|_| invalid(format!("bad Content-Length {length:?}")))?;
                 body.resize(length, 0);
                 reader.read_exact(&mut body)?;
             }
@@ -202,6 +205,8 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> io::Resul
             }
         }
     }
+    let status_line = String::from_utf8_lossy(&head);
+    let status_line = status_line.lines().next().unwrap_or_default().to_owned();
     Ok(Response {
         status,
         status_line,

@@ -1,19 +1,8 @@
-//! Helpers shared by the integration tests of every lesson crate.
-//!
-//! - [`Launch`] starts a lesson binary the way a classroom would, but on a
-//!   free port (`PORT=0`), reads the `Serving HTTP on port N ...` banner, and
-//!   keeps collecting its stdout and stderr in the background.
-//! - [`Process`] and [`Server`] are the running binary: its output, its exit,
-//!   its children (and their zombie state) as `/proc` shows them. Dropping one
-//!   kills the binary *and the processes it forked*, which share its process
-//!   group, so no test leaves a server behind.
-//! - [`connect`], [`send_request`] and [`read_response`] are a raw HTTP
-//!   client: the tests see exactly the bytes the server sent.
-//! - [`eventually`] polls for a condition with a deadline, so that no test
-//!   sleeps a fixed time longer than it needs, and none waits forever.
-//!
-//! Every wait here is bounded: a test that goes wrong fails with a message
-//! instead of hanging the suite.
+//! Helpers shared by the integration tests of every lesson crate. Every
+//! wait here is bounded: a test that goes wrong fails with a message
+//! instead of hanging the suite. Dropping a running binary kills it *and
+//! the processes it forked*, which share its process group, so no test
+//! leaves a server behind.
 //!
 //! Where things are:
 //!
@@ -29,8 +18,7 @@
 //! | `resources` | [`raise_open_file_limit`] |
 //! | `forking` | for the forking servers: [`wait_for_child_lines`], [`exit_children_while_server_is_stopped`] |
 //! | [`contract`] | what every server binary promises, and [`server_contract_tests!`] |
-//! | `listeners` | servers for client tests: [`RecordingListener`], [`RefusingPort`], [`UnacceptingListener`] |
-//! | `scripted_listener` | [`ScriptedListener`], which answers as a test scripts it |
+//! | `listeners` | servers for client tests: [`RecordingListener`], [`ScriptedListener`], [`RefusingPort`], [`UnacceptingListener`] |
 //! | [`static_server`] | the static servers' shared scenarios, and [`static_server_scenario_tests!`] |
 //! | `stdout_pipe` | [`StdoutPipe`]: a server's stdout held by the test itself |
 //! | `unprivileged` | [`Launch::unprivileged_with_process_limit`]: `ulimit -u` as the user nobody |
@@ -48,7 +36,6 @@ mod process;
 pub mod procs;
 mod resources;
 pub mod run;
-mod scripted_listener;
 pub mod static_server;
 mod stdout_pipe;
 mod temp_dir;
@@ -61,13 +48,14 @@ pub use http::{
     connect, contains, has_control_characters, raw_request, read_response, read_to_eof,
     read_until_contains, request, request_for, send_request, stays_open_for, Response,
 };
-pub use listeners::{RecordingListener, RefusingPort, UnacceptingListener};
+pub use listeners::{
+    RecordingListener, RefusingPort, Reply, ScriptedListener, UnacceptingListener,
+};
 pub use proc_net::{tcp_end, TcpEnd};
 pub use process::{parse_banner, Launch, Process, Server};
 pub use procs::{children_of, cpu_time, process_state, resident_memory, ProcessState};
 pub use resources::raise_open_file_limit;
 pub use run::within;
-pub use scripted_listener::{Reply, ScriptedListener};
 pub use stdout_pipe::StdoutPipe;
 pub use temp_dir::TempDir;
 pub use wait::{eventually, PATIENCE};

@@ -1,19 +1,38 @@
 //! Stand-ins for a server, for the tests of a *client*: one that records
-//! what arrives, a port that refuses every connect, a listener that never
-//! accepts. (The scripted one, which answers, is in `scripted_listener`.)
+//! what arrives, one that answers as the test scripts it, a port that
+//! refuses every connect, a listener that never accepts.
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::http::connect;
 use crate::{eventually, PATIENCE};
 
-/// The server side of a test of a *client*: a listener on 127.0.0.1 that
-/// accepts every connection and reads each one to end-of-file, recording
-/// the bytes that arrived on it, in the order the connections were
-/// accepted. It never answers.
+/// Binds 127.0.0.1 on a free port and accepts every connection in a
+/// background thread, which ends with the test process (accept blocks until
+/// then). `accepted` runs in that thread, in the order of accept, and
+/// returns the connection's work, which runs in a thread of its own, so
+/// that a client holding one connection open does not stall the others.
+fn accept_each<Work>(mut accepted: impl FnMut(TcpStream) -> Work + Send + 'static) -> SocketAddr
+where
+    Work: FnOnce() + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let address = listener.local_addr().expect("getsockname");
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(accepted(stream));
+        }
+    });
+    address
+}
+
+/// The server side of a test of a *client*: accepts every connection and
+/// reads each one to end-of-file, recording the bytes that arrived on it,
+/// in the order the connections were accepted. It never answers.
 pub struct RecordingListener {
     address: SocketAddr,
     connections: Arc<Mutex<Vec<RecordedConnection>>>,
@@ -32,42 +51,32 @@ impl RecordingListener {
     /// connection, to find it among the others.
     const MARKER: &'static [u8] = b"testkit: marker connection\n";
 
-    /// Binds 127.0.0.1 on a free port and starts accepting in a background
-    /// thread, which reads each connection in a thread of its own, so that
-    /// a client holding one connection open does not stall the others.
     pub fn start() -> RecordingListener {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let address = listener.local_addr().expect("getsockname");
         let connections: Arc<Mutex<Vec<RecordedConnection>>> = Arc::default();
         let recorder = Arc::clone(&connections);
-        thread::spawn(move || {
-            // Ends with the test process: accept blocks until then.
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let index = {
-                    let mut connections = recorder.lock().unwrap();
-                    connections.push(RecordedConnection::default());
-                    connections.len() - 1
-                };
-                let recorder = Arc::clone(&recorder);
-                thread::spawn(move || {
-                    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        let read = stream.read(&mut chunk);
-                        let mut connections = recorder.lock().unwrap();
-                        let connection = &mut connections[index];
-                        match read {
-                            Ok(count) if count > 0 => {
-                                connection.received.extend_from_slice(&chunk[..count])
-                            }
-                            _ => {
-                                connection.ended = true;
-                                break;
-                            }
+        let address = accept_each(move |mut stream| {
+            let index = {
+                let mut connections = recorder.lock().unwrap();
+                connections.push(RecordedConnection::default());
+                connections.len() - 1
+            };
+            let recorder = Arc::clone(&recorder);
+            move || {
+                stream.set_read_timeout(Some(PATIENCE)).unwrap();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let read = stream.read(&mut chunk);
+                    let connection = &mut recorder.lock().unwrap()[index];
+                    match read {
+                        Ok(count) if count > 0 => {
+                            connection.received.extend_from_slice(&chunk[..count])
+                        }
+                        _ => {
+                            connection.ended = true;
+                            break;
                         }
                     }
-                });
+                }
             }
         });
         RecordingListener {
@@ -111,6 +120,130 @@ impl RecordingListener {
     }
 }
 
+/// What a [`ScriptedListener`] does with one connection once its request
+/// head (up to the blank line) has arrived.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Sends these bytes, then keeps the connection open until the client
+    /// closes it (keep-alive).
+    AnswerAndKeepOpen(Vec<u8>),
+    /// Sends these bytes, then closes the connection.
+    AnswerAndClose(Vec<u8>),
+    /// Closes the connection without a byte.
+    Close,
+    /// Sends nothing and keeps the connection open until the client closes
+    /// it: a server that never answers.
+    Ignore,
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicUsize,
+    requests: AtomicUsize,
+    open: AtomicUsize,
+    most_open: AtomicUsize,
+    /// Requests whose head carried `Connection: close`.
+    asking_to_close: AtomicUsize,
+}
+
+/// The server side of a test of a *load tool*: answers each connection the
+/// way the test scripts it (a good response, a bad one, none at all, a
+/// close), and counts what the tool did: how many connections it made, how
+/// many requests it sent, and how many of its connections were open at the
+/// same time.
+pub struct ScriptedListener {
+    address: SocketAddr,
+    counters: Arc<Counters>,
+}
+
+impl ScriptedListener {
+    /// Serves each connection by `script`, which chooses the reply from the
+    /// connection's number in accept order (from 0) and its request head
+    /// (blank line included).
+    pub fn start(script: impl Fn(usize, &[u8]) -> Reply + Send + Sync + 'static) -> Self {
+        let counters = Arc::new(Counters::default());
+        let script = Arc::new(script);
+        let shared = Arc::clone(&counters);
+        let address = accept_each(move |stream| {
+            let index = shared.accepted.fetch_add(1, Ordering::SeqCst);
+            let open = shared.open.fetch_add(1, Ordering::SeqCst) + 1;
+            shared.most_open.fetch_max(open, Ordering::SeqCst);
+            let counters = Arc::clone(&shared);
+            let script = Arc::clone(&script);
+            move || {
+                serve_one(stream, index, &counters, script.as_ref());
+                counters.open.fetch_sub(1, Ordering::SeqCst);
+            }
+        });
+        ScriptedListener { address, counters }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.counters.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Complete request heads received so far.
+    pub fn requests(&self) -> usize {
+        self.counters.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests so far that asked for `Connection: close`.
+    pub fn requests_asking_to_close(&self) -> usize {
+        self.counters.asking_to_close.load(Ordering::SeqCst)
+    }
+
+    /// Connections open now (accepted, not yet ended).
+    pub fn open(&self) -> usize {
+        self.counters.open.load(Ordering::SeqCst)
+    }
+
+    /// The most connections that were ever open at the same time.
+    pub fn most_open_at_once(&self) -> usize {
+        self.counters.most_open.load(Ordering::SeqCst)
+    }
+}
+
+fn serve_one(
+    mut stream: TcpStream,
+    index: usize,
+    counters: &Counters,
+    script: impl Fn(usize, &[u8]) -> Reply,
+) {
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.set_write_timeout(Some(PATIENCE)).unwrap();
+    let mut request = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(count) => request.extend_from_slice(&chunk[..count]),
+        }
+    }
+    counters.requests.fetch_add(1, Ordering::SeqCst);
+    if String::from_utf8_lossy(&request)
+        .to_ascii_lowercase()
+        .contains("\r\nconnection: close\r\n")
+    {
+        counters.asking_to_close.fetch_add(1, Ordering::SeqCst);
+    }
+    let keep_open = match script(index, &request) {
+        Reply::AnswerAndKeepOpen(bytes) => stream.write_all(&bytes).is_ok(),
+        Reply::AnswerAndClose(bytes) => {
+            let _ = stream.write_all(&bytes);
+            false
+        }
+        Reply::Close => false,
+        Reply::Ignore => true,
+    };
+    // Until the client closes (or resets) the connection, or PATIENCE passes.
+    while keep_open && stream.read(&mut chunk).is_ok_and(|count| count > 0) {}
+}
+
 /// A port on 127.0.0.1 where every connect is refused, for as long as this
 /// lives: a socket is bound to it but does not listen, so the kernel answers
 /// each SYN with a reset (ECONNREFUSED), and no other test can bind the port
@@ -122,8 +255,7 @@ pub struct RefusingPort {
 
 impl RefusingPort {
     pub fn new() -> RefusingPort {
-        let bound = bound_to_a_free_port();
-        let port = port_of(&bound);
+        let (bound, port) = bound_to_a_free_port();
         RefusingPort {
             _bound: bound,
             port,
@@ -148,9 +280,8 @@ pub struct UnacceptingListener {
 
 impl UnacceptingListener {
     pub fn new() -> UnacceptingListener {
-        let listening = bound_to_a_free_port();
+        let (listening, port) = bound_to_a_free_port();
         listening.listen(0).expect("listen");
-        let port = port_of(&listening);
         UnacceptingListener {
             _listening: listening,
             port,
@@ -164,19 +295,12 @@ impl Default for UnacceptingListener {
     }
 }
 
-fn bound_to_a_free_port() -> socket2::Socket {
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+fn bound_to_a_free_port() -> (socket2::Socket, u16) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
     let address = SocketAddr::from(([127, 0, 0, 1], 0));
     socket.bind(&address.into()).expect("bind 127.0.0.1:0");
-    socket
-}
-
-fn port_of(socket: &socket2::Socket) -> u16 {
-    socket
-        .local_addr()
-        .expect("getsockname")
-        .as_socket()
-        .expect("an internet address")
-        .port()
+    let bound = socket.local_addr().expect("getsockname");
+    let port = bound.as_socket().expect("an internet address").port();
+    (socket, port)
 }

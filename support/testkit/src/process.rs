@@ -146,7 +146,6 @@ pub fn parse_banner(line: &str) -> Option<u16> {
     parse_port_line(line, "Serving HTTP on port ")
 }
 
-/// The port in `{prefix}N ...`.
 /// How every launch starts `program`: `PORT=0`, so that parallel tests
 /// never fight over a port (a test may override it), no `SLEEP_SECS`, no
 /// backtraces ([`Running`] adds its process group and the pipes).

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::http::read_head;
 use crate::{
-    connect, contract, cpu_time, eventually, raise_open_file_limit, raw_request, read_response,
-    request, request_for, resident_memory, stays_open_for, tcp_end, Launch, Response, Server,
-    TempDir, PATIENCE,
+    contract, cpu_time, eventually, raise_open_file_limit, raw_request, read_response, request,
+    request_for, resident_memory, stays_open_for, tcp_end, Launch, Response, Server, TempDir,
+    PATIENCE,
 };
 
 /// The files of the test site, by path under the root, with their expected
@@ -63,89 +64,139 @@ pub fn launch(binary: &str, extra: &[&str], root: &Path) -> Launch {
         .args(extra.iter().copied())
 }
 
+/// A [`test_site`] and the server started on it with `extra`, then `more`
+/// arguments. The site must outlive the server: keep both.
+fn serve_test_site(binary: &str, extra: &[&str], more: &[&str]) -> (TempDir, Server) {
+    let site = test_site();
+    let server = launch(binary, extra, site.path())
+        .args(more.iter().copied())
+        .start_server();
+    (site, server)
+}
+
+/// [`request`] with more header lines, each given without its CRLF.
+fn request_with(method: &str, target: &str, headers: &[&str]) -> Vec<u8> {
+    let mut text = request(method, target);
+    text.truncate(text.len() - 2); // the empty line that ends the head
+    for header in headers {
+        text.push_str(header);
+        text.push_str("\r\n");
+    }
+    text.push_str("\r\n");
+    text.into_bytes()
+}
+
+/// Asserts a response's status and body, naming `what` on failure.
+fn assert_answer(response: &Response, status: u16, body: &str, what: &str) {
+    assert_eq!(
+        (response.status, response.body_text().as_str()),
+        (status, body),
+        "{what}"
+    );
+}
+
 /// A keep-alive HTTP client on one connection. The reader's buffer keeps
 /// bytes of a following response (pipelining) for the next read.
-pub struct HttpClient {
+struct HttpClient {
     reader: BufReader<TcpStream>,
 }
 
 impl HttpClient {
-    pub fn connect(server: &Server) -> HttpClient {
+    fn connect(server: &Server) -> HttpClient {
         HttpClient {
             reader: BufReader::new(server.connect()),
         }
     }
 
-    pub fn stream(&mut self) -> &mut TcpStream {
+    fn stream(&mut self) -> &mut TcpStream {
         self.reader.get_mut()
     }
 
-    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.reader.get_mut().write_all(bytes)
     }
 
-    pub fn read_response(&mut self, head_request: bool) -> io::Result<Response> {
+    fn read_response(&mut self, head_request: bool) -> io::Result<Response> {
         read_response(&mut self.reader, head_request)
     }
 
-    /// `GET path` and its response; panics on any failure.
-    pub fn get(&mut self, path: &str) -> Response {
-        self.send(request_for(path).as_bytes())
-            .unwrap_or_else(|err| panic!("send GET {path}: {err}"));
-        self.read_response(false)
-            .unwrap_or_else(|err| panic!("read the response to GET {path}: {err}"))
+    /// Sends `bytes` and reads the response; panics, showing the request,
+    /// on any failure.
+    fn exchange(&mut self, bytes: &[u8], head_request: bool) -> Response {
+        let shown = String::from_utf8_lossy(bytes);
+        self.send(bytes)
+            .unwrap_or_else(|err| panic!("send {shown:?}: {err}"));
+        self.read_response(head_request)
+            .unwrap_or_else(|err| panic!("read the response to {shown:?}: {err}"))
     }
 
-    /// `HEAD path` and its response.
-    pub fn head(&mut self, path: &str) -> Response {
-        self.send(request("HEAD", path).as_bytes())
-            .expect("send HEAD");
-        self.read_response(true).expect("read the response to HEAD")
+    fn get(&mut self, path: &str) -> Response {
+        self.exchange(request_for(path).as_bytes(), false)
+    }
+
+    fn head(&mut self, path: &str) -> Response {
+        self.exchange(request("HEAD", path).as_bytes(), true)
+    }
+
+    /// `GET path`, and whether it got a 200, with no panic: for a server
+    /// that may turn the connection away.
+    fn try_get_ok(&mut self, path: &str) -> bool {
+        self.send(request_for(path).as_bytes())
+            .and_then(|()| self.read_response(false))
+            .is_ok_and(|response| response.status == 200)
     }
 
     /// Asserts that the server has closed the connection: end-of-file (or
     /// a reset) on the next read, waiting at most [`PATIENCE`]. Panics if a
     /// byte arrives instead, or nothing at all.
-    pub fn expect_closed_by_server(&mut self) {
+    fn expect_closed_by_server(&mut self, what: &str) {
         loop {
             match self.reader.fill_buf() {
                 Ok([]) => return,
-                Ok(bytes) => panic!("expected the connection closed, got {bytes:?}"),
+                Ok(bytes) => panic!("{what}: expected the connection closed, got {bytes:?}"),
                 Err(err) if err.kind() == io::ErrorKind::ConnectionReset => return,
                 // A plain read(2) is not restarted after a signal (std
                 // retries only in read_exact and the like): read again.
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => panic!("expected the connection closed, got {err}"),
+                Err(err) => panic!("{what}: expected the connection closed, got {err}"),
             }
         }
     }
 }
 
+/// Sends `bytes` on a new connection; asserts the answer's status and that
+/// the server then closes the connection. Each failure names the request.
+fn assert_answered_then_closed(server: &Server, bytes: &[u8], status: u16) {
+    let shown = format!("{:?}", String::from_utf8_lossy(bytes));
+    let mut client = HttpClient::connect(server);
+    // The server may close before taking all of a request it refuses (a
+    // head too large): only the answer counts.
+    let _ = client.send(bytes);
+    let response = client
+        .read_response(false)
+        .unwrap_or_else(|err| panic!("{shown}: {err}"));
+    assert_eq!(response.status, status, "{shown}: {response:?}");
+    client.expect_closed_by_server(&shown);
+}
+
 /// `/` is `index.html`; every file comes with its exact length and the
 /// `Content-Type` of its extension, on one keep-alive connection.
 pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (site, server) = serve_test_site(binary, extra, &[]);
     let mut client = HttpClient::connect(&server);
 
     let index = client.get("/");
-    assert_eq!(index.status, 200, "{index:?}");
-    assert_eq!(index.body_text(), "this is index.html\n");
-    assert_eq!(
-        index.header("content-type"),
-        Some("text/html; charset=utf-8")
-    );
+    assert_answer(&index, 200, "this is index.html\n", "/");
+    let index_type = index.header("content-type");
+    assert_eq!(index_type, Some("text/html; charset=utf-8"));
 
     for (name, content_type) in TYPED_FILES {
         let response = client.get(&format!("/{name}"));
         let expected = fs::read(site.path().join(name)).unwrap();
+        let length = expected.len().to_string();
         assert_eq!(response.status, 200, "{name}: {response:?}");
         assert_eq!(response.body, expected, "{name}");
-        assert_eq!(
-            response.header("content-length"),
-            Some(expected.len().to_string().as_str()),
-            "{name}"
-        );
+        assert_eq!(response.header("content-length"), Some(&*length), "{name}");
         assert_eq!(
             response.header("content-type"),
             Some(*content_type),
@@ -154,12 +205,13 @@ pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
         assert_eq!(response.header("connection"), Some("keep-alive"), "{name}");
     }
     // A directory with a trailing slash is its index; `?query` names no file.
-    assert_eq!(
-        client.get("/docs/").body_text(),
-        "this is docs/index.html\n"
-    );
-    assert_eq!(client.get("/a.txt?version=2").body_text(), "first");
-    assert_eq!(client.get("/%61.txt").body_text(), "first");
+    for (path, body) in [
+        ("/docs/", "this is docs/index.html\n"),
+        ("/a.txt?version=2", "first"),
+        ("/%61.txt", "first"),
+    ] {
+        assert_eq!(client.get(path).body_text(), body, "{path}");
+    }
 }
 
 /// The repository's sample site, from the default root `./html` when the
@@ -175,27 +227,20 @@ pub fn serves_the_sample_site_from_the_default_root(
         .start_server();
     let mut client = HttpClient::connect(&server);
     for (path, file, content_type) in [
-        ("/", "html/index.html", "text/html; charset=utf-8"),
-        ("/style.css", "html/style.css", "text/css; charset=utf-8"),
-        ("/images/socket.png", "html/images/socket.png", "image/png"),
-        (
-            "/images/socket.svg",
-            "html/images/socket.svg",
-            "image/svg+xml",
-        ),
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("/style.css", "style.css", "text/css; charset=utf-8"),
+        ("/images/socket.png", "images/socket.png", "image/png"),
+        ("/images/socket.svg", "images/socket.svg", "image/svg+xml"),
     ] {
         let response = client.get(path);
+        let expected = fs::read(repository.join("html").join(file)).unwrap();
         assert_eq!(response.status, 200, "{path}");
         assert_eq!(
             response.header("content-type"),
             Some(content_type),
             "{path}"
         );
-        assert_eq!(
-            response.body,
-            fs::read(repository.join(file)).unwrap(),
-            "{path}"
-        );
+        assert_eq!(response.body, expected, "{path}");
     }
 }
 
@@ -203,72 +248,51 @@ pub fn serves_the_sample_site_from_the_default_root(
 /// `Allow`, 400 for a malformed request line, 431 for a head over 8 KiB;
 /// the last two close the connection.
 pub fn answers_errors_with_the_right_status(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
 
     let mut client = HttpClient::connect(&server);
     let missing = client.get("/no/such/file.html");
     assert_eq!(missing.status, 404);
     assert!(missing.body.len() < 200, "a small body: {missing:?}");
-    assert_eq!(
-        missing.header("content-length"),
-        Some(missing.body.len().to_string().as_str())
-    );
+    let length = missing.body.len().to_string();
+    assert_eq!(missing.header("content-length"), Some(&*length));
     // A directory without its trailing slash is sent to it.
     let directory = client.get("/docs");
     assert_eq!(directory.status, 301);
     assert_eq!(directory.header("location"), Some("/docs/"));
 
     // A method without a body: 405, and the connection goes on.
-    client
-        .send(b"DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let delete = client.read_response(false).unwrap();
+    let delete = client.exchange(b"DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
     assert_eq!(delete.status, 405);
     assert_eq!(delete.header("allow"), Some("GET, HEAD"));
     assert_eq!(client.get("/a.txt").status, 200);
 
     // With a body, which the server does not read: 405 and closed, so the
     // body is never taken for a request.
-    client
-        .send(b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\nGET /b.txt HTTP/1.1")
-        .unwrap();
-    let post = client.read_response(false).unwrap();
+    let post = client.exchange(
+        b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\nGET /b.txt HTTP/1.1",
+        false,
+    );
     assert_eq!(post.status, 405);
     assert_eq!(post.header("connection"), Some("close"));
-    client.expect_closed_by_server();
+    client.expect_closed_by_server("POST with a body");
 
-    for malformed in [
-        &b"GET\r\n\r\n"[..],
-        b"GET /a.txt\r\n\r\n",
-        b"GET  /a.txt HTTP/1.1\r\n\r\n",
-        b"GET /a.txt HTTP/1.1 extra\r\n\r\n",
-        b"GET /a.txt HTTP/9.9\r\n\r\n",
-        b"\xff\xfe /a.txt HTTP/1.1\r\n\r\n",
-        b"GET /a.txt HTTP/1.1\r\nNo colon here\r\n\r\n",
-    ] {
-        let mut client = HttpClient::connect(&server);
-        client.send(malformed).unwrap();
-        let response = client.read_response(false).unwrap();
-        assert_eq!(
-            response.status,
-            400,
-            "{:?}",
-            String::from_utf8_lossy(malformed)
-        );
-        client.expect_closed_by_server();
-    }
-
-    let mut client = HttpClient::connect(&server);
     let huge_head = format!(
         "GET /a.txt HTTP/1.1\r\nX-Padding: {}\r\n\r\n",
         "x".repeat(9000)
     );
-    // The server may close before taking all of it: only the answer counts.
-    let _ = client.send(huge_head.as_bytes());
-    let response = client.read_response(false).unwrap();
-    assert_eq!(response.status, 431);
-    client.expect_closed_by_server();
+    for (refused, status) in [
+        (&b"GET\r\n\r\n"[..], 400),
+        (b"GET /a.txt\r\n\r\n", 400),
+        (b"GET  /a.txt HTTP/1.1\r\n\r\n", 400),
+        (b"GET /a.txt HTTP/1.1 extra\r\n\r\n", 400),
+        (b"GET /a.txt HTTP/9.9\r\n\r\n", 400),
+        (b"\xff\xfe /a.txt HTTP/1.1\r\n\r\n", 400),
+        (b"GET /a.txt HTTP/1.1\r\nNo colon here\r\n\r\n", 400),
+        (huge_head.as_bytes(), 431),
+    ] {
+        assert_answered_then_closed(&server, refused, status);
+    }
 
     // None of that disturbed the server.
     assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
@@ -278,8 +302,7 @@ pub fn answers_errors_with_the_right_status(binary: &str, extra: &[&str]) {
 /// may have moved), and no body, which the next response on the connection
 /// proves (a body would be read as its start).
 pub fn head_sends_the_headers_without_the_body(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let mut client = HttpClient::connect(&server);
     let mut get = client.get("/logo.svg");
     let mut head = client.head("/logo.svg");
@@ -293,20 +316,11 @@ pub fn head_sends_the_headers_without_the_body(binary: &str, extra: &[&str]) {
 
 /// One connection, 100 requests, 100 answers: the server accepts once.
 pub fn keeps_a_connection_alive_over_100_requests(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let mut client = HttpClient::connect(&server);
     for round in 0..100 {
-        let (path, body) = if round % 2 == 0 {
-            ("/a.txt", "first")
-        } else {
-            ("/b.txt", "second")
-        };
-        let response = client.get(path);
-        assert_eq!(
-            (response.status, response.body_text().as_str()),
-            (200, body)
-        );
+        let (path, body) = [("/a.txt", "first"), ("/b.txt", "second")][round % 2];
+        assert_answer(&client.get(path), 200, body, &format!("request {round}"));
     }
     let accepted = server.count_lines(|line| line.starts_with("new client"));
     assert_eq!(accepted, 1, "{}", server.stdout());
@@ -315,44 +329,38 @@ pub fn keeps_a_connection_alive_over_100_requests(binary: &str, extra: &[&str]) 
 /// HTTP/1.0 closes after the response unless it asks for keep-alive;
 /// HTTP/1.1 closes when it says `Connection: close`.
 pub fn closes_or_keeps_the_connection_as_the_client_asks(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
 
     let mut plain_1_0 = HttpClient::connect(&server);
-    plain_1_0.send(b"GET /a.txt HTTP/1.0\r\n\r\n").unwrap();
-    let response = plain_1_0.read_response(false).unwrap();
-    assert_eq!(
-        (response.status, response.body_text().as_str()),
-        (200, "first")
-    );
+    let response = plain_1_0.exchange(b"GET /a.txt HTTP/1.0\r\n\r\n", false);
+    assert_answer(&response, 200, "first", "HTTP/1.0");
     assert_eq!(response.header("connection"), Some("close"));
-    plain_1_0.expect_closed_by_server();
+    plain_1_0.expect_closed_by_server("HTTP/1.0");
 
     let mut kept_1_0 = HttpClient::connect(&server);
     for _ in 0..2 {
-        kept_1_0
-            .send(b"GET /b.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-            .unwrap();
-        let response = kept_1_0.read_response(false).unwrap();
+        let response = kept_1_0.exchange(
+            b"GET /b.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            false,
+        );
         assert_eq!(response.body_text(), "second");
         assert_eq!(response.header("connection"), Some("keep-alive"));
     }
 
     let mut closing_1_1 = HttpClient::connect(&server);
-    closing_1_1
-        .send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let response = closing_1_1.read_response(false).unwrap();
+    let response = closing_1_1.exchange(
+        b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        false,
+    );
     assert_eq!(response.header("connection"), Some("close"));
-    closing_1_1.expect_closed_by_server();
+    closing_1_1.expect_closed_by_server("HTTP/1.1 with Connection: close");
 }
 
 /// Requests sent together, in one write, are all answered, in order.
 /// 300 of them are more than one read of the server brings (16 KiB), so an
 /// edge-triggered server that reads once per event strands the rest.
 pub fn answers_pipelined_requests_in_order(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let mut client = HttpClient::connect(&server);
 
     let script: Vec<(&str, &str, u16, &str)> = (0..300)
@@ -364,34 +372,27 @@ pub fn answers_pipelined_requests_in_order(binary: &str, extra: &[&str]) {
             _ => ("GET", "/style.css", 200, "this is style.css\n"),
         })
         .collect();
-    let mut all = String::new();
-    for (method, path, _, _) in &script {
-        all.push_str(&request(method, path));
-    }
+    let all: String = script
+        .iter()
+        .map(|(method, path, _, _)| request(method, path))
+        .collect();
     assert!(all.len() > 16 * 1024);
     client.send(all.as_bytes()).unwrap();
     for (index, (method, path, status, body)) in script.iter().enumerate() {
+        let what = format!("response {index}: {method} {path}");
         let response = client
             .read_response(*method == "HEAD")
-            .unwrap_or_else(|err| panic!("response {index} ({method} {path}): {err}"));
-        assert_eq!(
-            response.status, *status,
-            "response {index}: {method} {path}"
-        );
+            .unwrap_or_else(|err| panic!("{what}: {err}"));
+        assert_eq!(response.status, *status, "{what}");
         if *status == 200 {
-            assert_eq!(
-                response.body_text(),
-                *body,
-                "response {index}: {method} {path}"
-            );
+            assert_eq!(response.body_text(), *body, "{what}");
         }
     }
 }
 
 /// A request that arrives one byte per segment is answered once complete.
 pub fn reads_a_request_sent_byte_by_byte(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let mut client = HttpClient::connect(&server);
     client.stream().set_nodelay(true).unwrap();
     for byte in request_for("/b.txt").bytes() {
@@ -399,10 +400,7 @@ pub fn reads_a_request_sent_byte_by_byte(binary: &str, extra: &[&str]) {
         thread::sleep(Duration::from_millis(2));
     }
     let response = client.read_response(false).unwrap();
-    assert_eq!(
-        (response.status, response.body_text().as_str()),
-        (200, "second")
-    );
+    assert_answer(&response, 200, "second", "the request sent byte by byte");
     // And the connection is still good for the next one.
     assert_eq!(client.get("/a.txt").body_text(), "first");
 }
@@ -428,12 +426,10 @@ pub fn sends_a_large_file_whole_to_a_slow_reader(binary: &str, extra: &[&str]) {
     client.send(request_for("/large.bin").as_bytes()).unwrap();
     wait_until_the_server_cannot_send(&server, client.stream());
 
-    let head = read_head(&mut client.reader);
+    let head = read_head_text(&mut client.reader);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(
-        head.contains(&format!("Content-Length: {SIZE}\r\n")),
-        "{head}"
-    );
+    let length = format!("Content-Length: {SIZE}\r\n");
+    assert!(head.contains(&length), "{head}");
 
     let mut expected = fs::File::open(&file_path).unwrap();
     let mut received = vec![0u8; 64 * 1024];
@@ -522,19 +518,10 @@ fn write_stamped_file(path: &Path, blocks: usize, block_size: usize) {
     file.flush().unwrap();
 }
 
-/// Reads a response head, up to and with its empty line.
-fn read_head(reader: &mut impl BufRead) -> String {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).expect("read the head") == 0 {
-            panic!("connection closed inside the head: {head:?}");
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            return head;
-        }
-    }
+/// A response head, up to and with its empty line, as text.
+fn read_head_text(reader: &mut impl BufRead) -> String {
+    let head = read_head(reader).expect("read the head");
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// No request target reaches a file outside the root: `..` in every
@@ -552,13 +539,12 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
     std::os::unix::fs::symlink(outside.path(), root.join("up")).unwrap();
 
     let server = launch(binary, extra, &root).start_server();
-    assert_eq!(
-        HttpClient::connect(&server).get("/index.html").body_text(),
-        "inside"
-    );
+    let inside = HttpClient::connect(&server).get("/index.html");
+    assert_eq!(inside.body_text(), "inside");
 
-    let absolute = secret.to_str().unwrap().to_owned();
-    let mut hostile: Vec<Vec<u8>> = [
+    let absolute = secret.to_str().unwrap();
+    let (rooted, dotted) = (format!("/{absolute}"), format!("/..{absolute}"));
+    for target in [
         "/../secret.txt",
         "/..",
         "/../",
@@ -583,31 +569,20 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
         "/escape.txt",
         "/up/secret.txt",
         "/up/root/../secret.txt",
-    ]
-    .iter()
-    .map(|target| target.as_bytes().to_vec())
-    .collect();
-    hostile.push(absolute.as_bytes().to_vec());
-    hostile.push(format!("/{absolute}").into_bytes());
-    hostile.push(format!("/..{absolute}").into_bytes());
-    hostile.push(b"/\0/../secret.txt".to_vec());
-
-    for target in hostile {
-        let shown = String::from_utf8_lossy(&target).into_owned();
-        let mut client = HttpClient::connect(&server);
-        client.send(&raw_request("GET", &target)).unwrap();
-        let response = client
-            .read_response(false)
-            .unwrap_or_else(|err| panic!("{shown}: {err}"));
+        absolute,
+        &rooted,
+        &dotted,
+        "/\0/../secret.txt",
+    ] {
+        let response =
+            HttpClient::connect(&server).exchange(&raw_request("GET", target.as_bytes()), false);
+        let status = &response.status_line;
         assert!(
             matches!(response.status, 400 | 404),
-            "{shown} gave {}",
-            response.status_line
+            "{target:?} gave {status}"
         );
-        assert!(
-            !response.body_text().contains(SECRET),
-            "{shown} served the secret"
-        );
+        let body = response.body_text();
+        assert!(!body.contains(SECRET), "{target:?} served the secret");
     }
 }
 
@@ -615,34 +590,17 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
 /// connects and says nothing, do not delay a fast client: the fast one's
 /// requests are all answered while the slow one is still mid-request.
 pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let _silent = server.connect();
-
-    let fast_is_done = Arc::new(AtomicBool::new(false));
-    let slow_bytes_sent = Arc::new(AtomicUsize::new(0));
-    let slow = {
-        let address = server.address();
-        let fast_is_done = Arc::clone(&fast_is_done);
-        let slow_bytes_sent = Arc::clone(&slow_bytes_sent);
-        thread::spawn(move || {
-            let mut stream = connect(address);
-            stream.set_nodelay(true).unwrap();
-            stream
-                .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-                .unwrap();
-            let deadline = Instant::now() + PATIENCE;
-            while !fast_is_done.load(Ordering::SeqCst) && Instant::now() < deadline {
-                stream.write_all(b"z").unwrap();
-                slow_bytes_sent.fetch_add(1, Ordering::SeqCst);
-                thread::sleep(Duration::from_millis(200));
-            }
-            stream.write_all(b"\r\n\r\n").unwrap();
-            read_response(&mut BufReader::new(stream), false).expect("the slow client's answer")
-        })
-    };
-    eventually(PATIENCE, "the slow client to be mid-request", || {
-        (slow_bytes_sent.load(Ordering::SeqCst) >= 1).then_some(())
+    let mut slow = server.connect();
+    slow.set_nodelay(true).unwrap();
+    slow.write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    let mut trickled = slow.try_clone().unwrap();
+    let trickle = Repeating::start(PATIENCE, move || {
+        trickled.write_all(b"z").unwrap();
+        thread::sleep(Duration::from_millis(200));
+        true
     });
 
     let mut fast = HttpClient::connect(&server);
@@ -652,30 +610,28 @@ pub fn slow_and_silent_clients_do_not_delay_others(binary: &str, extra: &[&str])
     for _ in 0..5 {
         assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
     }
-    let still_mid_request = !fast_is_done.swap(true, Ordering::SeqCst);
-    let slow_answer = slow.join().expect("the slow client thread");
-    assert!(still_mid_request);
-    assert_eq!(
-        (slow_answer.status, slow_answer.body_text().as_str()),
-        (200, "first")
+    assert!(
+        trickle.is_running(),
+        "the slow client was done before the fast one"
     );
+    trickle.stop();
+    slow.write_all(b"\r\n\r\n").unwrap();
+    let slow_answer = read_response(&mut BufReader::new(slow), false);
+    assert_answer(&slow_answer.unwrap(), 200, "first", "the slow client");
 }
 
 /// With `--idle-timeout 1`, a connection that has said nothing for a
 /// second is closed, whether it sent a request before or never did; until
 /// then it stays open.
 pub fn closes_idle_connections(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path())
-        .args(["--idle-timeout", "1"])
-        .start_server();
+    let (_site, server) = serve_test_site(binary, extra, &["--idle-timeout", "1"]);
     let mut silent = HttpClient::connect(&server);
     let mut used = HttpClient::connect(&server);
     assert_eq!(used.get("/a.txt").status, 200);
     // Within the timeout, the kept-alive connection is still open.
     assert!(stays_open_for(used.stream(), Duration::from_millis(300)));
-    used.expect_closed_by_server();
-    silent.expect_closed_by_server();
+    used.expect_closed_by_server("the kept-alive connection");
+    silent.expect_closed_by_server("the silent connection");
     server.wait_for_lines(2, "two idle closes in the log", |line| {
         line.ends_with("idle, closing")
     });
@@ -709,13 +665,13 @@ pub fn survives_running_out_of_descriptors(binary: &str, extra: &[&str], expect_
             // Closed without an answer, at once: turned away. (A client
             // left waiting would time out instead, and fail here.)
             Err(err) => {
+                let closed = [
+                    io::ErrorKind::UnexpectedEof,
+                    io::ErrorKind::ConnectionReset,
+                    io::ErrorKind::BrokenPipe,
+                ];
                 assert!(
-                    matches!(
-                        err.kind(),
-                        io::ErrorKind::UnexpectedEof
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::BrokenPipe
-                    ),
+                    closed.contains(&err.kind()),
                     "a client over the limit should see its connection closed, got: {err}"
                 );
                 turned_away = true;
@@ -745,7 +701,7 @@ pub fn survives_running_out_of_descriptors(binary: &str, extra: &[&str], expect_
     // Another client knocks while the server is full: turned away too.
     let mut knocking = HttpClient::connect(&server);
     let _ = knocking.send(request_for("/a.txt").as_bytes());
-    knocking.expect_closed_by_server();
+    knocking.expect_closed_by_server("a client knocking at the limit");
     if expect_no_spin {
         assert_uses_almost_no_cpu(&server, "at the descriptor limit");
     }
@@ -755,12 +711,9 @@ pub fn survives_running_out_of_descriptors(binary: &str, extra: &[&str], expect_
         PATIENCE,
         "a new client to be served after others left",
         || {
-            let mut client = HttpClient::connect(&server);
-            client
-                .send(request_for("/a.txt").as_bytes())
-                .and_then(|()| client.read_response(false))
-                .ok()
-                .filter(|response| response.status == 200)
+            HttpClient::connect(&server)
+                .try_get_ok("/a.txt")
+                .then_some(())
         },
     );
     assert_eq!(clients[0].get("/b.txt").status, 200);
@@ -784,8 +737,7 @@ pub fn assert_uses_almost_no_cpu(server: &Server, when: &str) {
 /// An idle server that never sleeps: with no client at all, its CPU time
 /// keeps growing (nonblock_server's busy loop).
 pub fn burns_cpu_while_idle(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let before = cpu_time(server.pid()).expect("the server's CPU time");
     let target = Duration::from_millis(500);
     eventually(
@@ -801,8 +753,7 @@ pub fn burns_cpu_while_idle(binary: &str, extra: &[&str]) {
 /// An idle server that sleeps: with no client, and with clients connected
 /// but quiet, it uses almost no CPU.
 pub fn sleeps_while_idle(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     assert_uses_almost_no_cpu(&server, "with no client");
     let mut quiet: Vec<HttpClient> = (0..50).map(|_| HttpClient::connect(&server)).collect();
     for client in &mut quiet {
@@ -823,8 +774,7 @@ pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
         "this test needs {} descriptors (client and server side); the hard limit is {limit}",
         2 * CONNECTIONS + 100
     );
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
 
     let mut clients: Vec<HttpClient> = Vec::with_capacity(CONNECTIONS);
     while clients.len() < CONNECTIONS {
@@ -834,11 +784,11 @@ pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
             client.send(request_for("/a.txt").as_bytes()).unwrap();
             clients.push(client);
         }
-        for (index, client) in clients[batch_start..].iter_mut().enumerate() {
+        for (index, client) in clients.iter_mut().enumerate().skip(batch_start) {
             let response = client
                 .read_response(false)
-                .unwrap_or_else(|err| panic!("client {}: {err}", batch_start + index));
-            assert_eq!(response.body_text(), "first");
+                .unwrap_or_else(|err| panic!("client {index}: {err}"));
+            assert_eq!(response.body_text(), "first", "client {index}");
         }
     }
     for client in &mut clients {
@@ -864,10 +814,8 @@ pub fn rejects_bad_arguments_with_usage(binary: &str, bad_argument_lists: &[&[&s
         let stderr = process.stderr();
         assert_eq!(code, 2, "{arguments:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{arguments:?}: {stderr}");
-        assert!(
-            stderr.contains("Usage: ") || stderr.contains("--help"),
-            "{arguments:?}: {stderr}"
-        );
+        let points_to_usage = stderr.contains("Usage: ") || stderr.contains("--help");
+        assert!(points_to_usage, "{arguments:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{arguments:?}: {stderr}");
     }
 }
@@ -882,22 +830,18 @@ pub fn reports_a_missing_root(binary: &str, extra: &[&str]) {
     let elsewhere = TempDir::new("missing-root");
     let root = elsewhere.path().join("no-such-directory");
     let mut process = launch(binary, extra, &root).spawn();
-    contract::assert_one_line_error(
-        &mut process,
-        &format!(
-            "document root {}: No such file or directory {HINT}",
-            root.display()
-        ),
+    let named = format!(
+        "document root {}: No such file or directory {HINT}",
+        root.display()
     );
+    contract::assert_one_line_error(&mut process, &named);
 
     let mut process = Launch::new(binary)
         .args(extra.iter().copied())
         .current_dir(elsewhere.path())
         .spawn();
-    contract::assert_one_line_error(
-        &mut process,
-        &format!("document root ./html: No such file or directory {HINT}"),
-    );
+    let default = format!("document root ./html: No such file or directory {HINT}");
+    contract::assert_one_line_error(&mut process, &default);
 }
 
 /// `--help` says which chapter of the book the server belongs to
@@ -914,19 +858,14 @@ pub fn help_names_the_chapter_and_the_port(binary: &str, extra: &[&str]) {
         .spawn();
     assert_eq!(process.wait_for_exit(), 0, "stderr: {}", process.stderr());
     let help = process.stdout();
-    assert!(
-        help.contains(&format!("Chapter: docs/src/{name}.md")),
-        "{help}"
-    );
+    let chapter = format!("Chapter: docs/src/{name}.md");
+    assert!(help.contains(&chapter), "{help}");
     assert!(help.contains("[PORT]") && help.contains("PORT=0"), "{help}");
 }
 
 /// `--quiet`: the start-up lines, and no line per client or request.
 pub fn quiet_prints_no_line_per_client(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path())
-        .arg("--quiet")
-        .start_server();
+    let (_site, server) = serve_test_site(binary, extra, &["--quiet"]);
     let mut kept = HttpClient::connect(&server);
     for _ in 0..5 {
         assert_eq!(kept.get("/a.txt").status, 200);
@@ -936,31 +875,24 @@ pub fn quiet_prints_no_line_per_client(binary: &str, extra: &[&str]) {
     // Lines are written before the response is sent, but the test's reader
     // thread may be a moment behind.
     thread::sleep(Duration::from_millis(200));
+    let start_up = ["Serving HTTP on port ", "Document root: ", "Trigger: "];
     let per_client: Vec<String> = server
         .stdout_lines()
         .into_iter()
-        .filter(|line| {
-            !["Serving HTTP on port ", "Document root: ", "Trigger: "]
-                .iter()
-                .any(|start| line.starts_with(start))
-        })
+        .filter(|line| !start_up.iter().any(|start| line.starts_with(start)))
         .collect();
     assert!(per_client.is_empty(), "{per_client:?}");
 }
 
 /// The port on the command line wins over `PORT`, and the banner names it.
 pub fn listens_on_the_port_given_as_argument(binary: &str) {
-    let site = test_site();
     // A port the kernel just reported free; another test could take it in
     // the instant between, which would fail this test with "in use".
     let port = std::net::TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
+        .and_then(|listener| listener.local_addr())
         .unwrap()
         .port();
-    let server = launch(binary, &[], site.path())
-        .arg(port.to_string())
-        .start_server();
+    let (_site, server) = serve_test_site(binary, &[], &[&port.to_string()]);
     assert_eq!(server.port, port);
     assert_eq!(HttpClient::connect(&server).get("/a.txt").status, 200);
 }
@@ -982,26 +914,18 @@ pub fn never_serves_a_file_outside_the_root_even_in_a_race(binary: &str, extra: 
     let root = outside.path().join("root");
     let server = launch(binary, extra, &root).arg("--quiet").start_server();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let swapper = {
-        let stop = Arc::clone(&stop);
-        thread::spawn(move || {
-            let served = root.join("swapped.txt");
-            let (file, link) = (root.join("file.tmp"), root.join("link.tmp"));
-            let mut swaps = 0;
-            while !stop.load(Ordering::SeqCst) {
-                // rename(2) replaces atomically: the name is always either
-                // the file or the link, never missing.
-                fs::write(&file, "inside").unwrap();
-                fs::rename(&file, &served).unwrap();
-                let _ = fs::remove_file(&link);
-                std::os::unix::fs::symlink(&secret, &link).unwrap();
-                fs::rename(&link, &served).unwrap();
-                swaps += 1;
-            }
-            swaps
-        })
-    };
+    let served = root.join("swapped.txt");
+    let (file, link) = (root.join("file.tmp"), root.join("link.tmp"));
+    let swapper = Repeating::start(PATIENCE, move || {
+        // rename(2) replaces atomically: the name is always either the file
+        // or the link, never missing.
+        fs::write(&file, "inside").unwrap();
+        fs::rename(&file, &served).unwrap();
+        let _ = fs::remove_file(&link);
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        fs::rename(&link, &served).unwrap();
+        true
+    });
 
     let mut client = HttpClient::connect(&server);
     let deadline = Instant::now() + RACE_FOR;
@@ -1019,8 +943,7 @@ pub fn never_serves_a_file_outside_the_root_even_in_a_race(binary: &str, extra: 
             other => panic!("{other} at request {requests}"),
         }
     }
-    stop.store(true, Ordering::SeqCst);
-    let swaps = swapper.join().expect("the swapping thread");
+    let swaps = swapper.stop();
     // The race did run: the file was there for some requests, and swapped
     // many times meanwhile.
     assert!(served_inside > 0, "{requests} requests, none served");
@@ -1030,30 +953,23 @@ pub fn never_serves_a_file_outside_the_root_even_in_a_race(binary: &str, extra: 
 /// RFC 9112 §3.2: an HTTP/1.1 request without `Host`, or with two, gets
 /// 400 and the connection closes; HTTP/1.0 needs none.
 pub fn refuses_http_1_1_without_exactly_one_host(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     for head in [
         &b"GET /a.txt HTTP/1.1\r\n\r\n"[..],
         b"GET /a.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
         b"HEAD /a.txt HTTP/1.1\r\nUser-Agent: x\r\n\r\n",
     ] {
-        let mut client = HttpClient::connect(&server);
-        client.send(head).unwrap();
-        let response = client.read_response(false).unwrap();
-        assert_eq!(response.status, 400, "{:?}", String::from_utf8_lossy(head));
-        client.expect_closed_by_server();
+        assert_answered_then_closed(&server, head, 400);
     }
-    let mut client = HttpClient::connect(&server);
-    client.send(b"GET /a.txt HTTP/1.0\r\n\r\n").unwrap();
-    assert_eq!(client.read_response(false).unwrap().body_text(), "first");
+    let plain_1_0 = HttpClient::connect(&server).exchange(b"GET /a.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(plain_1_0.body_text(), "first");
 }
 
 /// The absolute form (`GET http://host/path`) is served by its path, and a
 /// directory asked for without its slash is redirected (301) to it, the
 /// query kept.
 pub fn serves_the_absolute_form_and_redirects_directories(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let mut client = HttpClient::connect(&server);
     for (target, body) in [
         ("http://localhost/a.txt", "first"),
@@ -1061,96 +977,65 @@ pub fn serves_the_absolute_form_and_redirects_directories(binary: &str, extra: &
         ("http://localhost/docs/", "this is docs/index.html\n"),
         ("http://localhost", "this is index.html\n"),
     ] {
-        client.send(request("GET", target).as_bytes()).unwrap();
-        let response = client.read_response(false).unwrap();
-        assert_eq!(
-            (response.status, response.body_text().as_str()),
-            (200, body),
-            "{target}"
-        );
+        assert_answer(&client.get(target), 200, body, target);
     }
     for (target, location) in [
         ("/docs", "/docs/"),
         ("/docs?lang=en", "/docs/?lang=en"),
         ("http://localhost/docs", "/docs/"),
     ] {
-        client.send(request("GET", target).as_bytes()).unwrap();
-        let response = client.read_response(false).unwrap();
+        let response = client.get(target);
         assert_eq!(response.status, 301, "{target}");
         assert_eq!(response.header("location"), Some(location), "{target}");
         assert_eq!(client.head(target).status, 301, "HEAD {target}");
     }
-    assert_eq!(
-        client.get("/docs/").body_text(),
-        "this is docs/index.html\n"
-    );
+    let index = client.get("/docs/");
+    assert_eq!(index.body_text(), "this is docs/index.html\n");
 }
 
 /// `Date` on every response; `ETag` and `Last-Modified` on a file's; a
 /// client that sends them back (`If-None-Match`, `If-Modified-Since`) gets
 /// 304 and no body, a HEAD the same, and the connection goes on.
 pub fn answers_conditional_requests_with_304(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path()).start_server();
+    let (_site, server) = serve_test_site(binary, extra, &[]);
     let mut client = HttpClient::connect(&server);
 
     let first = client.get("/a.txt");
     for response in [&first, &client.get("/missing"), &client.get("/docs")] {
         let date = response.header("date").expect("a Date");
-        assert!(
-            httpdate::parse_http_date(date).is_ok(),
-            "{date}: not an HTTP date"
-        );
+        let parsed = httpdate::parse_http_date(date);
+        assert!(parsed.is_ok(), "{date}: not an HTTP date");
     }
-    let tag = first.header("etag").expect("an ETag").to_owned();
+    let tag = first.header("etag").expect("an ETag");
     let last_modified = first.header("last-modified").expect("Last-Modified");
     assert!(httpdate::parse_http_date(last_modified).is_ok());
-    let last_modified = last_modified.to_owned();
 
-    let conditional = |method: &str, header: &str| {
-        let text = request(method, "/a.txt");
-        format!("{}{header}\r\n\r\n", text.strip_suffix("\r\n").unwrap())
-    };
     for (method, header) in [
         ("GET", format!("If-None-Match: {tag}")),
         ("GET", format!("If-None-Match: \"other\", W/{tag}")),
         ("GET", format!("If-Modified-Since: {last_modified}")),
         ("HEAD", format!("If-None-Match: {tag}")),
     ] {
-        client
-            .send(conditional(method, &header).as_bytes())
-            .unwrap();
-        let response = client.read_response(method == "HEAD").unwrap();
-        assert_eq!(response.status, 304, "{method} with {header}");
-        assert_eq!(response.header("etag"), Some(tag.as_str()));
-        assert_eq!(
-            response.header("last-modified"),
-            Some(last_modified.as_str())
-        );
-        assert!(response.header("date").is_some());
+        let what = format!("{method} with {header}");
+        let request = request_with(method, "/a.txt", &[&header]);
+        let response = client.exchange(&request, method == "HEAD");
+        assert_eq!(response.status, 304, "{what}");
+        assert_eq!(response.header("etag"), Some(tag), "{what}");
+        let modified = response.header("last-modified");
+        assert_eq!(modified, Some(last_modified), "{what}");
+        assert!(response.header("date").is_some(), "{what}");
         // No body: the next response is read right after the head.
-        assert_eq!(client.get("/b.txt").body_text(), "second");
+        assert_eq!(client.get("/b.txt").body_text(), "second", "after {what}");
     }
     // A tag that does not match wins over a date that does.
-    client
-        .send(
-            conditional(
-                "GET",
-                &format!("If-None-Match: \"other\"\r\nIf-Modified-Since: {last_modified}"),
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-    let changed = client.read_response(false).unwrap();
-    assert_eq!(
-        (changed.status, changed.body_text().as_str()),
-        (200, "first")
-    );
+    let since = format!("If-Modified-Since: {last_modified}");
+    let request = request_with("GET", "/a.txt", &["If-None-Match: \"other\"", &since]);
+    let changed = client.exchange(&request, false);
+    assert_answer(&changed, 200, "first", "a tag that does not match");
     // An older date: the file is newer, 200.
-    client
-        .send(conditional("GET", "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT").as_bytes())
-        .unwrap();
-    assert_eq!(client.read_response(false).unwrap().status, 200);
+    let old = "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT";
+    let request = request_with("GET", "/a.txt", &[old]);
+    assert_eq!(client.exchange(&request, false).status, 200, "{old}");
 }
 
 /// `Accept-Ranges: bytes`; one range gets 206 with `Content-Range` and
@@ -1165,16 +1050,10 @@ pub fn answers_a_single_range_with_206(binary: &str, extra: &[&str]) {
     site.write("digits.txt", &digits);
     let server = launch(binary, extra, site.path()).start_server();
     let mut client = HttpClient::connect(&server);
-    assert_eq!(
-        client.get("/digits.txt").header("accept-ranges"),
-        Some("bytes")
-    );
-    let with_range = |method: &str, range: &str| {
-        let text = request(method, "/digits.txt");
-        format!(
-            "{}Range: {range}\r\n\r\n",
-            text.strip_suffix("\r\n").unwrap()
-        )
+    let whole = client.get("/digits.txt");
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    let ranged = |method: &str, range: &str| {
+        request_with(method, "/digits.txt", &[&format!("Range: {range}")])
     };
     for (range, first, last) in [
         ("bytes=0-99", 0, 99),
@@ -1183,39 +1062,30 @@ pub fn answers_a_single_range_with_206(binary: &str, extra: &[&str]) {
         ("bytes=12345-99999999", 12_345, 99_999),
         ("bytes=7-7", 7, 7),
     ] {
-        client.send(with_range("GET", range).as_bytes()).unwrap();
-        let part = client.read_response(false).unwrap();
+        let part = client.exchange(&ranged("GET", range), false);
         assert_eq!(part.status, 206, "{range}");
+        let content_range = format!("bytes {first}-{last}/100000");
         assert_eq!(
             part.header("content-range"),
-            Some(format!("bytes {first}-{last}/100000").as_str()),
+            Some(&*content_range),
             "{range}"
         );
         assert_eq!(part.body, &digits[first..=last], "{range}");
         assert_eq!(client.get("/b.txt").body_text(), "second", "after {range}");
 
-        client.send(with_range("HEAD", range).as_bytes()).unwrap();
-        let head = client.read_response(true).unwrap();
+        let head = client.exchange(&ranged("HEAD", range), true);
         assert_eq!(head.status, 206, "HEAD {range}");
-        assert_eq!(head.header("content-range"), part.header("content-range"));
-        assert_eq!(head.header("content-length"), part.header("content-length"));
-        assert_eq!(
-            client.get("/b.txt").body_text(),
-            "second",
-            "after HEAD {range}"
-        );
+        for header in ["content-range", "content-length"] {
+            assert_eq!(head.header(header), part.header(header), "HEAD {range}");
+        }
+        let next = client.get("/b.txt");
+        assert_eq!(next.body_text(), "second", "after HEAD {range}");
     }
 
-    client
-        .send(with_range("GET", "bytes=100000-").as_bytes())
-        .unwrap();
-    let past_the_end = client.read_response(false).unwrap();
+    let past_the_end = client.exchange(&ranged("GET", "bytes=100000-"), false);
     assert_eq!(past_the_end.status, 416);
     assert_eq!(past_the_end.header("content-range"), Some("bytes */100000"));
-    client
-        .send(with_range("GET", "bytes=0-1,5-6").as_bytes())
-        .unwrap();
-    let several = client.read_response(false).unwrap();
+    let several = client.exchange(&ranged("GET", "bytes=0-1,5-6"), false);
     assert_eq!(several.status, 200);
     assert_eq!(several.body, digits);
 }
@@ -1236,7 +1106,7 @@ pub fn a_changed_file_is_served_anew_within_a_second(binary: &str, extra: &[&str
     let mut client = HttpClient::connect(&server);
     let first = client.get("/page.html");
     assert_eq!(first.body_text(), "version 1");
-    let first_tag = first.header("etag").expect("an ETag").to_owned();
+    let first_tag = first.header("etag").expect("an ETag");
     // Twice: the second one from memory.
     assert_eq!(client.get("/page.html").body_text(), "version 1");
 
@@ -1244,7 +1114,7 @@ pub fn a_changed_file_is_served_anew_within_a_second(binary: &str, extra: &[&str
     thread::sleep(CACHE_BOUND);
     let second = client.get("/page.html");
     assert_eq!(second.body_text(), "version 2", "served stale");
-    assert_ne!(second.header("etag"), Some(first_tag.as_str()));
+    assert_ne!(second.header("etag"), Some(first_tag));
 
     fs::remove_file(&page).unwrap();
     thread::sleep(CACHE_BOUND);
@@ -1271,16 +1141,11 @@ pub fn sends_ranges_of_a_large_file_byte_exact(binary: &str, extra: &[&str]) {
         (1_000_003, 2_500_000),
         (SIZE - 70_000, SIZE - 1),
     ] {
-        let text = request("GET", "/large.bin");
-        let ranged = format!(
-            "{}Range: bytes={first}-{last}\r\n\r\n",
-            text.strip_suffix("\r\n").unwrap()
-        );
-        client.send(ranged.as_bytes()).unwrap();
-        let part = client.read_response(false).unwrap();
-        assert_eq!(part.status, 206);
+        let range = format!("Range: bytes={first}-{last}");
+        let part = client.exchange(&request_with("GET", "/large.bin", &[&range]), false);
+        assert_eq!(part.status, 206, "{range}");
         assert!(part.body == content[first..=last], "bytes {first}-{last}");
-        assert_eq!(client.get("/b.txt").body_text(), "second");
+        assert_eq!(client.get("/b.txt").body_text(), "second", "after {range}");
     }
 }
 
@@ -1323,11 +1188,8 @@ pub fn answers_a_small_file_in_at_most_4_system_calls(binary: &str, extra: &[&st
     for _ in 0..COUNTED_REQUESTS {
         assert_eq!(client.get("/small.html").body.len(), 200);
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(strace.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    let strace_pid = nix::unistd::Pid::from_raw(strace.id() as i32);
+    nix::sys::signal::kill(strace_pid, nix::sys::signal::Signal::SIGINT).unwrap();
     strace.wait().unwrap();
     let table = fs::read_to_string(&summary).unwrap();
     let calls: usize = table
@@ -1398,58 +1260,77 @@ macro_rules! static_server_scenario_tests {
 /// requests must all be answered before then.
 const HOG_TIME: Duration = Duration::from_secs(5);
 
+/// `step` again and again in a thread of its own, until it returns false,
+/// [`Repeating::stop`] is called, or `longest` has passed: a client or a
+/// file swap that goes on while a scenario's main client is served.
+struct Repeating {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<usize>,
+}
+
+impl Repeating {
+    fn start(longest: Duration, mut step: impl FnMut() -> bool + Send + 'static) -> Repeating {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let until = Instant::now() + longest;
+        let thread = thread::spawn(move || {
+            let mut steps = 0;
+            while !stopped.load(Ordering::SeqCst) && Instant::now() < until && step() {
+                steps += 1;
+            }
+            steps
+        });
+        Repeating { stop, thread }
+    }
+
+    fn is_running(&self) -> bool {
+        !self.thread.is_finished()
+    }
+
+    /// Stops the loop; returns how many steps it ran.
+    fn stop(self) -> usize {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().expect("a background thread")
+    }
+}
+
 /// One connection that keeps a server as busy as one connection can: it
 /// writes `request` (again and again if `repeat`) as fast as the server
 /// takes it, and reads and discards the answers as fast as they come, on two
 /// threads, until stopped or [`HOG_TIME`] has passed.
 struct Hog {
     stream: TcpStream,
-    stop: Arc<AtomicBool>,
     received: Arc<AtomicUsize>,
-    threads: Vec<thread::JoinHandle<()>>,
+    writer: Repeating,
+    reader: Repeating,
 }
 
 impl Hog {
     fn start(server: &Server, request: Vec<u8>, repeat: bool) -> Hog {
         let stream = server.connect();
-        let stop = Arc::new(AtomicBool::new(false));
         let received = Arc::new(AtomicUsize::new(0));
-        let until = Instant::now() + HOG_TIME;
-        let writer = {
-            let mut stream = stream.try_clone().unwrap();
-            let stop = Arc::clone(&stop);
-            thread::spawn(move || {
-                while stream.write_all(&request).is_ok()
-                    && repeat
-                    && !stop.load(Ordering::SeqCst)
-                    && Instant::now() < until
-                {}
-            })
-        };
-        let reader = {
-            let mut stream = stream.try_clone().unwrap();
-            let stop = Arc::clone(&stop);
-            let received = Arc::clone(&received);
-            thread::spawn(move || {
-                let mut buffer = vec![0u8; 1 << 20];
-                while !stop.load(Ordering::SeqCst) && Instant::now() < until {
-                    match stream.read(&mut buffer) {
-                        Ok(0) | Err(_) => break,
-                        Ok(count) => received.fetch_add(count, Ordering::SeqCst),
-                    };
-                }
-            })
-        };
-        let hog = Hog {
-            stream,
-            stop,
-            received,
-            threads: vec![writer, reader],
-        };
-        eventually(PATIENCE, "the hog to be answered", || {
-            (hog.received.load(Ordering::SeqCst) >= 1 << 20).then_some(())
+        let mut writing = stream.try_clone().unwrap();
+        let writer = Repeating::start(HOG_TIME, move || {
+            writing.write_all(&request).is_ok() && repeat
         });
-        hog
+        let (mut reading, counted) = (stream.try_clone().unwrap(), Arc::clone(&received));
+        let mut buffer = vec![0u8; 1 << 20];
+        let reader = Repeating::start(HOG_TIME, move || match reading.read(&mut buffer) {
+            Ok(0) | Err(_) => false,
+            Ok(count) => {
+                counted.fetch_add(count, Ordering::SeqCst);
+                true
+            }
+        });
+        eventually(PATIENCE, "the hog to be answered", || {
+            (received.load(Ordering::SeqCst) >= 1 << 20).then_some(())
+        });
+        Hog {
+            stream,
+            received,
+            writer,
+            reader,
+        }
     }
 
     /// Stops the hog; returns whether it was still hogging (it had not
@@ -1458,11 +1339,9 @@ impl Hog {
         let before = self.received.load(Ordering::SeqCst);
         thread::sleep(Duration::from_millis(50));
         let still_receiving = self.received.load(Ordering::SeqCst) > before;
-        self.stop.store(true, Ordering::SeqCst);
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
-        for thread in self.threads {
-            thread.join().expect("a hog thread");
-        }
+        self.writer.stop();
+        self.reader.stop();
         still_receiving
     }
 }
@@ -1493,10 +1372,7 @@ fn answered_while_hogged(server: &Server, hog: Hog, what: &str) {
 /// (Edge-triggered, "read and write until EAGAIN" never ends for such a
 /// client unless each turn has a budget.)
 pub fn a_pipelining_client_does_not_starve_others(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path())
-        .arg("--quiet")
-        .start_server();
+    let (_site, server) = serve_test_site(binary, extra, &["--quiet"]);
     let batch = request_for("/b.txt").repeat(200).into_bytes();
     let hog = Hog::start(&server, batch, true);
     answered_while_hogged(&server, hog, "the pipelining client");
@@ -1507,10 +1383,8 @@ pub fn a_pipelining_client_does_not_starve_others(binary: &str, extra: &[&str]) 
 /// (The file is sparse: 64 GiB of holes, read as zeros, taking no disk.)
 pub fn a_fast_download_does_not_starve_others(binary: &str, extra: &[&str]) {
     let site = test_site();
-    fs::File::create(site.path().join("huge.bin"))
-        .unwrap()
-        .set_len(64 << 30)
-        .unwrap();
+    let huge = fs::File::create(site.path().join("huge.bin")).unwrap();
+    huge.set_len(64 << 30).unwrap();
     let server = launch(binary, extra, site.path())
         .arg("--quiet")
         .start_server();
@@ -1523,10 +1397,8 @@ pub fn a_fast_download_does_not_starve_others(binary: &str, extra: &[&str]) {
 /// sends; the time between two requests of a kept-alive connection is the
 /// idle timeout's, not the head's.
 pub fn a_request_head_has_a_deadline(binary: &str, extra: &[&str]) {
-    let site = test_site();
-    let server = launch(binary, extra, site.path())
-        .args(["--header-timeout", "1", "--idle-timeout", "10"])
-        .start_server();
+    let timeouts = ["--header-timeout", "1", "--idle-timeout", "10"];
+    let (_site, server) = serve_test_site(binary, extra, &timeouts);
 
     let mut kept = HttpClient::connect(&server);
     assert_eq!(kept.get("/a.txt").status, 200);
@@ -1550,10 +1422,8 @@ pub fn a_request_head_has_a_deadline(binary: &str, extra: &[&str]) {
         bytes += 1;
     }
     let lasted = started.elapsed();
-    assert!(
-        lasted >= Duration::from_millis(500),
-        "closed after {lasted:?}"
-    );
+    let long_enough = lasted >= Duration::from_millis(500);
+    assert!(long_enough, "closed after {lasted:?}");
     server.wait_for_line("the head's timeout in the log", |line| {
         line.ends_with("request head too slow, closing")
     });
@@ -1587,27 +1457,17 @@ pub fn trickling_clients_cannot_lock_others_out(binary: &str, extra: &[&str]) {
     server.wait_for_line("the server full of trickling clients", |line| {
         line.contains("out of file descriptors: turned away")
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    let trickle = {
-        let stop = Arc::clone(&stop);
-        thread::spawn(move || {
-            let until = Instant::now() + Duration::from_secs(15);
-            while !stop.load(Ordering::SeqCst) && Instant::now() < until {
-                for stream in &mut trickling {
-                    let _ = stream.write_all(b"z");
-                }
-                thread::sleep(Duration::from_millis(200));
-            }
-        })
-    };
+    let trickle = Repeating::start(Duration::from_secs(15), move || {
+        for stream in &mut trickling {
+            let _ = stream.write_all(b"z");
+        }
+        thread::sleep(Duration::from_millis(200));
+        true
+    });
 
     let started = Instant::now();
     let served = loop {
-        let mut client = HttpClient::connect(&server);
-        let answer = client
-            .send(request_for("/a.txt").as_bytes())
-            .and_then(|()| client.read_response(false));
-        if matches!(answer, Ok(ref response) if response.status == 200) {
+        if HttpClient::connect(&server).try_get_ok("/a.txt") {
             break true;
         }
         if started.elapsed() > Duration::from_secs(8) {
@@ -1615,12 +1475,11 @@ pub fn trickling_clients_cannot_lock_others_out(binary: &str, extra: &[&str]) {
         }
         thread::sleep(Duration::from_millis(100));
     };
-    stop.store(true, Ordering::SeqCst);
-    trickle.join().unwrap();
+    trickle.stop();
+    let waited = started.elapsed();
     assert!(
         served,
-        "trickling clients kept a new client out for {:?}",
-        started.elapsed()
+        "trickling clients kept a new client out for {waited:?}"
     );
 }
 
@@ -1638,7 +1497,7 @@ pub fn a_closing_response_arrives_whole_despite_unread_input(binary: &str, extra
     let server = launch(binary, extra, site.path()).start_server();
 
     let mut client = HttpClient::connect(&server);
-    let mut bytes = b"GET /large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec();
+    let mut bytes = request_with("GET", "/large.bin", &["Connection: close"]);
     while bytes.len() < 64 << 10 {
         bytes.extend_from_slice(request_for("/a.txt").as_bytes());
     }
@@ -1646,7 +1505,7 @@ pub fn a_closing_response_arrives_whole_despite_unread_input(binary: &str, extra
     // Time for the server to answer, send what the socket takes, and close.
     thread::sleep(Duration::from_millis(500));
 
-    let head = read_head(&mut client.reader);
+    let head = read_head_text(&mut client.reader);
     assert!(head.contains("Connection: close\r\n"), "{head}");
     let mut body = Vec::new();
     let mut chunk = vec![0u8; 64 << 10];

@@ -30,15 +30,9 @@ pub struct StdoutPipe {
 
 impl Launch {
     /// Starts the binary with its stdout a pipe that only the test reads,
-    /// reads the `Serving HTTP on port N ...` banner from it, and returns
-    /// the server and the pipe. The server's [`Process::stdout`] stays
-    /// empty: its stdout is the pipe's.
-    pub fn start_server_with_stdout_pipe(self) -> (Server, StdoutPipe) {
-        self.start_with_stdout_pipe("Serving HTTP on port ")
-    }
-
-    /// [`Launch::start_server_with_stdout_pipe`] for any banner
-    /// `{prefix}N ...`; an empty prefix takes any line that says `on port N`.
+    /// and reads from it a banner `{prefix}N ...` (an empty prefix takes
+    /// any line that says `on port N`). The server's [`Process::stdout`]
+    /// stays empty: its stdout is the pipe's.
     pub fn start_with_stdout_pipe(self, prefix: &str) -> (Server, StdoutPipe) {
         let mut process = self.spawn_with(Output::StdoutHeld);
         let mut pipe = StdoutPipe {
