@@ -407,8 +407,8 @@ impl Connection {
 mod tests {
     use super::*;
     use crate::response::Site;
-    use std::time::Duration;
     use std::io::Cursor;
+    use std::time::Duration;
 
     /// A socket that takes at most `capacity` bytes per write, then says
     /// EAGAIN once, like a full socket buffer.
