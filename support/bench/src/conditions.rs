@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -131,44 +131,25 @@ pub fn tool_versions(setup: &Setup, wrk: bool, python: bool, profiled: bool) -> 
     tools
 }
 
-/// `time` as "YYYY-MM-DD HH:MM UTC".
+/// `time` as "YYYY-MM-DD HH:MM UTC", rearranged from the HTTP date
+/// httpdate writes for it ("Mon, 23 Nov 2026 21:31:05 GMT").
 pub fn utc_date(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let (days, in_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        in_day / 3600,
-        in_day % 3600 / 60
-    )
-}
-
-/// The Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, from his date algorithms).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let http_date = httpdate::fmt_http_date(time);
+    let fields: Vec<&str> = http_date.split_whitespace().collect();
+    let [_, day, month, year, clock, _] = fields[..] else {
+        unreachable!("an HTTP date has six fields: {http_date}");
+    };
+    let month = MONTHS.iter().position(|name| *name == month).unwrap_or(0) + 1;
+    format!("{year}-{month:02}-{day} {} UTC", &clock[..5])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn dates() {

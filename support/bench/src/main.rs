@@ -162,18 +162,16 @@ fn run(cli: Cli) -> Result<()> {
     let uses_wrk = plan
         .iter()
         .any(|workload| matches!(workload.load, Load::KeepAlive { .. }));
-    let mut needed = Vec::new();
-    for (tool, wanted) in [
+    let needed: Vec<tools::Tool> = [
         (tools::WRK, uses_wrk),
         (tools::NGINX, in_plan(Server::Nginx)),
         (tools::PYTHON3, in_plan(Server::Python)),
         (tools::TASKSET, cores >= 2),
         (tools::STRACE, !cli.no_profiles),
-    ] {
-        if wanted {
-            needed.push(tool);
-        }
-    }
+    ]
+    .into_iter()
+    .filter_map(|(tool, wanted)| wanted.then_some(tool))
+    .collect();
     install::ensure(&needed, cli.install_missing)?;
 
     // 2. Build.

@@ -28,7 +28,7 @@ use testkit::tools::{apt_install_command, VALGRIND};
 
 use crate::servers::{self, Server};
 use crate::setup::{command, run_bounded, Setup};
-use crate::workloads::{keep_alive_path, Load, Workload};
+use crate::workloads::{load_of, Workload};
 
 /// What a profiler said about one server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,15 +182,6 @@ pub fn without_machine_paths(text: &str, release: &Path, work: &Path) -> String 
     text.replace(&*work.to_string_lossy(), "<run>")
 }
 
-/// The load of the workload labelled `workload`: the keep-alive ones on
-/// their file, anything else (connection per request) on the hello path.
-fn load_of(workload: &str, seconds: u64) -> Load {
-    match keep_alive_path(workload) {
-        Some(path) => Load::KeepAlive { path, seconds },
-        None => Load::Close { seconds },
-    }
-}
-
 /// The first `count` functions of callgrind_annotate's listing: the lines
 /// after its `Ir file:function` header and the rule under it, up to the
 /// blank line that ends the listing.
@@ -210,6 +201,7 @@ pub fn callgrind_top(annotated: &str, count: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workloads::Load;
 
     #[test]
     fn a_server_is_profiled_on_the_workload_it_missed() {

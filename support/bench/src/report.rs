@@ -15,7 +15,6 @@ use crate::conditions::Conditions;
 use crate::measure::Row;
 use crate::profile::Profile;
 use crate::targets::{Outcome, Target};
-use crate::workloads::Tool;
 
 /// Everything a run measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,14 +141,10 @@ pub fn csv(results: &Results) -> String {
     let optional = |value: Option<f64>| value.map_or(String::new(), |value| format!("{value:.3}"));
     for row in &results.rows {
         let run = &row.median_run;
-        let tool = match row.tool {
-            Tool::Loadgen => "loadgen",
-            Tool::Wrk => "wrk",
-        };
         let fields = [
             csv_field(&row.workload),
             csv_field(&row.server),
-            tool.to_owned(),
+            row.tool.name().to_owned(),
             format!("{:.1}", row.requests_per_s),
             optional(row.vs_nginx),
             row.errors.to_string(),

@@ -24,6 +24,7 @@ use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
 use common::manifest::{manifest, Bench, Stage, Variant};
+use testkit::parse_banner;
 use testkit::procs::children_named;
 use testkit::run::{self, within, Limits, Output};
 
@@ -250,7 +251,7 @@ pub fn start(
 }
 
 /// Reads a server's stdout in a thread of its own: sends the port of its
-/// banner, then reads the rest (a line per request, hundreds of megabytes
+/// banner (`Serving HTTP on port N ...`), then reads the rest (a line per request, hundreds of megabytes
 /// over a run) and drops it. The channel closes without a port if stdout
 /// ends first.
 fn banner_port(stdout: ChildStdout) -> Receiver<u16> {
@@ -259,7 +260,7 @@ fn banner_port(stdout: ChildStdout) -> Receiver<u16> {
         let mut reader = BufReader::new(stdout);
         let mut line = Vec::new();
         while matches!(reader.read_until(b'\n', &mut line), Ok(1..)) {
-            if let Some(port) = port_of_banner(String::from_utf8_lossy(&line).trim_end()) {
+            if let Some(port) = parse_banner(String::from_utf8_lossy(&line).trim_end()) {
                 let _ = sender.send(port);
                 break;
             }
@@ -269,14 +270,6 @@ fn banner_port(stdout: ChildStdout) -> Receiver<u16> {
         let _ = io::copy(&mut reader, &mut io::sink());
     });
     receiver
-}
-
-/// The port in a course server's banner, `Serving HTTP on port N ...`.
-pub fn port_of_banner(line: &str) -> Option<u16> {
-    line.strip_prefix("Serving HTTP on port ")?
-        .strip_suffix(" ...")?
-        .parse()
-        .ok()
 }
 
 /// The first 500 characters of a log, on one line, for an error message.
@@ -391,16 +384,13 @@ mod tests {
 
     #[test]
     fn the_banner_gives_the_port() {
+        assert_eq!(parse_banner("Serving HTTP on port 40321 ..."), Some(40321));
+        assert_eq!(parse_banner("Serving HTTP on port 40321"), None);
         assert_eq!(
-            port_of_banner("Serving HTTP on port 40321 ..."),
-            Some(40321)
-        );
-        assert_eq!(port_of_banner("Serving HTTP on port 40321"), None);
-        assert_eq!(
-            port_of_banner("==12== Callgrind, a call-graph generating cache profiler"),
+            parse_banner("==12== Callgrind, a call-graph generating cache profiler"),
             None
         );
-        assert_eq!(port_of_banner("Serving HTTP on port 99999 ..."), None);
+        assert_eq!(parse_banner("Serving HTTP on port 99999 ..."), None);
     }
 
     #[test]

@@ -71,16 +71,20 @@ fn find<'a>(rows: &'a [Row], workload: &str, server: &str) -> Option<&'a Row> {
         .find(|row| row.workload == workload && row.server == server)
 }
 
-/// A target of the form "measured / reference >= wanted".
+/// A target of the form "`server` / `reference` >= `wanted`" in
+/// requests/s on `workload`; a miss profiles `server` on `workload`.
 fn ratio_target(
+    rows: &[Row],
     target: String,
-    measured: Option<&Row>,
-    reference: Option<&Row>,
+    workload: &str,
+    (server, reference): (&str, &str),
     wanted: f64,
     unit: &str,
-    profile: (&str, &str),
 ) -> Target {
-    let (Some(measured), Some(reference)) = (measured, reference) else {
+    let (Some(measured), Some(reference)) = (
+        find(rows, workload, server),
+        find(rows, workload, reference),
+    ) else {
         return Target::new(target, None, String::new());
     };
     let ratio = if reference.requests_per_s > 0.0 {
@@ -94,21 +98,22 @@ fn ratio_target(
         outcome: if met { Outcome::Met } else { Outcome::Missed },
         missed_by_percent: (!met).then(|| (1.0 - ratio / wanted) * 100.0),
         measured: format!("{ratio:.2}x{unit}"),
-        profile: (!met).then(|| profile.0.to_owned()),
-        profile_on: (!met).then(|| profile.1.to_owned()),
+        profile: (!met).then(|| server.to_owned()),
+        profile_on: (!met).then(|| workload.to_owned()),
     }
 }
 
 pub fn evaluate(rows: &[Row]) -> Vec<Target> {
+    const EPOLL: [(&str, &str); 2] = [("edge", EPOLL_EDGE), ("level", EPOLL_LEVEL)];
     let mut targets = Vec::new();
-    for (mode, server) in [("edge", EPOLL_EDGE), ("level", EPOLL_LEVEL)] {
+    for (mode, server) in EPOLL {
         targets.push(ratio_target(
+            rows,
             format!("epoll_server ({mode}) >= 1.25x nginx, keep-alive 200 B"),
-            find(rows, KEEP_ALIVE_SMALL, server),
-            find(rows, KEEP_ALIVE_SMALL, NGINX),
+            KEEP_ALIVE_SMALL,
+            (server, NGINX),
             EPOLL_VS_NGINX_SMALL,
             " nginx",
-            (server, KEEP_ALIVE_SMALL),
         ));
     }
 
@@ -132,12 +137,12 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
     ));
 
     targets.push(ratio_target(
+        rows,
         "webserver3g >= 5x webserver3g.py, connection per request".into(),
-        find(rows, CLOSE_HELLO, WEBSERVER3G),
-        find(rows, CLOSE_HELLO, PYTHON),
+        CLOSE_HELLO,
+        (WEBSERVER3G, PYTHON),
         RUST_VS_PYTHON,
         "",
-        (WEBSERVER3G, CLOSE_HELLO),
     ));
 
     let with_errors: Vec<String> = rows
@@ -154,7 +159,7 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
             with_errors.join("; ")
         },
     ));
-    for (mode, server) in [("edge", EPOLL_EDGE), ("level", EPOLL_LEVEL)] {
+    for (mode, server) in EPOLL {
         targets.push(big_file_target(rows, mode, server));
     }
     targets
@@ -166,17 +171,18 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
 /// `--seconds`, so the ratio of the two servers' figures is the ratio of
 /// their CPU per request.
 fn big_file_target(rows: &[Row], mode: &str, server: &str) -> Target {
-    let measured = find(rows, KEEP_ALIVE_BIG, server);
-    let reference = find(rows, KEEP_ALIVE_BIG, NGINX);
     let mut target = ratio_target(
+        rows,
         format!("epoll_server ({mode}) >= nginx, keep-alive 1 MiB, CPU per request <= nginx's"),
-        measured,
-        reference,
+        KEEP_ALIVE_BIG,
+        (server, NGINX),
         EPOLL_VS_NGINX_BIG,
         " nginx",
-        (server, KEEP_ALIVE_BIG),
     );
-    let (Some(measured), Some(reference)) = (measured, reference) else {
+    let (Some(measured), Some(reference)) = (
+        find(rows, KEEP_ALIVE_BIG, server),
+        find(rows, KEEP_ALIVE_BIG, NGINX),
+    ) else {
         return target;
     };
     let per_request = |row: &Row| row.cpu.total() / row.requests_per_s.max(f64::MIN_POSITIVE);

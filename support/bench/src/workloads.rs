@@ -95,6 +95,16 @@ pub enum Tool {
     Wrk,
 }
 
+impl Tool {
+    /// Its name, as results.json and results.csv spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Loadgen => "loadgen",
+            Tool::Wrk => "wrk",
+        }
+    }
+}
+
 /// What a workload asks of a server.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Load {
@@ -124,12 +134,17 @@ const KEEP_ALIVE_PATHS: [(&str, &str); 2] = [
     (KEEP_ALIVE_BIG, "/big.bin"),
 ];
 
-/// The file a keep-alive workload asks for; `None` for other workloads.
-pub fn keep_alive_path(label: &str) -> Option<&'static str> {
-    KEEP_ALIVE_PATHS
+/// The load of the workload labelled `label`, for `seconds`, as a profile
+/// runs it: the keep-alive ones on their file, anything else (connection
+/// per request) on the hello path.
+pub fn load_of(label: &str, seconds: u64) -> Load {
+    match KEEP_ALIVE_PATHS
         .iter()
         .find(|(keep_alive, _)| *keep_alive == label)
-        .map(|(_, path)| *path)
+    {
+        Some(&(_, path)) => Load::KeepAlive { path, seconds },
+        None => Load::Close { seconds },
+    }
 }
 
 /// The workloads of a run, each with the servers chosen for it, in the
@@ -209,58 +224,38 @@ impl Workload {
     }
 
     /// The load's command line against `server` on `port` (without
-    /// pinning). Always 127.0.0.1.
+    /// pinning). Always 127.0.0.1: loadgen's host defaults to it, wrk is
+    /// given it. No word holds a space, so each is written as a line.
     pub fn argv(&self, server: Server, port: u16, loadgen: &Path) -> Vec<OsString> {
-        let port = port.to_string();
-        let words: Vec<String> = match &self.load {
-            Load::Close { seconds } => vec![
-                "close".into(),
-                "--port".into(),
-                port,
-                "--path".into(),
-                server.hello_path().into(),
-                "--concurrency".into(),
-                CLOSE_CONCURRENCY.to_string(),
-                "--duration".into(),
-                seconds.to_string(),
-                "--timeout".into(),
-                "10".into(),
-            ],
-            Load::KeepAlive { path, seconds } => {
-                return [
-                    "wrk".to_owned(),
-                    "-t1".into(),
-                    format!("-c{WRK_CONNECTIONS}"),
-                    format!("-d{seconds}s"),
-                    "--timeout".into(),
-                    "5s".into(),
-                    "--latency".into(),
-                    format!("http://127.0.0.1:{port}{path}"),
-                ]
-                .into_iter()
-                .map(OsString::from)
-                .collect();
-            }
+        let (program, arguments) = match &self.load {
+            Load::Close { seconds } => (
+                loadgen,
+                format!(
+                    "close --port {port} --path {} --concurrency {CLOSE_CONCURRENCY} \
+                     --duration {seconds} --timeout 10",
+                    server.hello_path()
+                ),
+            ),
+            Load::KeepAlive { path, seconds } => (
+                Path::new("wrk"),
+                format!(
+                    "-t1 -c{WRK_CONNECTIONS} -d{seconds}s --timeout 5s --latency \
+                     http://127.0.0.1:{port}{path}"
+                ),
+            ),
             Load::Hold {
                 connections,
                 hold_seconds,
-            } => vec![
-                "hold".into(),
-                "--port".into(),
-                port,
-                "--path".into(),
-                "/small.html".into(),
-                "--connections".into(),
-                connections.to_string(),
-                "--hold".into(),
-                hold_seconds.to_string(),
-                "--timeout".into(),
-                "60".into(),
-            ],
+            } => (
+                loadgen,
+                format!(
+                    "hold --port {port} --path /small.html --connections {connections} \
+                     --hold {hold_seconds} --timeout 60"
+                ),
+            ),
         };
-        let mut argv = vec![OsString::from(loadgen)];
-        argv.extend(words.into_iter().map(OsString::from));
-        argv
+        let arguments = arguments.split_whitespace().map(OsString::from);
+        [program.into()].into_iter().chain(arguments).collect()
     }
 
     /// How long the load may take in all, beyond which it is stopped: the
@@ -282,10 +277,7 @@ impl Workload {
             self.argv(server, port, &setup.loadgen()),
         ]
         .concat();
-        let tool = match self.tool() {
-            Tool::Wrk => "wrk",
-            Tool::Loadgen => "loadgen",
-        };
+        let tool = self.tool().name();
         let (status, output) = run_bounded(command(&argv), self.time_limit())?;
         if status.is_none() {
             return Ok(LoadResult::failed(format!(
@@ -604,37 +596,28 @@ mod tests {
     #[test]
     fn commands_load_loopback_only() {
         let workloads = plan(&Settings::smoke(), Kind::value_variants(), Server::all());
+        let words =
+            |line: &str| -> Vec<OsString> { line.split_whitespace().map(OsString::from).collect() };
         let close = workloads[0].argv(server("webserver3a"), 4000, Path::new("/t/loadgen"));
         assert_eq!(
             close,
-            [
-                "/t/loadgen",
-                "close",
-                "--port",
-                "4000",
-                "--path",
-                "/hello",
-                "--concurrency",
-                "4",
-                "--duration",
-                "1",
-                "--timeout",
-                "10"
-            ]
+            words(
+                "/t/loadgen close --port 4000 --path /hello --concurrency 4 \
+                 --duration 1 --timeout 10"
+            )
         );
         let wrk = workloads[1].argv(Server::Nginx, 4000, Path::new("/t/loadgen"));
         assert_eq!(
             wrk,
-            [
-                "wrk",
-                "-t1",
-                "-c32",
-                "-d1s",
-                "--timeout",
-                "5s",
-                "--latency",
-                "http://127.0.0.1:4000/small.html"
-            ]
+            words("wrk -t1 -c32 -d1s --timeout 5s --latency http://127.0.0.1:4000/small.html")
+        );
+        let hold = workloads[3].argv(Server::Nginx, 4000, Path::new("/t/loadgen"));
+        assert_eq!(
+            hold,
+            words(
+                "/t/loadgen hold --port 4000 --path /small.html --connections 1000 \
+                 --hold 0 --timeout 60"
+            )
         );
         // loadgen's host defaults to 127.0.0.1 and refuses any other.
         for workload in &workloads {

@@ -12,23 +12,14 @@ use nix::sys::resource::{getrlimit, setrlimit, Resource};
 /// output and error, the epoll instance, and some slack.
 const RESERVED_DESCRIPTORS: u64 = 16;
 
-/// What [`make_room_for`] did to the limit.
-#[derive(Debug, PartialEq, Eq)]
-pub enum LimitChange {
-    /// The soft limit already had room.
-    Unchanged { soft: u64 },
-    /// The soft limit was too low and was raised to the hard limit.
-    Raised { from: u64, to: u64 },
-}
-
 /// Raises the soft limit on open files to the hard limit when `connections`
-/// do not fit under it. Fails, saying by how much, when they do not fit
-/// under the hard limit either.
-pub fn make_room_for(connections: usize) -> Result<LimitChange> {
+/// do not fit under it, and says so. Fails, saying by how much, when they
+/// do not fit under the hard limit either.
+pub fn make_room_for(connections: usize) -> Result<()> {
     let needed = connections as u64 + RESERVED_DESCRIPTORS;
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("getrlimit RLIMIT_NOFILE")?;
     if needed <= soft {
-        return Ok(LimitChange::Unchanged { soft });
+        return Ok(());
     }
     if needed > hard {
         bail!(
@@ -37,8 +28,9 @@ pub fn make_room_for(connections: usize) -> Result<LimitChange> {
         );
     }
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard).context("setrlimit RLIMIT_NOFILE")?;
-    Ok(LimitChange::Raised {
-        from: soft,
-        to: hard,
-    })
+    println!(
+        "open-file limit: {connections} connections did not fit in {soft}; \
+         raised the soft limit to the hard limit, {hard}"
+    );
+    Ok(())
 }

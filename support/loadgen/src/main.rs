@@ -45,7 +45,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 
-use descriptors::LimitChange;
 use pool::Pool;
 use response::Framing;
 
@@ -152,65 +151,41 @@ fn request(target: &Target, connection_close: bool) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-fn say_limit(change: LimitChange, connections: usize) {
-    if let LimitChange::Raised { from, to } = change {
-        println!(
-            "open-file limit: {connections} connections did not fit in {from}; \
-             raised the soft limit to the hard limit, {to}"
-        );
-    }
-}
-
 fn run(cli: Cli) -> Result<()> {
-    match cli.workload {
+    let mut tally = match cli.workload {
         Workload::Hold(args) => {
             let address = loopback_address(&args.target)?;
             if args.connections == 0 || args.max_in_flight == 0 {
                 bail!("--connections and --max-in-flight must be at least 1");
             }
-            say_limit(
-                descriptors::make_room_for(args.connections)?,
-                args.connections,
-            );
+            descriptors::make_room_for(args.connections)?;
             println!(
                 "hold: {} keep-alive connections to {address}, GET {}",
                 args.connections, args.target.path
             );
             let deadline = Instant::now() + args.timeout;
-            let mut pool = Pool::new(
-                address,
-                request(&args.target, false)?,
-                Framing::ContentLengthRequired,
-            )?;
-            let mut tally = load::hold(
-                &mut pool,
-                args.connections,
-                args.max_in_flight,
-                deadline,
-                args.hold,
-            )?;
-            print!("{}", tally.render());
+            let request = request(&args.target, false)?;
+            let mut pool = Pool::new(address, request, Framing::ContentLengthRequired)?;
+            let (connections, in_flight) = (args.connections, args.max_in_flight);
+            load::hold(&mut pool, connections, in_flight, deadline, args.hold)?
         }
         Workload::Close(args) => {
             let address = loopback_address(&args.target)?;
             if args.concurrency == 0 {
                 bail!("--concurrency must be at least 1");
             }
-            say_limit(
-                descriptors::make_room_for(args.concurrency)?,
-                args.concurrency,
-            );
+            descriptors::make_room_for(args.concurrency)?;
             println!(
                 "close: one connection per request to {address}, GET {}, {} at a time for {:?}",
                 args.target.path, args.concurrency, args.duration
             );
             let deadline = Instant::now() + args.duration + args.timeout;
-            let mut pool = Pool::new(address, request(&args.target, true)?, Framing::UntilClose)?;
-            let mut tally =
-                load::connection_per_request(&mut pool, args.concurrency, args.duration, deadline)?;
-            print!("{}", tally.render());
+            let request = request(&args.target, true)?;
+            let mut pool = Pool::new(address, request, Framing::UntilClose)?;
+            load::connection_per_request(&mut pool, args.concurrency, args.duration, deadline)?
         }
-    }
+    };
+    print!("{}", tally.render());
     Ok(())
 }
 

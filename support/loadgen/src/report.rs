@@ -2,6 +2,7 @@
 //! and `bench` can read: one `key: value` per line.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::response::Failure;
@@ -68,22 +69,22 @@ impl Tally {
         } else {
             0.0
         };
+        // Written with `let _ =`: writing to a String cannot fail.
         let mut text = format!("answered: {}\nfailed: {}\n", self.answered, self.failed());
         for (kind, count) in &self.failed_by_kind {
-            text.push_str(&format!("failed[{kind}]: {count}\n"));
+            let _ = writeln!(text, "failed[{kind}]: {count}");
         }
-        text.push_str(&format!(
-            "seconds: {seconds:.3}\nrequests_per_s: {rate:.1}\n"
-        ));
+        let _ = writeln!(text, "seconds: {seconds:.3}\nrequests_per_s: {rate:.1}");
         self.latencies_micros.sort_unstable();
         let percentile = |fraction: f64| percentile_millis(&self.latencies_micros, fraction);
-        text.push_str(&format!(
-            "latency_ms: p50={:.3} p90={:.3} p99={:.3} max={:.3}\n",
+        let _ = writeln!(
+            text,
+            "latency_ms: p50={:.3} p90={:.3} p99={:.3} max={:.3}",
             percentile(0.50),
             percentile(0.90),
             percentile(0.99),
             percentile(1.0)
-        ));
+        );
         text
     }
 }
