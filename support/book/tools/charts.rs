@@ -76,6 +76,18 @@ fn rows(results: &Value) -> Vec<Row<'_>> {
         .collect()
 }
 
+/// `items` gathered by their key, keys and items in the order they come.
+fn in_groups<'a, T>(items: impl Iterator<Item = (&'a str, T)>) -> Vec<(&'a str, Vec<T>)> {
+    let mut groups: Vec<(&str, Vec<T>)> = Vec::new();
+    for (key, item) in items {
+        match groups.iter_mut().find(|group| group.0 == key) {
+            Some((_, members)) => members.push(item),
+            None => groups.push((key, vec![item])),
+        }
+    }
+    groups
+}
+
 /// The number of connections of a `C10K, N` workload.
 fn c10k_connections(workload: &str) -> Option<u32> {
     workload.strip_prefix("C10K, ")?.parse().ok()
@@ -306,24 +318,22 @@ fn vs_nginx(rows: &[Row<'_>], date: &str) -> Option<Chart> {
         .iter()
         .filter_map(|row| c10k_connections(row.workload))
         .max();
-    let mut groups: Vec<(&str, Vec<Bar<'_>>)> = Vec::new();
-    for row in rows {
-        let (Some(ratio), None | Some(true)) = (
-            row.vs_nginx,
-            c10k_connections(row.workload).map(|n| Some(n) == largest_c10k),
-        ) else {
-            continue;
-        };
-        let bar = Bar {
-            server: row.server,
-            value: ratio,
-            label: format!("{ratio:.2}x  ({}/s)", grouped(row.requests_per_s)),
-        };
-        match groups.iter_mut().find(|group| group.0 == row.workload) {
-            Some((_, bars)) => bars.push(bar),
-            None => groups.push((row.workload, vec![bar])),
-        }
-    }
+    let groups = in_groups(rows.iter().filter_map(|row| {
+        let ratio = row.vs_nginx?;
+        let c10k = c10k_connections(row.workload);
+        (c10k.is_none() || c10k == largest_c10k).then(|| {
+            let label = format!("{ratio:.2}x  ({}/s)", grouped(row.requests_per_s));
+            let server = row.server;
+            (
+                row.workload,
+                Bar {
+                    server,
+                    value: ratio,
+                    label,
+                },
+            )
+        })
+    }));
     let bars = groups.iter().flat_map(|group| &group.1);
     let most = bars.clone().map(|bar| bar.value).fold(0.0, f64::max);
     if most == 0.0 {
@@ -391,17 +401,10 @@ fn idle_cpu(rows: &[Row<'_>], date: &str) -> Option<Chart> {
 /// per server, each named at its end with its last value in MiB.
 fn c10k_memory(rows: &[Row<'_>], date: &str) -> Option<Chart> {
     // Each server's points, (connections, MiB), in the order of the rows.
-    let mut lines: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
-    for row in rows {
-        let Some(connections) = c10k_connections(row.workload) else {
-            continue;
-        };
-        let point = (f64::from(connections), row.peak_rss_kib / 1024.0);
-        match lines.iter_mut().find(|line| line.0 == row.server) {
-            Some((_, points)) => points.push(point),
-            None => lines.push((row.server, vec![point])),
-        }
-    }
+    let lines = in_groups(rows.iter().filter_map(|row| {
+        let connections = f64::from(c10k_connections(row.workload)?);
+        Some((row.server, (connections, row.peak_rss_kib / 1024.0)))
+    }));
     let points = lines.iter().flat_map(|line| &line.1);
     let most_connections = points.clone().map(|point| point.0).reduce(f64::max)?;
     let mib_end = nice_ceiling(points.map(|point| point.1).fold(0.0, f64::max) * 1.1);
