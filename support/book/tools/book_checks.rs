@@ -603,11 +603,11 @@ mod tests {
         write(scratch.path(), "sub/two.md", "# Two\n");
         write(scratch.path(), "orphan.md", "# Orphan\n");
         write(scratch.path(), "picture.svg", "<svg/>");
-        let chapters: BTreeSet<PathBuf> = summary_chapters(&scratch.path()).into_iter().collect();
+        let chapters: BTreeSet<PathBuf> = summary_chapters(scratch.path()).into_iter().collect();
         let chapter = Path::new("sub/two.md");
         let good = "# Two\n[1](../one.md) [2](../one.md#part-a) [3](#two) [4](../picture.svg) [w](https://example.com/)\n";
         assert_eq!(
-            check_links(&scratch.path(), &chapters, chapter, good),
+            check_links(scratch.path(), &chapters, chapter, good),
             vec![]
         );
         for bad in [
@@ -620,7 +620,7 @@ mod tests {
         ] {
             let text = format!("# Two\n{bad}\n");
             assert_eq!(
-                check_links(&scratch.path(), &chapters, chapter, &text).len(),
+                check_links(scratch.path(), &chapters, chapter, &text).len(),
                 1,
                 "{bad}"
             );
