@@ -190,7 +190,7 @@ pub fn check_includes(chapter: &Path, text: &str) -> Vec<Problem> {
         problems.push(Problem {
             file: chapter.to_owned(),
             line: include.line,
-            message: format!("{{{{#include {}}}}}: {message}", include.path),
+            message: format!("{{{{#include}}}} of {}: {message}", include.path),
         });
     }
     problems
