@@ -8,7 +8,7 @@
 //! draw-figures`; the figures' SVGs are checked with `--features draw` only
 //! (svgbob draws them; see support/book/Cargo.toml).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -27,21 +27,37 @@ fn read_chapter(relative: &Path) -> String {
     fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
+/// Fails when files of `directory` are not what `wanted` gives, or (if
+/// `left_over`) when generated files are there that nothing gives.
+fn assert_current(
+    directory: &Path,
+    generated: fn(&str) -> bool,
+    wanted: &BTreeMap<String, String>,
+    left_over: bool,
+    what: &str,
+) {
+    let outdated = book::outdated(directory, generated, wanted);
+    let mut wrong: Vec<String> = (outdated.stale.iter())
+        .map(|name| directory.join(name).display().to_string())
+        .collect();
+    for name in outdated.left_over.iter().filter(|_| left_over) {
+        wrong.push(format!(
+            "{} (nothing gives it)",
+            directory.join(name).display()
+        ));
+    }
+    assert!(wrong.is_empty(), "{what}:\n{}", wrong.join("\n"));
+}
+
 #[test]
 fn every_committed_diff_is_what_the_sources_give() {
-    let mut stale = Vec::new();
-    for diff in &stage_diffs() {
-        let path = book::diffs_directory().join(diff.file_name());
-        let expected = book::expected_diff(diff).expect("the two sources of a diff");
-        let committed = fs::read_to_string(&path).unwrap_or_default();
-        if committed != expected {
-            stale.push(path.display().to_string());
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "these diffs no longer match the sources; run `cargo run -p book --bin write-diffs`:\n{}",
-        stale.join("\n")
+    let diffs = book::expected_diffs().expect("the two sources of each diff");
+    assert_current(
+        &book::diffs_directory(),
+        |_| false,
+        &diffs,
+        false,
+        "these diffs no longer match the sources; run `cargo run -p book --bin write-diffs`",
     );
 }
 
@@ -70,16 +86,13 @@ fn every_diff_turns_one_stage_into_the_next() {
 
 #[test]
 fn no_diff_file_is_left_over_from_a_pair_that_is_gone() {
-    let wanted: BTreeSet<String> = stage_diffs().iter().map(|diff| diff.file_name()).collect();
-    let present: BTreeSet<String> = fs::read_dir(book::diffs_directory())
-        .expect("docs/src/diffs")
-        .flatten()
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .collect();
-    let left_over: Vec<&String> = present.difference(&wanted).collect();
-    assert!(
-        left_over.is_empty(),
-        "no stage pair produces {left_over:?}; run `cargo run -p book --bin write-diffs`"
+    let diffs = book::expected_diffs().expect("the two sources of each diff");
+    assert_current(
+        &book::diffs_directory(),
+        |_| true,
+        &diffs,
+        true,
+        "no stage pair produces these; run `cargo run -p book --bin write-diffs`",
     );
 }
 
@@ -286,33 +299,16 @@ fn every_committed_figure_is_what_its_source_gives() {}
 #[test]
 #[cfg(feature = "draw")]
 fn every_committed_figure_is_what_its_source_gives() {
-    let directory = figures::svg_directory();
-    let sources = figure_sources();
-    let mut stale = Vec::new();
-    for figure in &sources {
-        let path = directory.join(format!("{}.svg", figure.name));
-        let committed = fs::read_to_string(&path).unwrap_or_default();
-        if committed != figures::render(figure) {
-            stale.push(path.display().to_string());
-        }
-    }
-    let wanted: BTreeSet<String> = sources
+    let svgs = figure_sources()
         .iter()
-        .map(|figure| format!("{}.svg", figure.name))
+        .map(|figure| (format!("{}.svg", figure.name), figures::render(figure)))
         .collect();
-    for entry in fs::read_dir(&directory)
-        .expect("docs/src/figures")
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !wanted.contains(&name) {
-            stale.push(format!("{} (no source draws it)", entry.path().display()));
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "these figures are not what docs/figures gives; run `cargo run -p book --features draw --bin draw-figures`:\n{}",
-        stale.join("\n")
+    assert_current(
+        &figures::svg_directory(),
+        |_| true,
+        &svgs,
+        true,
+        "these figures are not what docs/figures gives; run `cargo run -p book --features draw --bin draw-figures`",
     );
 }
 
@@ -324,37 +320,23 @@ fn every_chart_is_what_the_benchmark_results_give() {
         "support/bench/results.json gives {} charts; expected 3",
         charts.len()
     );
-    let mut stale = Vec::new();
-    for chart in &charts {
-        let path = chart.path();
-        if fs::read_to_string(&path).unwrap_or_default() != chart.svg {
-            stale.push(path.display().to_string());
-        }
-    }
-    let wanted: BTreeSet<String> = charts.iter().map(charts::Chart::file_name).collect();
-    for entry in fs::read_dir(charts::directory())
-        .expect("docs/src/runs")
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("bench-") && !wanted.contains(&name) {
-            stale.push(format!(
-                "{} (the results give no such chart)",
-                entry.path().display()
-            ));
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "these charts are not what support/bench/results.json gives; run `cargo run -p book --features draw --bin draw-figures`:\n{}",
-        stale.join("\n")
+    let svgs = charts
+        .into_iter()
+        .map(|chart| (chart.file_name(), chart.svg))
+        .collect();
+    assert_current(
+        &charts::directory(),
+        charts::is_chart,
+        &svgs,
+        true,
+        "these charts are not what support/bench/results.json gives; run `cargo run -p book --features draw --bin draw-figures`",
     );
 }
 
 #[test]
 fn every_chapter_shows_a_figure_with_its_alt_text() {
     let source = book::book_source();
-    let by_name: std::collections::BTreeMap<String, figures::Figure> = figure_sources()
+    let by_name: BTreeMap<String, figures::Figure> = figure_sources()
         .into_iter()
         .map(|figure| (figure.name.clone(), figure))
         .collect();

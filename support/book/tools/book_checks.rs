@@ -104,37 +104,61 @@ pub fn includes_in(text: &str) -> (Vec<Include>, Vec<(usize, String)>) {
 /// `path`, `path:anchor`, `path:first:last` and its open forms, read the
 /// way mdBook reads them (a number is a line, anything else an anchor).
 fn parse_include(line: usize, target: &str) -> Include {
-    let (path, selector) = match target.split_once(':') {
-        Some((path, selector)) => (path, Some(selector)),
-        None => (target, None),
+    let mut parts = target.splitn(3, ':');
+    let path = parts.next().unwrap_or_default().to_owned();
+    let (first, last) = (parts.next().unwrap_or_default(), parts.next());
+    let lines = |first: Option<usize>, last: Option<usize>| match (first, last) {
+        (None, None) => Selection::Whole,
+        (first, last) => Selection::Lines { first, last },
     };
-    let selection = match selector {
-        None => Selection::Whole,
-        Some(selector) => {
-            let mut parts = selector.splitn(2, ':');
-            let first_text = parts.next().unwrap_or_default();
-            let last_text = parts.next();
-            match (first_text.parse::<usize>().ok(), first_text.is_empty()) {
-                (None, false) => Selection::Anchor(first_text.to_owned()),
-                (first, _) => {
-                    let last = match last_text {
-                        // `file:3` is line 3 alone.
-                        None => first,
-                        Some(text) => text.parse().ok(),
-                    };
-                    if first.is_none() && last.is_none() {
-                        Selection::Whole
-                    } else {
-                        Selection::Lines { first, last }
-                    }
-                }
-            }
-        }
+    let selection = match (first.parse().ok(), last) {
+        (None, _) if !first.is_empty() => Selection::Anchor(first.to_owned()),
+        // `file:3` is line 3 alone.
+        (first, None) => lines(first, first),
+        (first, Some(last)) => lines(first, last.parse().ok()),
     };
     Include {
         line,
-        path: path.to_owned(),
+        path,
         selection,
+    }
+}
+
+/// The lines of `contents` an include with `selection` shows (an anchor's
+/// without the marker lines of anchors inside it), or why it shows none:
+/// a range outside the file, an anchor the file does not have.
+fn included_lines<'a>(contents: &'a str, selection: &Selection) -> Result<Vec<&'a str>, String> {
+    let lines: Vec<&str> = contents.lines().collect();
+    match selection {
+        Selection::Whole => Ok(lines),
+        Selection::Lines { first, last } => {
+            let (first, last) = (first.unwrap_or(1), last.unwrap_or(lines.len()));
+            if first == 0 || first > last || last > lines.len() {
+                let count = lines.len();
+                return Err(format!(
+                    "lines {first} to {last} are not in a file of {count} lines"
+                ));
+            }
+            Ok(lines[first - 1..last].to_vec())
+        }
+        Selection::Anchor(name) => {
+            let start = lines
+                .iter()
+                .position(|line| names_anchor(line, "ANCHOR:", name));
+            let end = start.and_then(|start| {
+                (lines[start..].iter()).position(|line| names_anchor(line, "ANCHOR_END:", name))
+            });
+            let (Some(start), Some(end)) = (start, end) else {
+                return Err(format!(
+                    "the file has no ANCHOR: {name} / ANCHOR_END: {name} pair"
+                ));
+            };
+            Ok(lines[start + 1..start + end]
+                .iter()
+                .filter(|line| !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:"))
+                .copied()
+                .collect())
+        }
     }
 }
 
@@ -156,46 +180,18 @@ pub fn check_includes(chapter: &Path, text: &str) -> Vec<Problem> {
         .collect();
     for include in includes {
         let target = directory.join(&include.path);
-        let complain = |message: String| Problem {
+        let message = match fs::read_to_string(&target) {
+            Err(_) => format!("no such file ({})", target.display()),
+            Ok(contents) => match included_lines(&contents, &include.selection) {
+                Ok(_) => continue,
+                Err(message) => message,
+            },
+        };
+        problems.push(Problem {
             file: chapter.to_owned(),
             line: include.line,
-            message,
-        };
-        let Ok(contents) = fs::read_to_string(&target) else {
-            problems.push(complain(format!(
-                "{{{{#include {}}}}}: no such file ({})",
-                include.path,
-                target.display()
-            )));
-            continue;
-        };
-        let line_count = contents.lines().count();
-        match &include.selection {
-            Selection::Whole => {}
-            Selection::Lines { first, last } => {
-                let first_line = first.unwrap_or(1);
-                let last_line = last.unwrap_or(line_count);
-                if first_line == 0 || first_line > last_line || last_line > line_count {
-                    problems.push(complain(format!(
-                        "{{{{#include {}}}}}: lines {first_line} to {last_line} are not in a file of {line_count} lines",
-                        include.path
-                    )));
-                }
-            }
-            Selection::Anchor(name) => {
-                let has = |marker: &str| {
-                    contents
-                        .lines()
-                        .any(|line| names_anchor(line, marker, name))
-                };
-                if !has("ANCHOR:") || !has("ANCHOR_END:") {
-                    problems.push(complain(format!(
-                        "{{{{#include {}:{name}}}}}: the file has no ANCHOR: {name} / ANCHOR_END: {name} pair",
-                        include.path
-                    )));
-                }
-            }
-        }
+            message: format!("{{{{#include}}}} of {}: {message}", include.path),
+        });
     }
     problems
 }
@@ -264,35 +260,9 @@ fn rendered_lines(directory: &Path, line: &str) -> usize {
         .filter(|include| !include.path.starts_with("transcripts/"))
         .map(|include| {
             let contents = fs::read_to_string(directory.join(&include.path)).unwrap_or_default();
-            included_lines(&contents, &include.selection)
+            included_lines(&contents, &include.selection).map_or(0, |lines| lines.len())
         })
         .sum()
-}
-
-/// How many lines of `contents` an include with `selection` shows.
-fn included_lines(contents: &str, selection: &Selection) -> usize {
-    let lines: Vec<&str> = contents.lines().collect();
-    match selection {
-        Selection::Whole => lines.len(),
-        Selection::Lines { first, last } => {
-            let first = first.unwrap_or(1).max(1);
-            let last = last.unwrap_or(lines.len()).min(lines.len());
-            (last + 1).saturating_sub(first)
-        }
-        Selection::Anchor(name) => {
-            let Some(start) = lines
-                .iter()
-                .position(|line| names_anchor(line, "ANCHOR:", name))
-            else {
-                return 0;
-            };
-            lines[start + 1..]
-                .iter()
-                .take_while(|line| !names_anchor(line, "ANCHOR_END:", name))
-                .filter(|line| !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:"))
-                .count()
-        }
-    }
 }
 
 /// The chapters `SUMMARY.md` lists, relative to `source_root`, in order.
@@ -317,11 +287,7 @@ pub fn markdown(text: &str) -> pulldown_cmark::Parser<'_> {
 
 /// The 1-based line of `text` that byte `offset` is on.
 pub fn line_at(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|&&byte| byte == b'\n')
-        .count()
-        + 1
+    text[..offset].matches('\n').count() + 1
 }
 
 /// Every link target in Markdown `text` with its 1-based line: inline links
@@ -526,35 +492,12 @@ pub fn markdown_files(source_root: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A scratch book source directory, removed on drop.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new() -> Scratch {
-            static COUNT: AtomicUsize = AtomicUsize::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "book-checks-{}-{}",
-                std::process::id(),
-                COUNT.fetch_add(1, Ordering::SeqCst)
-            ));
-            fs::create_dir_all(&path).unwrap();
-            Scratch(path)
-        }
-
-        fn write(&self, name: &str, text: &str) -> PathBuf {
-            let path = self.0.join(name);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(&path, text).unwrap();
-            path
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
+    /// Writes `text` as `name` under `directory`, making the folders.
+    fn write(directory: &Path, name: &str, text: &str) {
+        let path = directory.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
     }
 
     #[test]
@@ -591,12 +534,13 @@ mod tests {
 
     #[test]
     fn flags_a_missing_file_a_range_past_the_end_and_a_missing_anchor() {
-        let scratch = Scratch::new();
-        scratch.write(
+        let scratch = tempfile::tempdir().unwrap();
+        write(
+            scratch.path(),
             "code.rs",
             "one\n// ANCHOR: here\ntwo\n// ANCHOR_END: here\n",
         );
-        let chapter = scratch.0.join("chapter.md");
+        let chapter = scratch.path().join("chapter.md");
         let good = "{{#include code.rs}}\n{{#include code.rs:1:4}}\n{{#include code.rs:here}}\n";
         assert_eq!(check_includes(&chapter, good), vec![]);
         for bad in [
@@ -613,13 +557,14 @@ mod tests {
 
     #[test]
     fn counts_code_lines_outside_details_but_not_output() {
-        let scratch = Scratch::new();
-        scratch.write(
+        let scratch = tempfile::tempdir().unwrap();
+        write(
+            scratch.path(),
             "code.rs",
             "one\n// ANCHOR: outer\ntwo\n// ANCHOR: inner\nthree\n// ANCHOR_END: inner\n// ANCHOR_END: outer\n",
         );
-        scratch.write("transcripts/run.txt", "a\nb\nc\n");
-        let chapter = scratch.0.join("chapter.md");
+        write(scratch.path(), "transcripts/run.txt", "a\nb\nc\n");
+        let chapter = scratch.path().join("chapter.md");
         let text = "```rust\n{{#include code.rs}}\n```\n```rust\n{{#include code.rs:outer}}\nliteral\n```\n```text\n{{#include transcripts/run.txt}}\nout\n```\n```console\n{{#include transcripts/run.txt}}\n```\n<details>\n<summary>All</summary>\n\n```rust\n{{#include code.rs}}\n```\n\n</details>\n\n```rust\n{{#include code.rs:2:3}}\n```\n";
         // 7 (whole) + 2 (outer, inner's markers dropped) + 1 + 0 + 0 + 2 (range).
         assert_eq!(code_lines_outside_details(&chapter, text), 12);
@@ -648,16 +593,23 @@ mod tests {
 
     #[test]
     fn flags_broken_escaping_unlisted_and_fragment_links() {
-        let scratch = Scratch::new();
-        scratch.write("SUMMARY.md", "[One](one.md)\n[Two](sub/two.md)\n");
-        scratch.write("one.md", "# One\n## Part A\n");
-        scratch.write("sub/two.md", "# Two\n");
-        scratch.write("orphan.md", "# Orphan\n");
-        scratch.write("picture.svg", "<svg/>");
-        let chapters: BTreeSet<PathBuf> = summary_chapters(&scratch.0).into_iter().collect();
+        let scratch = tempfile::tempdir().unwrap();
+        write(
+            scratch.path(),
+            "SUMMARY.md",
+            "[One](one.md)\n[Two](sub/two.md)\n",
+        );
+        write(scratch.path(), "one.md", "# One\n## Part A\n");
+        write(scratch.path(), "sub/two.md", "# Two\n");
+        write(scratch.path(), "orphan.md", "# Orphan\n");
+        write(scratch.path(), "picture.svg", "<svg/>");
+        let chapters: BTreeSet<PathBuf> = summary_chapters(scratch.path()).into_iter().collect();
         let chapter = Path::new("sub/two.md");
         let good = "# Two\n[1](../one.md) [2](../one.md#part-a) [3](#two) [4](../picture.svg) [w](https://example.com/)\n";
-        assert_eq!(check_links(&scratch.0, &chapters, chapter, good), vec![]);
+        assert_eq!(
+            check_links(scratch.path(), &chapters, chapter, good),
+            vec![]
+        );
         for bad in [
             "[x](missing.md)",
             "[x](../../outside.md)",
@@ -668,7 +620,7 @@ mod tests {
         ] {
             let text = format!("# Two\n{bad}\n");
             assert_eq!(
-                check_links(&scratch.0, &chapters, chapter, &text).len(),
+                check_links(scratch.path(), &chapters, chapter, &text).len(),
                 1,
                 "{bad}"
             );

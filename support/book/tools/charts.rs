@@ -15,36 +15,28 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// Where the benchmark writes its results.
-pub fn results_path() -> PathBuf {
-    crate::workspace_root().join("support/bench/results.json")
-}
-
 /// Where the charts live, `docs/src/runs`, beside replay's figures of runs.
 pub fn directory() -> PathBuf {
     crate::book_source().join("runs")
 }
 
-/// One chart: its file stem, its alt text and its SVG.
+/// Whether a file of `docs/src/runs` is a chart (replay's are not).
+pub fn is_chart(name: &str) -> bool {
+    name.starts_with("bench-") && name.ends_with(".svg")
+}
+
+/// One chart: its file stem (`bench-vs-nginx`), its alt text (what it
+/// shows, with its numbers) and its SVG.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chart {
-    /// `bench-vs-nginx` for `docs/src/runs/bench-vs-nginx.svg`.
     pub name: String,
-    /// The text alternative: what the chart shows, with its numbers.
     pub alt: String,
-    /// The drawing.
     pub svg: String,
 }
 
 impl Chart {
-    /// Its file's name: `<name>.svg`.
     pub fn file_name(&self) -> String {
         format!("{}.svg", self.name)
-    }
-
-    /// Where it is committed: `docs/src/runs/<name>.svg`.
-    pub fn path(&self) -> PathBuf {
-        directory().join(self.file_name())
     }
 
     /// The image target a chapter uses: `runs/<name>.svg`.
@@ -84,11 +76,16 @@ fn rows(results: &Value) -> Vec<Row<'_>> {
         .collect()
 }
 
-/// The date of the run, as the results give it.
-fn run_date(results: &Value) -> &str {
-    results["conditions"]["date"]
-        .as_str()
-        .unwrap_or("an unknown date")
+/// `items` gathered by their key, keys and items in the order they come.
+fn in_groups<'a, T>(items: impl Iterator<Item = (&'a str, T)>) -> Vec<(&'a str, Vec<T>)> {
+    let mut groups: Vec<(&str, Vec<T>)> = Vec::new();
+    for (key, item) in items {
+        match groups.iter_mut().find(|group| group.0 == key) {
+            Some((_, members)) => members.push(item),
+            None => groups.push((key, vec![item])),
+        }
+    }
+    groups
 }
 
 /// The number of connections of a `C10K, N` workload.
@@ -99,7 +96,9 @@ fn c10k_connections(workload: &str) -> Option<u32> {
 /// Every chart the results give, in the order the chapter shows them.
 pub fn draw(results: &Value) -> Vec<Chart> {
     let rows = rows(results);
-    let date = run_date(results);
+    let date = results["conditions"]["date"]
+        .as_str()
+        .unwrap_or("an unknown date");
     [
         vs_nginx(&rows, date),
         c10k_memory(&rows, date),
@@ -110,11 +109,10 @@ pub fn draw(results: &Value) -> Vec<Chart> {
     .collect()
 }
 
-/// Reads the committed results and draws them.
+/// Reads the committed results, `support/bench/results.json`, and draws them.
 pub fn draw_committed() -> std::io::Result<Vec<Chart>> {
-    let text = std::fs::read_to_string(results_path())?;
-    let results: Value = serde_json::from_str(&text)
-        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?;
+    let path = crate::workspace_root().join("support/bench/results.json");
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
     Ok(draw(&results))
 }
 
@@ -126,6 +124,8 @@ const BAR: f64 = 16.0;
 const BAR_GAP: f64 = 5.0;
 const INK: &str = "#111111";
 const FAINT: &str = "#777777";
+const CARD: &str = "#f6f6f6";
+const GRID: &str = r##"stroke="#dddddd""##;
 
 /// The colour of a server's bars and line, the same in every chart. Each
 /// chart also names the server in text, so the colour is never the only cue.
@@ -146,57 +146,6 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// The card every chart is drawn on, with its title (the alt text) and heading.
-fn open_card(svg: &mut String, height: f64, alt: &str, heading: &str) {
-    let _ = writeln!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="13" role="img">"##
-    );
-    let _ = writeln!(svg, "<title>{}</title>", escape(alt));
-    let _ = writeln!(
-        svg,
-        r##"<rect x="0.5" y="0.5" width="{}" height="{}" rx="10" fill="#f6f6f6" stroke="#888888"/>"##,
-        WIDTH - 1.0,
-        height - 1.0
-    );
-    let _ = writeln!(
-        svg,
-        r##"<text x="{MARGIN}" y="{}" fill="{INK}" font-weight="bold" font-size="14">{}</text>"##,
-        MARGIN + 14.0,
-        escape(heading)
-    );
-}
-
-/// Text with a halo of the card's colour, so that a grid line behind it
-/// does not cross it.
-fn text(svg: &mut String, x: f64, y: f64, anchor: &str, fill: &str, words: &str) {
-    let _ = writeln!(
-        svg,
-        r##"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" fill="{fill}" stroke="#f6f6f6" stroke-width="4" paint-order="stroke">{}</text>"##,
-        escape(words)
-    );
-}
-
-/// A bar chart's vertical grid: a line and a label at every fifth of the
-/// scale, from `top` to `bottom`; `label` writes a value.
-fn grid(
-    svg: &mut String,
-    (top, bottom): (f64, f64),
-    scale_end: f64,
-    plot_width: f64,
-    label: impl Fn(f64) -> String,
-) {
-    for step in 0..=5 {
-        let value = scale_end * f64::from(step) / 5.0;
-        let x = LABELS + value / scale_end * plot_width;
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}" stroke="#dddddd"/>"##
-        );
-        text(svg, x, bottom + 16.0, "middle", FAINT, &label(value));
-    }
 }
 
 /// Thousands with commas: 92,407.
@@ -225,267 +174,191 @@ fn nice_ceiling(value: f64) -> f64 {
         .unwrap_or(10.0 * power)
 }
 
-/// One group of horizontal bars under a heading: each bar a server, its
-/// length `value`, its label `label`. Returns the y below the group.
-fn bar_group(
-    svg: &mut String,
-    y: f64,
-    heading: &str,
-    bars: &[(&str, f64, String)],
-    scale_end: f64,
-    plot_width: f64,
-) -> f64 {
-    let _ = writeln!(
-        svg,
-        r##"<text x="{MARGIN}" y="{:.1}" fill="{INK}" font-weight="bold">{}</text>"##,
-        y + 12.0,
-        escape(heading)
-    );
-    let mut y = y + 20.0;
-    for (server, value, label) in bars {
-        let length = (value / scale_end * plot_width).max(1.0);
-        text(svg, LABELS - 8.0, y + 12.0, "end", INK, server);
-        let _ = writeln!(
-            svg,
-            r##"<rect x="{LABELS}" y="{y:.1}" width="{length:.1}" height="{BAR}" fill="{}"/>"##,
-            colour(server)
-        );
-        text(svg, LABELS + length + 6.0, y + 12.0, "start", INK, label);
-        y += BAR + BAR_GAP;
+/// The values at which a scale ending at `end` is marked: every fifth.
+fn fifths(end: f64) -> impl Iterator<Item = f64> {
+    (0..=5).map(move |step| end * f64::from(step) / 5.0)
+}
+
+/// A chart being drawn: the card every chart is drawn on, with its title
+/// (the alt text) and heading, and what is drawn on it.
+struct Card {
+    name: &'static str,
+    alt: String,
+    svg: String,
+}
+
+impl Card {
+    fn new(name: &'static str, alt: String, height: f64, heading: &str) -> Card {
+        let mut card = Card {
+            name,
+            svg: String::new(),
+            alt,
+        };
+        card.add(format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="13" role="img">"#
+        ));
+        card.add(format!("<title>{}</title>", escape(&card.alt)));
+        card.add(format!(
+            r##"<rect x="0.5" y="0.5" width="{}" height="{}" rx="10" fill="{CARD}" stroke="#888888"/>"##,
+            WIDTH - 1.0,
+            height - 1.0
+        ));
+        card.bold(MARGIN, MARGIN + 14.0, r#"font-size="14""#, heading);
+        card
     }
-    y + 8.0
+
+    fn add(&mut self, element: String) {
+        self.svg.push_str(&element);
+        self.svg.push('\n');
+    }
+
+    fn bold(&mut self, x: f64, y: f64, style: &str, words: &str) {
+        let words = escape(words);
+        self.add(format!(
+            r#"<text x="{x}" y="{y:.1}" fill="{INK}" font-weight="bold" {style}>{words}</text>"#
+        ));
+    }
+
+    /// Text with a halo of the card's colour, so that a grid line behind
+    /// it does not cross it.
+    fn text(&mut self, (x, y): (f64, f64), anchor: &str, fill: &str, words: &str) {
+        let words = escape(words);
+        self.add(format!(
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" fill="{fill}" stroke="{CARD}" stroke-width="4" paint-order="stroke">{words}</text>"#
+        ));
+    }
+
+    fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), style: &str) {
+        self.add(format!(
+            r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" {style}/>"#
+        ));
+    }
+
+    fn rect(&mut self, (x, y): (f64, f64), (width, height): (f64, f64), fill: &str) {
+        self.add(format!(
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{width:.1}" height="{height:.1}" fill="{fill}"/>"#
+        ));
+    }
+
+    fn finish(mut self) -> Chart {
+        self.svg.push_str("</svg>\n");
+        Chart {
+            name: self.name.to_owned(),
+            alt: self.alt,
+            svg: self.svg,
+        }
+    }
+}
+
+/// One bar: a server, the bar's length and the words at its end.
+struct Bar<'a> {
+    server: &'a str,
+    value: f64,
+    label: String,
+}
+
+/// What a bar chart shows: groups of horizontal bars, each group under its
+/// heading, on a vertical grid at every fifth of the scale.
+struct BarChart<'a> {
+    groups: Vec<(&'a str, Vec<Bar<'a>>)>,
+    scale_end: f64,
+    /// The grid's label of a value.
+    tick: fn(f64) -> String,
+    /// A dashed line across every group at a value, with its name.
+    reference: Option<(f64, &'static str)>,
+}
+
+/// The height of a bar chart's card that holds `groups` and `bars`.
+fn bar_chart_height(groups: usize, bars: usize) -> f64 {
+    const TOP: f64 = 56.0;
+    const GROUP: f64 = 28.0;
+    TOP + groups as f64 * GROUP + bars as f64 * (BAR + BAR_GAP) + 32.0
+}
+
+fn draw_bars(mut card: Card, height: f64, chart: &BarChart<'_>) -> Chart {
+    let (top, bottom) = (52.0, height - 34.0);
+    let plot_width = WIDTH - LABELS - 150.0;
+    let x_of = |value: f64| LABELS + value / chart.scale_end * plot_width;
+    for value in fifths(chart.scale_end) {
+        card.line((x_of(value), top), (x_of(value), bottom), GRID);
+        card.text(
+            (x_of(value), bottom + 16.0),
+            "middle",
+            FAINT,
+            &(chart.tick)(value),
+        );
+    }
+    if let Some((value, name)) = chart.reference {
+        let x = x_of(value);
+        let style = format!(r#"stroke="{FAINT}" stroke-width="1.5" stroke-dasharray="5 3""#);
+        card.line((x, top), (x, bottom), &style);
+        card.text((x, top - 2.0), "middle", FAINT, name);
+    }
+    let mut y = top + 4.0;
+    for (heading, bars) in &chart.groups {
+        card.bold(MARGIN, y + 12.0, "", heading);
+        y += 20.0;
+        for bar in bars {
+            let length = (x_of(bar.value) - LABELS).max(1.0);
+            card.text((LABELS - 8.0, y + 12.0), "end", INK, bar.server);
+            card.rect((LABELS, y), (length, BAR), colour(bar.server));
+            let end = (LABELS + length + 6.0, y + 12.0);
+            card.text(end, "start", INK, &bar.label);
+            y += BAR + BAR_GAP;
+        }
+        y += 8.0;
+    }
+    card.finish()
 }
 
 /// Requests per second relative to nginx, per workload: a bar per server,
-/// a dashed line at nginx's 1.0.
+/// a dashed line at nginx's 1.0. Of the C10K workloads, only the largest.
 fn vs_nginx(rows: &[Row<'_>], date: &str) -> Option<Chart> {
     let largest_c10k = rows
         .iter()
         .filter_map(|row| c10k_connections(row.workload))
         .max();
-    let mut workloads: Vec<&str> = Vec::new();
-    for row in rows {
-        let shown = match c10k_connections(row.workload) {
-            Some(n) => Some(n) == largest_c10k,
-            None => row.vs_nginx.is_some(),
-        };
-        if shown && !workloads.contains(&row.workload) {
-            workloads.push(row.workload);
-        }
-    }
-    let groups: Vec<(&str, Vec<&Row<'_>>)> = workloads
-        .iter()
-        .map(|workload| {
-            let members = rows
-                .iter()
-                .filter(|row| row.workload == *workload && row.vs_nginx.is_some())
-                .collect();
-            (*workload, members)
+    let groups = in_groups(rows.iter().filter_map(|row| {
+        let ratio = row.vs_nginx?;
+        let c10k = c10k_connections(row.workload);
+        (c10k.is_none() || c10k == largest_c10k).then(|| {
+            let label = format!("{ratio:.2}x  ({}/s)", grouped(row.requests_per_s));
+            let server = row.server;
+            (
+                row.workload,
+                Bar {
+                    server,
+                    value: ratio,
+                    label,
+                },
+            )
         })
-        .collect();
-    let most = groups
-        .iter()
-        .flat_map(|(_, members)| members.iter().filter_map(|row| row.vs_nginx))
-        .fold(0.0, f64::max);
+    }));
+    let bars = groups.iter().flat_map(|group| &group.1);
+    let most = bars.clone().map(|bar| bar.value).fold(0.0, f64::max);
     if most == 0.0 {
         return None;
     }
-    let scale_end = nice_ceiling(most * 1.05).max(1.5);
-    let plot_width = WIDTH - LABELS - 150.0;
-    let bars_total: usize = groups.iter().map(|(_, members)| members.len()).sum();
-    let height = 68.0 + groups.len() as f64 * 28.0 + bars_total as f64 * (BAR + BAR_GAP) + 40.0;
-
     let mut alt = format!(
         "Bar chart of the benchmark run of {date}: requests per second of each server, relative to nginx on the same workload (1.0 = as fast as nginx)."
     );
-    for (workload, members) in &groups {
-        let parts: Vec<String> = members
+    for (workload, bars) in &groups {
+        let parts: Vec<String> = bars
             .iter()
-            .map(|row| format!("{} {:.2}", row.server, row.vs_nginx.unwrap_or(0.0)))
+            .map(|bar| format!("{} {:.2}", bar.server, bar.value))
             .collect();
         let _ = write!(alt, " {workload}: {}.", parts.join(", "));
     }
-
-    let mut svg = String::new();
-    open_card(
-        &mut svg,
-        height,
-        &alt,
-        &format!("Requests per second, relative to nginx (run of {date})"),
-    );
-    let top = 52.0;
-    let bottom = height - 34.0;
-    grid(&mut svg, (top, bottom), scale_end, plot_width, |value| {
-        format!("{value}x")
-    });
-    // nginx's 1.0, dashed, across every group.
-    let one = LABELS + plot_width / scale_end;
-    let _ = writeln!(
-        svg,
-        r##"<line x1="{one:.1}" y1="{top}" x2="{one:.1}" y2="{bottom}" stroke="{FAINT}" stroke-width="1.5" stroke-dasharray="5 3"/>"##
-    );
-    text(&mut svg, one, top - 2.0, "middle", FAINT, "nginx");
-    let mut y = top + 4.0;
-    for (workload, members) in &groups {
-        let bars: Vec<(&str, f64, String)> = members
-            .iter()
-            .map(|row| {
-                let ratio = row.vs_nginx.unwrap_or(0.0);
-                (
-                    row.server,
-                    ratio,
-                    format!("{ratio:.2}x  ({}/s)", grouped(row.requests_per_s)),
-                )
-            })
-            .collect();
-        y = bar_group(&mut svg, y, workload, &bars, scale_end, plot_width);
-    }
-    svg.push_str("</svg>\n");
-    Some(Chart {
-        name: "bench-vs-nginx".to_owned(),
-        alt,
-        svg,
-    })
-}
-
-/// Peak RSS against the number of connections held, C10K rows: a line
-/// per server, each point labelled in MiB.
-fn c10k_memory(rows: &[Row<'_>], date: &str) -> Option<Chart> {
-    let mut servers: Vec<&str> = Vec::new();
-    let mut points: Vec<(&str, u32, f64)> = Vec::new();
-    for row in rows {
-        if let Some(connections) = c10k_connections(row.workload) {
-            if !servers.contains(&row.server) {
-                servers.push(row.server);
-            }
-            points.push((row.server, connections, row.peak_rss_kib / 1024.0));
-        }
-    }
-    let most_connections = points.iter().map(|point| point.1).max()?;
-    let most_mib = points.iter().map(|point| point.2).fold(0.0, f64::max);
-    let mib_end = nice_ceiling(most_mib * 1.1);
-    let connections_end = nice_ceiling(f64::from(most_connections));
-
-    let mut alt = format!(
-        "Line chart of the benchmark run of {date}: peak resident memory (MiB) against the number of keep-alive connections held at once."
-    );
-    for server in &servers {
-        let parts: Vec<String> = points
-            .iter()
-            .filter(|point| point.0 == *server)
-            .map(|point| format!("{:.1} MiB at {}", point.2, grouped(f64::from(point.1))))
-            .collect();
-        let _ = write!(alt, " {server}: {}.", parts.join(", "));
-    }
-
-    let height = 360.0;
-    let (left, right, top, bottom) = (70.0, WIDTH - 210.0, 64.0, height - 50.0);
-    let x_of = |connections: f64| left + connections / connections_end * (right - left);
-    let y_of = |mib: f64| bottom - mib / mib_end * (bottom - top);
-    let mut svg = String::new();
-    open_card(
-        &mut svg,
-        height,
-        &alt,
-        &format!("Peak RSS against connections held, C10K (run of {date})"),
-    );
-    // Axes, with a tick at every fifth of each scale.
-    let _ = writeln!(
-        svg,
-        r##"<path d="M{left} {top} V{bottom} H{right}" fill="none" stroke="{FAINT}"/>"##
-    );
-    for step in 0..=5 {
-        let fraction = f64::from(step) / 5.0;
-        let mib = mib_end * fraction;
-        let y = y_of(mib);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{left}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#dddddd"/>"##
-        );
-        text(
-            &mut svg,
-            left - 6.0,
-            y + 4.0,
-            "end",
-            FAINT,
-            &format!("{mib:.0}"),
-        );
-        let connections = connections_end * fraction;
-        text(
-            &mut svg,
-            x_of(connections),
-            bottom + 16.0,
-            "middle",
-            FAINT,
-            &grouped(connections),
-        );
-    }
-    text(&mut svg, left - 6.0, top - 14.0, "end", FAINT, "MiB");
-    text(
-        &mut svg,
-        (left + right) / 2.0,
-        bottom + 34.0,
-        "middle",
-        FAINT,
-        "connections held at once",
-    );
-    let dashes = ["", "6 3", "2 3", "8 3 2 3"];
-    for (index, server) in servers.iter().enumerate() {
-        let mine: Vec<&(&str, u32, f64)> =
-            points.iter().filter(|point| point.0 == *server).collect();
-        let path: Vec<String> = mine
-            .iter()
-            .map(|point| format!("{:.1},{:.1}", x_of(f64::from(point.1)), y_of(point.2)))
-            .collect();
-        let _ = writeln!(
-            svg,
-            r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5" stroke-dasharray="{}"/>"##,
-            path.join(" "),
-            colour(server),
-            dashes[index % dashes.len()]
-        );
-        for point in &mine {
-            let (x, y) = (x_of(f64::from(point.1)), y_of(point.2));
-            let _ = writeln!(
-                svg,
-                r##"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{}"/>"##,
-                colour(server)
-            );
-        }
-    }
-    // Each server's name and its last value, right of the plot, at the
-    // height of its last point, moved apart where two would overlap.
-    let mut labels: Vec<(f64, &str, String)> = servers
-        .iter()
-        .filter_map(|server| {
-            let last = points.iter().rfind(|point| point.0 == *server)?;
-            Some((
-                y_of(last.2) + 4.0,
-                *server,
-                format!("{server} {:.1} MiB", last.2),
-            ))
-        })
-        .collect();
-    labels.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for index in 1..labels.len() {
-        labels[index].0 = labels[index].0.max(labels[index - 1].0 + 16.0);
-    }
-    for (y, server, label) in &labels {
-        let _ = writeln!(
-            svg,
-            r##"<rect x="{}" y="{:.1}" width="10" height="10" fill="{}"/>"##,
-            right + 8.0,
-            y - 9.0,
-            colour(server)
-        );
-        text(&mut svg, right + 24.0, *y, "start", INK, label);
-    }
-    svg.push_str("</svg>\n");
-    Some(Chart {
-        name: "bench-c10k-memory".to_owned(),
-        alt,
-        svg,
-    })
+    let height = bar_chart_height(groups.len(), bars.count());
+    let heading = format!("Requests per second, relative to nginx (run of {date})");
+    let chart = BarChart {
+        groups,
+        scale_end: nice_ceiling(most * 1.05).max(1.5),
+        tick: |value| format!("{value}x"),
+        reference: Some((1.0, "nginx")),
+    };
+    let card = Card::new("bench-vs-nginx", alt, height, &heading);
+    Some(draw_bars(card, height, &chart))
 }
 
 /// CPU seconds each server used while its connections sat idle.
@@ -495,10 +368,6 @@ fn idle_cpu(rows: &[Row<'_>], date: &str) -> Option<Chart> {
         .filter(|row| row.workload.starts_with("idle"))
         .collect();
     let workload = idle.first()?.workload;
-    let most = idle.iter().map(|row| row.cpu_seconds).fold(0.0, f64::max);
-    let scale_end = nice_ceiling(most.max(1.0));
-    let plot_width = WIDTH - LABELS - 150.0;
-    let height = 44.0 + 20.0 + idle.len() as f64 * (BAR + BAR_GAP) + 36.0;
     let parts: Vec<String> = idle
         .iter()
         .map(|row| format!("{} {:.2} s", row.server, row.cpu_seconds))
@@ -507,42 +376,116 @@ fn idle_cpu(rows: &[Row<'_>], date: &str) -> Option<Chart> {
         "Bar chart of the benchmark run of {date}: CPU seconds (user and system) each server used while holding idle connections ({workload}): {}.",
         parts.join(", ")
     );
-    let mut svg = String::new();
-    open_card(
-        &mut svg,
-        height,
-        &alt,
-        &format!("CPU seconds while connections sit idle: {workload} (run of {date})"),
-    );
-    let bars: Vec<(&str, f64, String)> = idle
+    let most = idle.iter().map(|row| row.cpu_seconds).fold(0.0, f64::max);
+    let bars = idle
         .iter()
-        .map(|row| {
-            (
-                row.server,
-                row.cpu_seconds,
-                format!("{:.2} s", row.cpu_seconds),
-            )
+        .map(|row| Bar {
+            server: row.server,
+            value: row.cpu_seconds,
+            label: format!("{:.2} s", row.cpu_seconds),
         })
         .collect();
-    let top = 44.0;
-    let bottom = top + 20.0 + idle.len() as f64 * (BAR + BAR_GAP);
-    grid(&mut svg, (top, bottom), scale_end, plot_width, |value| {
-        format!("{value} s")
-    });
-    bar_group(
-        &mut svg,
-        top,
-        "CPU time of one run, user and system",
-        &bars,
-        scale_end,
-        plot_width,
+    let height = bar_chart_height(1, idle.len());
+    let heading = format!("CPU seconds while connections sit idle: {workload} (run of {date})");
+    let chart = BarChart {
+        groups: vec![("CPU time of one run, user and system", bars)],
+        scale_end: nice_ceiling(most.max(1.0)),
+        tick: |value| format!("{value} s"),
+        reference: None,
+    };
+    let card = Card::new("bench-idle-cpu", alt, height, &heading);
+    Some(draw_bars(card, height, &chart))
+}
+
+/// Peak RSS against the number of connections held, C10K rows: a line
+/// per server, each named at its end with its last value in MiB.
+fn c10k_memory(rows: &[Row<'_>], date: &str) -> Option<Chart> {
+    // Each server's points, (connections, MiB), in the order of the rows.
+    let lines = in_groups(rows.iter().filter_map(|row| {
+        let connections = f64::from(c10k_connections(row.workload)?);
+        Some((row.server, (connections, row.peak_rss_kib / 1024.0)))
+    }));
+    let points = lines.iter().flat_map(|line| &line.1);
+    let most_connections = points.clone().map(|point| point.0).reduce(f64::max)?;
+    let mib_end = nice_ceiling(points.map(|point| point.1).fold(0.0, f64::max) * 1.1);
+    let connections_end = nice_ceiling(most_connections);
+
+    let mut alt = format!(
+        "Line chart of the benchmark run of {date}: peak resident memory (MiB) against the number of keep-alive connections held at once."
     );
-    svg.push_str("</svg>\n");
-    Some(Chart {
-        name: "bench-idle-cpu".to_owned(),
-        alt,
-        svg,
-    })
+    for (server, points) in &lines {
+        let parts: Vec<String> = points
+            .iter()
+            .map(|(connections, mib)| format!("{mib:.1} MiB at {}", grouped(*connections)))
+            .collect();
+        let _ = write!(alt, " {server}: {}.", parts.join(", "));
+    }
+
+    let height = 360.0;
+    let heading = format!("Peak RSS against connections held, C10K (run of {date})");
+    let mut card = Card::new("bench-c10k-memory", alt, height, &heading);
+    let (left, right, top, bottom) = (70.0, WIDTH - 210.0, 64.0, height - 50.0);
+    let x_of = |connections: f64| left + connections / connections_end * (right - left);
+    let y_of = |mib: f64| bottom - mib / mib_end * (bottom - top);
+    card.add(format!(
+        r#"<path d="M{left} {top} V{bottom} H{right}" fill="none" stroke="{FAINT}"/>"#
+    ));
+    for (mib, connections) in fifths(mib_end).zip(fifths(connections_end)) {
+        card.line((left, y_of(mib)), (right, y_of(mib)), GRID);
+        card.text(
+            (left - 6.0, y_of(mib) + 4.0),
+            "end",
+            FAINT,
+            &format!("{mib:.0}"),
+        );
+        let tick = (x_of(connections), bottom + 16.0);
+        card.text(tick, "middle", FAINT, &grouped(connections));
+    }
+    card.text((left - 6.0, top - 14.0), "end", FAINT, "MiB");
+    let middle = ((left + right) / 2.0, bottom + 34.0);
+    card.text(middle, "middle", FAINT, "connections held at once");
+    let dashes = ["", "6 3", "2 3", "8 3 2 3"];
+    for (index, (server, points)) in lines.iter().enumerate() {
+        let on_plot: Vec<(f64, f64)> = points
+            .iter()
+            .map(|&(connections, mib)| (x_of(connections), y_of(mib)))
+            .collect();
+        let path: Vec<String> = on_plot
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect();
+        card.add(format!(
+            r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5" stroke-dasharray="{}"/>"#,
+            path.join(" "),
+            colour(server),
+            dashes[index % dashes.len()]
+        ));
+        for (x, y) in on_plot {
+            let fill = colour(server);
+            card.add(format!(
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{fill}"/>"#
+            ));
+        }
+    }
+    // Each server's name and its last value, right of the plot, at the
+    // height of its last point, moved apart where two would overlap.
+    let mut labels: Vec<(f64, &str, f64)> = lines
+        .iter()
+        .filter_map(|(server, points)| {
+            let (_, mib) = points.last()?;
+            Some((y_of(*mib) + 4.0, *server, *mib))
+        })
+        .collect();
+    labels.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for index in 1..labels.len() {
+        labels[index].0 = labels[index].0.max(labels[index - 1].0 + 16.0);
+    }
+    for (y, server, mib) in labels {
+        card.rect((right + 8.0, y - 9.0), (10.0, 10.0), colour(server));
+        let label = format!("{server} {mib:.1} MiB");
+        card.text((right + 24.0, y), "start", INK, &label);
+    }
+    Some(card.finish())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! cargo run -p book --features draw --bin draw-figures
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 
 use book::{charts, figures};
@@ -27,50 +27,31 @@ fn main() {
 
 /// Whether every source could be drawn.
 fn draw_figures() -> std::io::Result<bool> {
-    let directory = figures::svg_directory();
-    fs::create_dir_all(&directory)?;
-    let mut wanted = BTreeSet::new();
+    let mut svgs = BTreeMap::new();
     let mut alt_texts = BTreeMap::new();
     let mut all_drawn = true;
     for source in figures::read_sources(&figures::sources_directory())? {
-        let figure = match source {
-            Ok(figure) => figure,
+        match source {
+            Ok(figure) => {
+                svgs.insert(format!("{}.svg", figure.name), figures::render(&figure));
+                alt_texts.insert(format!("figures/{}.svg", figure.name), figure.alt);
+            }
             Err(err) => {
                 eprintln!("draw-figures: {err}");
                 all_drawn = false;
-                continue;
             }
-        };
-        let name = format!("{}.svg", figure.name);
-        let path = directory.join(&name);
-        let svg = figures::render(&figure);
-        if fs::read_to_string(&path).ok().as_deref() != Some(svg.as_str()) {
-            fs::write(&path, &svg)?;
-            println!("wrote {}", path.display());
         }
-        wanted.insert(name);
-        alt_texts.insert(format!("figures/{}.svg", figure.name), figure.alt);
     }
-    fs::create_dir_all(charts::directory())?;
+    // A figure whose source is broken is kept until it is mended.
+    let is_svg = |name: &str| name.ends_with(".svg");
+    book::update(&figures::svg_directory(), is_svg, &svgs, all_drawn)?;
+    let mut charts = BTreeMap::new();
     for chart in charts::draw_committed()? {
-        let path = chart.path();
-        if fs::read_to_string(&path).ok().as_deref() != Some(chart.svg.as_str()) {
-            fs::write(&path, &chart.svg)?;
-            println!("wrote {}", path.display());
-        }
-        alt_texts.insert(chart.target(), chart.alt);
+        alt_texts.insert(chart.target(), chart.alt.clone());
+        charts.insert(chart.file_name(), chart.svg);
     }
+    book::update(&charts::directory(), charts::is_chart, &charts, true)?;
     copy_alt_texts(&alt_texts)?;
-    if all_drawn {
-        for entry in fs::read_dir(&directory)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".svg") && !wanted.contains(&name) {
-                fs::remove_file(entry.path())?;
-                println!("removed {}", entry.path().display());
-            }
-        }
-    }
     Ok(all_drawn)
 }
 
@@ -84,10 +65,7 @@ fn copy_alt_texts(alt_texts: &BTreeMap<String, String>) -> std::io::Result<()> {
         let text = fs::read_to_string(&path)?;
         let mut updated = text.clone();
         for image in figures::images_in(&text) {
-            let Some(alt) = alt_texts.get(&image.target) else {
-                continue;
-            };
-            if &image.alt != alt {
+            if let Some(alt) = alt_texts.get(&image.target) {
                 updated = updated.replacen(
                     &format!("![{}]({}", image.alt, image.target),
                     &format!("![{alt}]({}", image.target),

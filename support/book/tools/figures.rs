@@ -95,32 +95,22 @@ pub fn parse(name: &str, text: &str) -> Result<Figure, SourceError> {
             "no line `{SEPARATOR}` between the header and the diagram"
         )));
     };
-    let mut fields: Vec<(String, String)> = Vec::new();
+    // The header is `alt:` and the lines that continue it, indented.
+    let mut alt: Option<String> = None;
     for (index, line) in header.lines().enumerate() {
-        if line.starts_with(char::is_whitespace) && !line.trim().is_empty() {
-            match fields.last_mut() {
-                Some((_, value)) => {
-                    value.push(' ');
-                    value.push_str(line.trim());
-                }
-                None => {
-                    return Err(error(format!(
-                        "line {}: a continuation of nothing",
-                        index + 1
-                    )))
-                }
+        match (line.strip_prefix("alt:"), &mut alt) {
+            (Some(value), None) => alt = Some(value.trim().to_owned()),
+            (None, Some(alt)) if line.starts_with(char::is_whitespace) => {
+                alt.push(' ');
+                alt.push_str(line.trim());
             }
-        } else if let Some((key, value)) = line.split_once(':') {
-            fields.push((key.trim().to_owned(), value.trim().to_owned()));
-        } else if !line.trim().is_empty() {
-            return Err(error(format!("line {}: expected `key: value`", index + 1)));
-        }
-    }
-    let mut alt = None;
-    for (key, value) in fields {
-        match key.as_str() {
-            "alt" => alt = Some(value),
-            other => return Err(error(format!("unknown header field `{other}`"))),
+            _ if line.trim().is_empty() => {}
+            _ => {
+                let number = index + 1;
+                return Err(error(format!(
+                    "header line {number}: expected one `alt:` line and the indented lines that continue it"
+                )));
+            }
         }
     }
     let alt = alt.unwrap_or_default();

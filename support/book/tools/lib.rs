@@ -22,6 +22,7 @@
 //! no longer matches its source, or a chapter has no figure; with
 //! `--features draw` (svgbob), also when a committed figure does.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -51,18 +52,15 @@ pub fn diffs_directory() -> PathBuf {
     book_source().join("diffs")
 }
 
-/// Whether `line` is one of mdBook's anchor markers, `// ANCHOR: name` or
-/// `// ANCHOR_END: name`: book markup that lets a chapter include a piece of
+/// `text` without mdBook's anchor lines, `// ANCHOR: name` and `//
+/// ANCHOR_END: name`: book markup that lets a chapter include a piece of
 /// a crate (`{{#include ../../crate/src/main.rs:name}}`), not code.
-pub fn is_anchor_line(line: &str) -> bool {
-    let code = line.trim_start();
-    code.starts_with("// ANCHOR:") || code.starts_with("// ANCHOR_END:")
-}
-
-/// `text` without its anchor lines (see [`is_anchor_line`]).
 pub fn without_anchor_lines(text: &str) -> String {
     text.split_inclusive('\n')
-        .filter(|line| !is_anchor_line(line))
+        .filter(|line| {
+            let code = line.trim_start();
+            !code.starts_with("// ANCHOR:") && !code.starts_with("// ANCHOR_END:")
+        })
         .collect()
 }
 
@@ -77,8 +75,7 @@ pub fn stage_source(path: &str) -> io::Result<String> {
         .map_err(|err| io::Error::new(err.kind(), format!("{path}: {err}")))
 }
 
-/// The text of `diff` as the current sources give it, anchor lines left out
-/// (see [`stage_source`]).
+/// The text of `diff` as the current sources give it.
 pub fn expected_diff(diff: &stages::StageDiff) -> io::Result<String> {
     Ok(unified_diff::unified_diff(
         &diff.from,
@@ -86,6 +83,67 @@ pub fn expected_diff(diff: &stages::StageDiff) -> io::Result<String> {
         &diff.to,
         &stage_source(&diff.to)?,
     ))
+}
+
+/// Every diff of `docs/src/diffs`, by file name, as the sources give it.
+pub fn expected_diffs() -> io::Result<BTreeMap<String, String>> {
+    stages::stage_diffs()
+        .iter()
+        .map(|diff| Ok((diff.file_name(), expected_diff(diff)?)))
+        .collect()
+}
+
+/// How a directory of generated files differs from what its sources give.
+#[derive(Debug, Default)]
+pub struct Outdated {
+    /// Files whose text is not the one wanted, or that are missing.
+    pub stale: Vec<String>,
+    /// Generated files that nothing wants any more.
+    pub left_over: Vec<String>,
+}
+
+/// Compares the files of `directory` with `wanted` (file name → text);
+/// files that `generated` does not accept are someone else's, never left
+/// over.
+pub fn outdated(
+    directory: &Path,
+    generated: fn(&str) -> bool,
+    wanted: &BTreeMap<String, String>,
+) -> Outdated {
+    let stale = wanted
+        .iter()
+        .filter(|(name, text)| fs::read_to_string(directory.join(name)).ok().as_ref() != Some(text))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let left_over = fs::read_dir(directory)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| generated(name) && !wanted.contains_key(name))
+        .collect();
+    Outdated { stale, left_over }
+}
+
+/// Writes the stale files of `directory` (see [`outdated`]) and, if
+/// `remove_left_over`, removes those left over, saying what it does.
+pub fn update(
+    directory: &Path,
+    generated: fn(&str) -> bool,
+    wanted: &BTreeMap<String, String>,
+    remove_left_over: bool,
+) -> io::Result<()> {
+    fs::create_dir_all(directory)?;
+    let outdated = outdated(directory, generated, wanted);
+    for name in outdated.stale {
+        fs::write(directory.join(&name), &wanted[&name])?;
+        println!("wrote {}", directory.join(name).display());
+    }
+    for name in outdated.left_over.iter().filter(|_| remove_left_over) {
+        fs::remove_file(directory.join(name))?;
+        println!("removed {}", directory.join(name).display());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

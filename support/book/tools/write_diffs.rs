@@ -6,39 +6,13 @@
 //! cargo run -p book --bin write-diffs
 //! ```
 
-use std::collections::BTreeSet;
-use std::fs;
-
-use book::stages::stage_diffs;
-
 fn main() {
-    if let Err(err) = write_diffs() {
+    let written = book::expected_diffs().and_then(|diffs| {
+        let is_diff = |name: &str| name.ends_with(".diff");
+        book::update(&book::diffs_directory(), is_diff, &diffs, true)
+    });
+    if let Err(err) = written {
         eprintln!("write-diffs: {err}");
         std::process::exit(1);
     }
-}
-
-fn write_diffs() -> std::io::Result<()> {
-    let directory = book::diffs_directory();
-    fs::create_dir_all(&directory)?;
-    let mut wanted = BTreeSet::new();
-    for diff in &stage_diffs() {
-        let name = diff.file_name();
-        let path = directory.join(&name);
-        let text = book::expected_diff(diff)?;
-        if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            fs::write(&path, &text)?;
-            println!("wrote {}", path.display());
-        }
-        wanted.insert(name);
-    }
-    for entry in fs::read_dir(&directory)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".diff") && !wanted.contains(&name) {
-            fs::remove_file(entry.path())?;
-            println!("removed {}", entry.path().display());
-        }
-    }
-    Ok(())
 }
