@@ -440,13 +440,12 @@ fn verify() -> Result<bool> {
                 format!("DOES NOT BUILD: {}", first_error(messages))
             }
         };
-        let line = format!(
+        println!(
             "{:<25} starter {starter_words}\n{:<25} solution {solution_words} ({:.1} s)",
             exercise.name,
             "",
             started.elapsed().as_secs_f32()
         );
-        println!("{line}");
     }
     if problems.is_empty() {
         println!(
@@ -537,21 +536,17 @@ fn grade(dir: &Path, per_student: Duration) -> Result<bool> {
         .max()
         .unwrap_or(7)
         .max(7);
-    let mut header = format!("{:<width$}", "student");
-    for exercise in exercises() {
-        header.push_str(&format!(" | {:<8}", &exercise.name[..2]));
-    }
-    header.push_str(" | passed");
+    let numbers: String = exercises()
+        .iter()
+        .map(|exercise| format!(" | {:<8}", &exercise.name[..2]))
+        .collect();
+    let header = format!("{:<width$}{numbers} | passed", "student");
     println!("{header}");
     println!("{}", "-".repeat(header.len()));
     for (name, cells) in &rows {
-        let mut line = format!("{name:<width$}");
-        for cell in cells {
-            line.push_str(&format!(" | {cell:<8}"));
-        }
+        let row: String = cells.iter().map(|cell| format!(" | {cell:<8}")).collect();
         let passed = cells.iter().filter(|cell| *cell == "pass").count();
-        line.push_str(&format!(" | {passed}/{}", exercises().len()));
-        println!("{line}");
+        println!("{name:<width$}{row} | {passed}/{}", exercises().len());
     }
     println!();
     println!(
