@@ -19,8 +19,11 @@ pub struct Exercise {
     /// About how long a student needs, in minutes.
     pub minutes: u32,
     /// Starts the built binary and tries its behaviour.
-    pub check: fn(&Probe) -> Result<(), String>,
+    pub check: Check,
 }
+
+/// A check: `Err` holds the reason it failed, for the student.
+pub type Check = fn(&Probe) -> Result<(), String>;
 
 impl Exercise {
     /// The package and binary name: `ex` and the folder's name.
@@ -52,7 +55,7 @@ pub fn exercises() -> &'static [Exercise] {
 }
 
 /// The check of the exercise `name`.
-fn check_of(name: &str) -> Option<fn(&Probe) -> Result<(), String>> {
+fn check_of(name: &str) -> Option<Check> {
     Some(match name {
         "01_socket_steps" => checks::socket_steps,
         "02_greet_by_name" => checks::greet_by_name,

@@ -358,27 +358,16 @@ fn reset(name: &str) -> Result<bool> {
 
 /// The newest modification time of any file under each exercise's folder.
 fn modification_times(workspace: &Workspace) -> BTreeMap<&'static str, SystemTime> {
-    fn newest(path: &Path, newest_so_far: &mut SystemTime) {
-        let Ok(entries) = fs::read_dir(path) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let Ok(metadata) = entry.metadata() else {
-                continue;
-            };
-            if metadata.is_dir() {
-                newest(&entry.path(), newest_so_far);
-            } else if let Ok(modified) = metadata.modified() {
-                *newest_so_far = (*newest_so_far).max(modified);
-            }
-        }
-    }
     exercises()
         .iter()
         .map(|exercise| {
-            let mut time = SystemTime::UNIX_EPOCH;
-            newest(&workspace.exercise_dir(exercise), &mut time);
-            (exercise.name, time)
+            let folder = workspace.exercise_dir(exercise);
+            let files = workspace::files_under(&folder, &|_| false).unwrap_or_default();
+            let newest = files
+                .iter()
+                .filter_map(|file| fs::metadata(folder.join(file)).ok()?.modified().ok())
+                .max();
+            (exercise.name, newest.unwrap_or(SystemTime::UNIX_EPOCH))
         })
         .collect()
 }
@@ -423,7 +412,6 @@ fn verify() -> Result<bool> {
         copy.root.display()
     );
     let mut problems = Vec::new();
-    let mut lines = Vec::new();
     for exercise in exercises() {
         let started = Instant::now();
         copy.put_starter(&source, exercise)?;
@@ -452,14 +440,12 @@ fn verify() -> Result<bool> {
                 format!("DOES NOT BUILD: {}", first_error(messages))
             }
         };
-        let line = format!(
+        println!(
             "{:<25} starter {starter_words}\n{:<25} solution {solution_words} ({:.1} s)",
             exercise.name,
             "",
             started.elapsed().as_secs_f32()
         );
-        println!("{line}");
-        lines.push(line);
     }
     if problems.is_empty() {
         println!(
@@ -522,7 +508,7 @@ fn grade(dir: &Path, per_student: Duration) -> Result<bool> {
                 reasons.push(format!("{name} {}: not graded, out of time", exercise.name));
                 "no time".to_owned()
             } else {
-                copy.put_student(&source, exercise, &theirs)?;
+                copy.put_student(exercise, &theirs)?;
                 match build_and_check(&copy, exercise, false, Some(left)) {
                     Outcome::Pass => "pass".to_owned(),
                     Outcome::Fail(reason) => {
@@ -550,21 +536,17 @@ fn grade(dir: &Path, per_student: Duration) -> Result<bool> {
         .max()
         .unwrap_or(7)
         .max(7);
-    let mut header = format!("{:<width$}", "student");
-    for exercise in exercises() {
-        header.push_str(&format!(" | {:<8}", &exercise.name[..2]));
-    }
-    header.push_str(" | passed");
+    let numbers: String = exercises()
+        .iter()
+        .map(|exercise| format!(" | {:<8}", &exercise.name[..2]))
+        .collect();
+    let header = format!("{:<width$}{numbers} | passed", "student");
     println!("{header}");
     println!("{}", "-".repeat(header.len()));
     for (name, cells) in &rows {
-        let mut line = format!("{name:<width$}");
-        for cell in cells {
-            line.push_str(&format!(" | {cell:<8}"));
-        }
+        let row: String = cells.iter().map(|cell| format!(" | {cell:<8}")).collect();
         let passed = cells.iter().filter(|cell| *cell == "pass").count();
-        line.push_str(&format!(" | {passed}/{}", exercises().len()));
-        println!("{line}");
+        println!("{name:<width$}{row} | {passed}/{}", exercises().len());
     }
     println!();
     println!(

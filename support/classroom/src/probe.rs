@@ -4,18 +4,20 @@
 //!
 //! testkit's helpers panic on failure, which suits a test; a check must
 //! instead say what it saw, so only testkit's non-panicking parts are used
-//! here ([`Launch`], [`Process`]'s readings of output and `/proc`).
+//! here ([`Launch`], and [`Process`]'s readings of output and `/proc`).
+//! Its [`Server`] (a process and the port its banner named) also has
+//! panicking helpers (`connect`, `get`): checks use this file's instead.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::thread;
 use std::time::{Duration, Instant};
 
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 // testkit's own: the byte search, and its bounded wait that returns None
 // instead of panicking (named poll here, beside the checks' other steps).
-pub use testkit::{contains, within as poll};
+pub use testkit::{contains, within as poll, Server};
 use testkit::{Launch, Process};
 
 /// How long a server may take to print its banner.
@@ -40,66 +42,54 @@ impl Probe {
         }
     }
 
+    /// The same probe, printing no step: for a step repeated many times.
+    pub fn quiet(&self) -> Probe {
+        Probe {
+            binary: self.binary.clone(),
+            verbose: false,
+        }
+    }
+
     /// A launch of the binary on a free port (`PORT=0`).
     pub fn launch(&self) -> Launch {
         Launch::new(&self.binary.to_string_lossy())
     }
 
     /// Starts a server and waits for its first line, `{prefix}N ...`.
-    pub fn start(&self, launch: Launch, prefix: &str) -> Result<Running, String> {
+    pub fn start(&self, launch: Launch, prefix: &str) -> Result<Server, String> {
         let process = launch.spawn();
-        let deadline = Instant::now() + BANNER_WAIT;
-        loop {
-            if let Some(first) = process.stdout_lines().into_iter().next() {
-                let port = first
-                    .strip_prefix(prefix)
-                    .and_then(|rest| rest.strip_suffix(" ..."))
-                    .and_then(|digits| digits.parse::<u16>().ok())
-                    .ok_or_else(|| {
-                        format!("your program's first line should be '{prefix}N ...' (N the port), but it was {first:?}")
-                    })?;
-                self.step(format!("started your server: it printed '{first}'"));
-                return Ok(Running { process, port });
-            }
-            if let Some(exit) = process.exited() {
+        let first = poll(BANNER_WAIT, || {
+            let first = process.stdout_lines().into_iter().next();
+            first.map(Ok).or_else(|| process.exited().map(Err))
+        });
+        let first = match first {
+            Some(Ok(first)) => first,
+            Some(Err(exit)) => {
                 return Err(format!(
                     "your program {exit} before printing '{prefix}N ...'"
-                ));
+                ))
             }
-            if Instant::now() >= deadline {
+            None => {
                 return Err(format!(
                     "your program did not print '{prefix}N ...' within {} s (is it stuck before the banner?)",
                     BANNER_WAIT.as_secs()
-                ));
+                ))
             }
-            thread::sleep(Duration::from_millis(20));
-        }
+        };
+        let port = first
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(" ..."))
+            .and_then(|digits| digits.parse::<u16>().ok())
+            .ok_or_else(|| {
+                format!("your program's first line should be '{prefix}N ...' (N the port), but it was {first:?}")
+            })?;
+        self.step(format!("started your server: it printed '{first}'"));
+        Ok(Server { process, port })
     }
 
     /// Starts an HTTP server of the lessons: banner `Serving HTTP on port N ...`.
-    pub fn start_http(&self, launch: Launch) -> Result<Running, String> {
+    pub fn start_http(&self, launch: Launch) -> Result<Server, String> {
         self.start(launch, "Serving HTTP on port ")
-    }
-}
-
-/// A running binary started by a check; dropping it kills its process group.
-pub struct Running {
-    /// The process (its output, its children).
-    pub process: Process,
-    /// The port its banner named (0 for a program without a banner).
-    pub port: u16,
-}
-
-impl Running {
-    pub fn address(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-}
-
-impl std::ops::Deref for Running {
-    type Target = Process;
-    fn deref(&self) -> &Process {
-        &self.process
     }
 }
 
@@ -113,27 +103,18 @@ impl Exited for Process {
     fn exited(&self) -> Option<String> {
         // try_exit_status needs &mut; /proc tells without reaping: a
         // process that has exited is a zombie (or gone) until waited for.
-        match testkit::process_state(self.pid()) {
-            Some('Z') | None => {}
-            Some(_) => return None,
+        if !matches!(testkit::process_state(self.pid()), Some('Z') | None) {
+            return None;
         }
-        let status = nix_wait_status(self.pid());
-        let stderr = self.stderr();
-        Some(format!("{status}{}", stderr_words(&stderr)))
-    }
-}
-
-/// The exit status of a zombie child, read without reaping it (waitid with
-/// WNOWAIT), so that Process's drop still reaps it.
-fn nix_wait_status(pid: i32) -> String {
-    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-    match waitid(
-        Id::Pid(Pid::from_raw(pid)),
-        WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-    ) {
-        Ok(WaitStatus::Exited(_, code)) => format!("exited with code {code}"),
-        Ok(WaitStatus::Signaled(_, signal, _)) => format!("was killed by {signal}"),
-        _ => "exited".to_owned(),
+        // The exit status read without reaping (waitid with WNOWAIT), so
+        // that Process's drop still reaps it.
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+        let status = match waitid(Id::Pid(Pid::from_raw(self.pid())), flags) {
+            Ok(WaitStatus::Exited(_, code)) => format!("exited with code {code}"),
+            Ok(WaitStatus::Signaled(_, signal, _)) => format!("was killed by {signal}"),
+            _ => "exited".to_owned(),
+        };
+        Some(format!("{status}{}", stderr_words(&self.stderr())))
     }
 }
 
@@ -185,34 +166,56 @@ pub fn send(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
         .map_err(|err| format!("sending the request failed: {err}"))
 }
 
-/// Reads until the server closes the connection (end-of-file), for at most
-/// `within`.
-pub fn read_to_eof(stream: &mut TcpStream, within: Duration) -> Result<Vec<u8>, String> {
+/// Writes bytes that are not a request (a client's line): a failure is the
+/// error alone.
+pub fn write(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
+    stream.write_all(bytes).map_err(|err| err.to_string())
+}
+
+/// Reads until end-of-file, until `enough` holds for what arrived, or for
+/// at most `within`: what arrived, and whether the read ended at
+/// end-of-file (`Ok(true)`), stopped (`Ok(false)`) or failed.
+pub fn read_for(
+    stream: &mut TcpStream,
+    within: Duration,
+    enough: impl Fn(&[u8]) -> bool,
+) -> (Vec<u8>, io::Result<bool>) {
     let deadline = Instant::now() + within;
     let mut received = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!(
-                "after receiving {}, the connection stayed open for {} s: the client never saw end-of-file",
-                shown(&received),
-                within.as_secs()
-            ));
+        if enough(&received) || left.is_zero() {
+            return (received, Ok(false));
         }
         stream.set_read_timeout(Some(left)).ok();
         match stream.read(&mut chunk) {
-            Ok(0) => return Ok(received),
+            Ok(0) => return (received, Ok(true)),
             Ok(count) => received.extend_from_slice(&chunk[..count]),
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => {
-                return Err(format!(
-                    "reading the answer failed after {}: {err}",
-                    shown(&received)
-                ))
-            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(err) => return (received, Err(err)),
         }
+    }
+}
+
+/// Reads until the server closes the connection (end-of-file), for at most
+/// `within`.
+pub fn read_to_eof(stream: &mut TcpStream, within: Duration) -> Result<Vec<u8>, String> {
+    match read_for(stream, within, |_| false) {
+        (received, Ok(true)) => Ok(received),
+        (received, Ok(false)) => Err(format!(
+            "after receiving {}, the connection stayed open for {} s: the client never saw end-of-file",
+            shown(&received),
+            within.as_secs()
+        )),
+        (received, Err(err)) => Err(format!(
+            "reading the answer failed after {}: {err}",
+            shown(&received)
+        )),
     }
 }
 
@@ -222,38 +225,21 @@ pub fn read_until(
     wanted: &[u8],
     within: Duration,
 ) -> Result<Vec<u8>, String> {
-    let deadline = Instant::now() + within;
-    let mut received = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !contains(&received, wanted) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!(
-                "waited {} s for {} but received only {}",
-                within.as_secs_f32(),
-                shown(wanted),
-                shown(&received)
-            ));
-        }
-        stream.set_read_timeout(Some(left)).ok();
-        match stream.read(&mut chunk) {
-            Ok(0) => {
-                return Err(format!(
-                    "the server closed the connection after sending {}, before {}",
-                    shown(&received),
-                    shown(wanted)
-                ))
-            }
-            Ok(count) => received.extend_from_slice(&chunk[..count]),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(err) => return Err(format!("reading the answer failed: {err}")),
-        }
+    match read_for(stream, within, |received| contains(received, wanted)) {
+        (received, _) if contains(&received, wanted) => Ok(received),
+        (received, Ok(true)) => Err(format!(
+            "the server closed the connection after sending {}, before {}",
+            shown(&received),
+            shown(wanted)
+        )),
+        (received, Ok(false)) => Err(format!(
+            "waited {} s for {} but received only {}",
+            within.as_secs_f32(),
+            shown(wanted),
+            shown(&received)
+        )),
+        (_, Err(err)) => Err(format!("reading the answer failed: {err}")),
     }
-    Ok(received)
 }
 
 /// Sends `GET path` on a new connection and reads the answer to end-of-file.

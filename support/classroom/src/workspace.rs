@@ -4,18 +4,18 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use testkit::run::{Limits, Output, Running};
 
 use crate::exercises::{exercises, Exercise};
+
+/// A build without a limit: a day, which nothing reaches (a wait's
+/// deadline must be a time that exists).
+const NO_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A copy of the repository that exercises are built in.
 pub struct Workspace {
@@ -69,57 +69,34 @@ impl Workspace {
     }
 
     /// Builds the exercise's binary. `verbose`: the compiler writes to the
-    /// terminal, in colour, as it goes. `limit`: cargo is stopped (its
-    /// process group) past it.
+    /// terminal, in colour, as it goes. `limit`: cargo and the rustc it
+    /// starts, one process group, are killed past it.
     pub fn build(&self, exercise: &Exercise, verbose: bool, limit: Option<Duration>) -> Build {
         let package = exercise.package();
         let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
         cargo
             .args(["build", "-q", "-p", &package, "--bin", &package])
             .current_dir(&self.root)
-            .env("CARGO_TARGET_DIR", &self.target_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            // cargo and the rustc it starts, killed together past the limit.
-            .process_group(0);
-        if verbose {
-            cargo.stderr(Stdio::inherit());
+            .env("CARGO_TARGET_DIR", &self.target_dir);
+        let (built, messages) = if verbose {
+            let status = cargo.stdin(Stdio::null()).stdout(Stdio::null()).status();
+            (status.is_ok_and(|status| status.success()), String::new())
         } else {
-            cargo.arg("--color=never").stderr(Stdio::piped());
-        }
-        let mut child = match cargo.spawn() {
-            Ok(child) => child,
-            Err(err) => return Build::Failed(format!("could not run cargo: {err}")),
+            cargo.arg("--color=never");
+            let mut running = match Running::start(cargo, Output::Separate, Limits::default()) {
+                Ok(running) => running,
+                Err(err) => return Build::Failed(format!("could not run cargo: {err}")),
+            };
+            // Dropping `running` past the limit kills the group.
+            match running.wait_exit(limit.unwrap_or(NO_LIMIT)) {
+                Some(status) => (status.success(), running.stderr()),
+                None => return Build::Failed("error: the build ran out of time".to_owned()),
+            }
         };
-        let messages = child.stderr.take().map(|mut stderr| {
-            thread::spawn(move || {
-                let mut text = String::new();
-                let _ = stderr.read_to_string(&mut text);
-                text
-            })
-        });
-        let deadline = limit.map(|limit| Instant::now() + limit);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) => {}
-                Err(_) => break None,
-            }
-            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-                let _ = child.wait();
-                return Build::Failed("error: the build ran out of time".to_owned());
-            }
-            thread::sleep(Duration::from_millis(50));
-        };
-        let messages = messages
-            .and_then(|reader| reader.join().ok())
-            .unwrap_or_default();
-        match status {
-            Some(status) if status.success() => {
-                Build::Built(self.target_dir.join("debug").join(&package))
-            }
-            _ => Build::Failed(messages),
+        if built {
+            Build::Built(self.target_dir.join("debug").join(&package))
+        } else {
+            Build::Failed(messages)
         }
     }
 
@@ -143,7 +120,7 @@ impl Workspace {
 
     /// Puts `source`'s starter of `exercise` in this copy.
     pub fn put_starter(&self, source: &Workspace, exercise: &Exercise) -> Result<()> {
-        self.put_student(source, exercise, &source.exercise_dir(exercise).join("src"))
+        self.put_student(exercise, &source.exercise_dir(exercise).join("src"))
     }
 
     /// Puts `source`'s solution of `exercise` in this copy.
@@ -158,7 +135,7 @@ impl Workspace {
     }
 
     /// Puts a student's `src` folder of `exercise` in this copy.
-    pub fn put_student(&self, _source: &Workspace, exercise: &Exercise, src: &Path) -> Result<()> {
+    pub fn put_student(&self, exercise: &Exercise, src: &Path) -> Result<()> {
         let ours = self.exercise_dir(exercise).join("src");
         if ours.exists() {
             fs::remove_dir_all(&ours).with_context(|| format!("remove {}", ours.display()))?;
@@ -167,31 +144,41 @@ impl Workspace {
     }
 }
 
-/// Copies the tree `from` to `to` (which is created), leaving out every
-/// path, relative to `from`, that `skip` names.
-fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()> {
-    fn walk(from: &Path, to: &Path, relative: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()> {
-        fs::create_dir_all(to.join(relative))
-            .with_context(|| format!("create {}", to.join(relative).display()))?;
-        for entry in fs::read_dir(from.join(relative))
-            .with_context(|| format!("read {}", from.join(relative).display()))?
-        {
+/// Every file under `root`, as a path relative to it, leaving out each
+/// path that `skip` names (relative to `root`) and everything beneath it.
+pub fn files_under(root: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut folders = vec![PathBuf::new()];
+    while let Some(folder) = folders.pop() {
+        let path = root.join(&folder);
+        for entry in fs::read_dir(&path).with_context(|| format!("read {}", path.display()))? {
             let entry = entry?;
-            let path = relative.join(entry.file_name());
-            if skip(&path) {
-                continue;
-            }
+            let relative = folder.join(entry.file_name());
             let kind = entry.file_type()?;
-            if kind.is_dir() {
-                walk(from, to, &path, skip)?;
+            if skip(&relative) {
+                continue;
+            } else if kind.is_dir() {
+                folders.push(relative);
             } else if kind.is_file() {
-                fs::copy(from.join(&path), to.join(&path))
-                    .with_context(|| format!("copy {}", path.display()))?;
+                files.push(relative);
             }
         }
-        Ok(())
     }
-    walk(from, to, Path::new(""), skip)
+    Ok(files)
+}
+
+/// Copies the files under `from` to `to` (which is created), leaving out
+/// every path, relative to `from`, that `skip` names.
+fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("create {}", to.display()))?;
+    for file in files_under(from, skip)? {
+        let target = to.join(&file);
+        if let Some(folder) = target.parent() {
+            fs::create_dir_all(folder).with_context(|| format!("create {}", folder.display()))?;
+        }
+        fs::copy(from.join(&file), &target).with_context(|| format!("copy {}", file.display()))?;
+    }
+    Ok(())
 }
 
 /// What a folded solution says in the student edition.
