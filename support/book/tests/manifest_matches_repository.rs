@@ -39,6 +39,19 @@ fn every_stage_crate_is_a_workspace_member_and_every_top_member_a_stage() {
         Vec::<&&str>::new(),
         "the root Cargo.toml's top-level members and the stages of stages.toml differ by these"
     );
+    // `cargo test`, the README's test command, proves every lesson: each
+    // stage is a default member too.
+    let defaults: BTreeSet<&str> = cargo["workspace"]["default-members"]
+        .as_array()
+        .expect("workspace.default-members")
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .collect();
+    let untested: Vec<&&str> = stages.difference(&defaults).collect();
+    assert!(
+        untested.is_empty(),
+        "stages that `cargo test` would not build (add them to default-members): {untested:?}"
+    );
     // And no crate directory at the top is left out of both.
     let root = book::workspace_root();
     for entry in fs::read_dir(&root).expect("the workspace root").flatten() {
