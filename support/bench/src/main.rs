@@ -285,7 +285,7 @@ fn write(results: &Results, directory: &std::path::Path) -> Result<()> {
     );
     if directory.ends_with("support/bench") {
         eprintln!(
-            "bench: the performance chapter's charts are drawn from this results.json: redraw them with `cargo run -p book --bin draw-figures`"
+            "bench: the performance chapter's charts are drawn from this results.json: redraw them with `cargo run -p book --features draw --bin draw-figures`"
         );
     }
     Ok(())
