@@ -68,8 +68,12 @@ enum Verb {
         /// The exercise, e.g. 01_socket_steps (or just 01).
         name: String,
     },
-    /// CI: for every exercise, in a copy, the starter fails its check and the solution passes.
-    Verify,
+    /// CI: for every exercise, in a copy, the starter and each wrong answer fail its check
+    /// (a wrong answer with the words it names) and the solution passes.
+    Verify {
+        /// Only these exercises (a name or its number); all by default.
+        names: Vec<String>,
+    },
     /// Instructors: write a student copy of the repository (no solutions) to DIR.
     Handout {
         /// Where to write it (must not exist yet).
@@ -97,7 +101,7 @@ fn main() {
         Verb::Hint { name } => hint(&name),
         Verb::Watch => watch(),
         Verb::Reset { name } => reset(&name),
-        Verb::Verify => verify(),
+        Verb::Verify { names } => verify(&names),
         Verb::Handout { dir } => workspace::handout(&dir),
         Verb::Grade {
             dir,
@@ -404,15 +408,21 @@ fn watch() -> Result<bool> {
     }
 }
 
-fn verify() -> Result<bool> {
+fn verify(names: &[String]) -> Result<bool> {
+    let chosen: Vec<&Exercise> = if names.is_empty() {
+        exercises().iter().collect()
+    } else {
+        names.iter().map(|name| find(name)).collect::<Result<_>>()?
+    };
     let source = Workspace::here()?;
     let copy = source.scratch_copy("verify")?;
     println!(
-        "verify: in a copy ({}), every starter must fail its check and every solution pass it.",
+        "verify: in a copy ({}), every starter and every wrong answer must fail its check (a wrong answer, saying what it names), and every solution pass it.",
         copy.root.display()
     );
     let mut problems = Vec::new();
-    for exercise in exercises() {
+    let mut wrong_answers = 0;
+    for exercise in chosen.iter().copied() {
         let started = Instant::now();
         copy.put_starter(&source, exercise)?;
         let starter = build_and_check(&copy, exercise, false, None);
@@ -446,12 +456,50 @@ fn verify() -> Result<bool> {
             "",
             started.elapsed().as_secs_f32()
         );
+        for wrong in source.wrong_answers(exercise)? {
+            wrong_answers += 1;
+            copy.put_main(exercise, &wrong.file)?;
+            let name = wrong.file.file_stem().unwrap_or_default().to_string_lossy();
+            let words = match build_and_check(&copy, exercise, false, None) {
+                Outcome::Fail(reason) => {
+                    let reason_lower = reason.to_lowercase();
+                    let missing: Vec<&String> = wrong
+                        .words
+                        .iter()
+                        .filter(|word| !reason_lower.contains(&word.to_lowercase()))
+                        .collect();
+                    if missing.is_empty() {
+                        let quoted: Vec<String> =
+                            wrong.words.iter().map(|word| format!("{word:?}")).collect();
+                        format!("fails, saying {}", quoted.join(" and "))
+                    } else {
+                        problems.push(format!(
+                            "{}: wrong answer {name} fails without saying {missing:?}",
+                            exercise.name
+                        ));
+                        format!("FAILS FOR ANOTHER REASON: {reason}")
+                    }
+                }
+                Outcome::Pass => {
+                    problems.push(format!("{}: wrong answer {name} passes", exercise.name));
+                    "PASSES (it must fail)".to_owned()
+                }
+                Outcome::NoBuild(messages) => {
+                    problems.push(format!(
+                        "{}: wrong answer {name} does not build",
+                        exercise.name
+                    ));
+                    format!("DOES NOT BUILD: {}", first_error(&messages))
+                }
+            };
+            println!("{:<25} wrong: {name} {words}", "");
+        }
     }
     if problems.is_empty() {
         println!(
-            "verify: all {} starters fail and all {} solutions pass.",
-            exercises().len(),
-            exercises().len()
+            "verify: all {} starters fail, all {} solutions pass, and all {wrong_answers} wrong answers fail for their reason.",
+            chosen.len(),
+            chosen.len()
         );
         Ok(true)
     } else {

@@ -129,9 +129,45 @@ impl Workspace {
             .root
             .join("exercises/solutions")
             .join(format!("{}.rs", exercise.name));
+        self.put_main(exercise, &solution)
+    }
+
+    /// Puts `file` in this copy as the `src/main.rs` of `exercise`.
+    pub fn put_main(&self, exercise: &Exercise, file: &Path) -> Result<()> {
         let main = self.exercise_dir(exercise).join("src/main.rs");
-        fs::copy(&solution, &main).with_context(|| format!("copy {}", solution.display()))?;
+        fs::copy(file, &main).with_context(|| format!("copy {}", file.display()))?;
         Ok(())
+    }
+
+    /// The wrong answers kept for `exercise` (`exercises/solutions/wrong/NAME/*.rs`),
+    /// by file name, each with the words its check's failure must contain.
+    pub fn wrong_answers(&self, exercise: &Exercise) -> Result<Vec<WrongAnswer>> {
+        let folder = self
+            .root
+            .join("exercises/solutions/wrong")
+            .join(exercise.name);
+        let Ok(entries) = fs::read_dir(&folder) else {
+            return Ok(Vec::new());
+        };
+        let mut answers = Vec::new();
+        for entry in entries.flatten() {
+            let file = entry.path();
+            if file.extension().is_none_or(|extension| extension != "rs") {
+                continue;
+            }
+            let text =
+                fs::read_to_string(&file).with_context(|| format!("read {}", file.display()))?;
+            let words = must_fail_saying(&text);
+            if words.is_empty() {
+                anyhow::bail!(
+                    "{}: a wrong answer says which words its failure must contain, in a line `//! Must fail saying: \"…\"`",
+                    file.display()
+                );
+            }
+            answers.push(WrongAnswer { file, words });
+        }
+        answers.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(answers)
     }
 
     /// Puts a student's `src` folder of `exercise` in this copy.
@@ -289,6 +325,24 @@ pub fn handout(dir: &Path) -> Result<bool> {
         dir.display()
     );
     Ok(true)
+}
+
+/// A plausible wrong answer to an exercise, kept so that `verify` proves
+/// its check fails on it, and fails for the right reason.
+pub struct WrongAnswer {
+    /// The whole `main.rs` a student might write.
+    pub file: PathBuf,
+    /// What the check's reason must contain (each, ignoring case): the
+    /// words that name this mistake.
+    pub words: Vec<String>,
+}
+
+/// The quoted words of each `//! Must fail saying: "…"` line.
+fn must_fail_saying(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("//! Must fail saying:"))
+        .filter_map(|rest| Some(rest.trim().strip_prefix('"')?.strip_suffix('"')?.to_owned()))
+        .collect()
 }
 
 #[cfg(test)]
