@@ -58,9 +58,16 @@ impl Probe {
     /// Starts a server and waits for its first line, `{prefix}N ...`.
     pub fn start(&self, launch: Launch, prefix: &str) -> Result<Server, String> {
         let process = launch.spawn();
+        let first_line = || process.stdout_lines().into_iter().next();
         let first = poll(BANNER_WAIT, || {
-            let first = process.stdout_lines().into_iter().next();
-            first.map(Ok).or_else(|| process.exited().map(Err))
+            first_line().map(Ok).or_else(|| {
+                // The exit is read from /proc at once, the banner from a
+                // pipe drained by a thread that may lag behind: a server
+                // that printed its banner and then exited must be seen to
+                // have printed it, so its output gets a moment to arrive.
+                let exit = process.exited()?;
+                Some(poll(Duration::from_secs(1), first_line).ok_or(exit))
+            })
         });
         let first = match first {
             Some(Ok(first)) => first,
