@@ -79,18 +79,113 @@ fn open_descriptors(pid: i32) -> usize {
         .unwrap_or(0)
 }
 
+/// A port that is free now: the kernel picks it for a socket that is then
+/// closed (it never connected, so nothing of it lingers).
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|err| format!("could not find a free port: {err}"))
+}
+
+/// The IPv4 addresses that a socket listens on at `port`, as
+/// `/proc/net/tcp` shows them (state `0A` is LISTEN).
+fn listening_addresses(port: u16) -> Vec<std::net::Ipv4Addr> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1) // the column titles
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().skip(1);
+            let (address, line_port) = fields.next()?.split_once(':')?;
+            let state = fields.nth(1)?;
+            let address = u32::from_str_radix(address, 16).ok()?;
+            (state == "0A" && u16::from_str_radix(line_port, 16).ok()? == port)
+                // The kernel prints the address's four bytes as one number
+                // of this machine's byte order.
+                .then(|| std::net::Ipv4Addr::from(address.to_ne_bytes()))
+        })
+        .collect()
+}
+
+/// Whether another socket with SO_REUSEPORT may bind 0.0.0.0:`port` now.
+/// Linux lets it only if every socket on the port set SO_REUSEPORT too (and
+/// belongs to the same user): SO_REUSEADDR alone never lets two sockets
+/// bind a port that one of them listens on.
+fn port_shared_with_reuseport(port: u16) -> bool {
+    use socket2::{Domain, Socket, Type};
+    let Ok(other) = Socket::new(Domain::IPV4, Type::STREAM, None) else {
+        return false;
+    };
+    let address = std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port));
+    // `other` is closed on return: bound, never listening, it took no client.
+    other.set_reuse_port(true).is_ok() && other.bind(&address.into()).is_ok()
+}
+
+/// How many of `count` clients, connecting together while the server is
+/// busy with another, complete their handshake within `within`: the ones
+/// the listen queue holds. Linux queues backlog + 1 and drops the SYNs of
+/// the others, whose kernels send them again only a second later.
+fn clients_queued(address: std::net::SocketAddr, count: usize, within: Duration) -> usize {
+    let clients: Vec<_> = (0..count)
+        .map(|_| thread::spawn(move || TcpStream::connect_timeout(&address, within)))
+        .collect();
+    let connected: Vec<TcpStream> = clients
+        .into_iter()
+        .filter_map(|client| client.join().ok()?.ok())
+        .collect();
+    connected.len()
+}
+
 /// 01 (webserver1): the socket steps.
 pub fn socket_steps(probe: &Probe) -> Result<(), String> {
-    let server = probe.start_http(probe.launch())?;
+    let port = free_port()?;
+    let server = probe
+        .start_http(probe.launch().env("PORT", &port.to_string()))
+        .map_err(|err| format!("started with PORT={port}: {err}"))?;
+    ensure!(
+        server.port == port,
+        "started with PORT={port}, your server bound port {}: bind server_address, which holds the port it was asked for (PORT=0: any free port)",
+        server.port
+    );
+    let addresses = listening_addresses(port);
+    ensure!(
+        addresses.is_empty() || addresses.iter().any(|address| address.is_unspecified()),
+        "your server listens on {} only, so only this machine can reach it: bind server_address (0.0.0.0, every address of the machine: the Python's '')",
+        addresses
+            .iter()
+            .map(|address| format!("{address}:{port}"))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    probe.step(format!(
+        "started with PORT={port}: it listens on 0.0.0.0:{port}, every address"
+    ));
+    ensure!(
+        !port_shared_with_reuseport(port),
+        "another socket could bind port {port} while your server listened on it: your server set SO_REUSEPORT, which lets any process of the same user share its port (and the kernel deals the clients out between them). Set SO_REUSEADDR: it lets a restart bind the port, never two listeners at once"
+    );
+    probe.step("no other socket could bind its port while it listened (no SO_REUSEPORT)");
     greeting_answered(probe, &server)?;
     ensure!(
         printed(&server, "GET /hello HTTP/1.1", IO_WAIT),
         "your server answered but did not print the request it read"
     );
     probe.step("it printed the request it read ('GET /hello HTTP/1.1 ...')");
-    // The server closed first, so its end of that connection is in
+    // A client that sends nothing keeps the server in its read; the
+    // clients behind it wait in the listen queue, as many as the backlog.
+    let silent = connect(server.address())?;
+    let queued = clients_queued(server.address(), 5, Duration::from_millis(500));
+    drop(silent);
+    ensure!(
+        queued <= 2,
+        "while your server was busy reading from a client that sent nothing, {queued} of 5 more clients were queued at once: listen(REQUEST_QUEUE_SIZE) asks for a backlog of 1, and Linux queues one more than the backlog (2); did you pass another number to listen?"
+    );
+    probe.step(format!(
+        "while it was busy with a silent client, {queued} of 5 more clients were queued: the backlog is REQUEST_QUEUE_SIZE"
+    ));
+    // The server closed first, so its end of the GET's connection is in
     // TIME_WAIT: binding the port again needs SO_REUSEADDR.
-    let port = server.port;
     drop(server);
     probe.step(format!(
         "stopped it, and started it again at once on the same port {port} (its last connection is in TIME_WAIT)"
