@@ -235,25 +235,42 @@ fn http_exchange(
 /// 02 (hello_name): the name in the path.
 pub fn greet_by_name(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
-    for (target, expected) in [
-        ("/Alice", "Hello, Alice!\n"),
-        ("/", "Hello, World!\n"),
-        ("/Zhuibing%20Dan", "Hello, Zhuibing Dan!\n"),
-        ("/Bob?lang=en", "Hello, Bob!\n"),
-        ("/%E5%BC%A0%E4%B8%89", "Hello, 张三!\n"),
+    for (target, expected, why) in [
+        ("/Alice", "Hello, Alice!\n", ""),
+        ("/", "Hello, World!\n", ""),
+        ("/Zhuibing%20Dan", "Hello, Zhuibing Dan!\n", ""),
+        ("/Bob?lang=en", "Hello, Bob!\n", " (the query string is not part of the name)"),
+        ("/%E5%BC%A0%E4%B8%89", "Hello, 张三!\n", ""),
+        (
+            "/Al%3Fx",
+            "Hello, Al?x!\n",
+            ": %3F is a '?' of the name, not the start of a query; split the query off at '?' first, then percent-decode",
+        ),
+        (
+            "/100%25",
+            "Hello, 100%!\n",
+            ": %25 is a '%' of the name; percent-decode once, as the client encoded once",
+        ),
     ] {
         let (status, _, body) = http_exchange(&server, "GET", target)?;
         ensure!(
             status == "HTTP/1.1 200 OK" && body == expected,
-            "GET {target} was answered {status:?} with body {body:?}; expected \"HTTP/1.1 200 OK\" and {expected:?}"
+            "GET {target} was answered {status:?} with body {body:?}; expected \"HTTP/1.1 200 OK\" and {expected:?}{why}"
         );
         probe.step(format!("GET {target}: 200, {:?}", body.trim_end()));
     }
-    for target in ["/%1B%5B31mred", "/a%0Ab", "/%FF", "/%zz"] {
+    for target in [
+        "/%1B%5B31mred",
+        "/a%0Ab",
+        "/a%7Fb",
+        "/%C2%9B31m",
+        "/%FF",
+        "/%zz",
+    ] {
         let (status, _, _) = http_exchange(&server, "GET", target)?;
         ensure!(
             status.starts_with("HTTP/1.1 400"),
-            "GET {target} was answered {status:?}; a name with a control character, bytes that are not UTF-8 or a broken %-escape must get 400 Bad Request"
+            "GET {target} was answered {status:?}; a name with a control character (DEL, %7F, and U+0080 to U+009F are control characters too: char::is_control), bytes that are not UTF-8 or a broken %-escape must get 400 Bad Request"
         );
         probe.step(format!("GET {target}: 400, refused"));
     }
