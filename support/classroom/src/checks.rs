@@ -341,15 +341,89 @@ pub fn wsgi_app(probe: &Probe) -> Result<(), String> {
     Ok(())
 }
 
+/// A client as curl is one: it connects, waits a moment (nothing may come
+/// before it asks), sends `GET /hello` and keeps its side open while it
+/// reads the answer to end-of-file, which must be exactly the greeting.
+fn asked_then_answered(probe: &Probe, server: &Server) -> Result<(), String> {
+    let mut client = connect(server.address())?;
+    let (early, early_end) = read_for(&mut client, Duration::from_millis(500), |received| {
+        !received.is_empty()
+    });
+    ensure!(
+        early.is_empty(),
+        "your server sent {} before the request arrived: it answered before reading. Read the request first, then answer it",
+        shown(&early)
+    );
+    ensure!(
+        matches!(early_end, Ok(false)),
+        "your server closed the connection before the request arrived{}",
+        exit_words(server)
+    );
+    probe.step("nothing came before the request was sent");
+    send(&mut client, &get_request("/hello"))?;
+    let (answer, ended) = read_for(&mut client, IO_WAIT, |_| false);
+    if answer.is_empty() && matches!(ended, Ok(false)) {
+        // Nothing in 5 s, the connection open: does the server wait for
+        // the end-of-file that a waiting client never sends?
+        client.shutdown(std::net::Shutdown::Write).ok();
+        let (late, _) = read_for(&mut client, SHORT_WAIT, |received| {
+            contains(received, b"Hello, World!")
+        });
+        ensure!(
+            late.is_empty(),
+            "GET /hello was answered only once the client shut down its sending side: your server reads until end-of-file (read_to_end), which a client like curl never sends while it waits for the answer. Read once, at most 1024 bytes"
+        );
+        return Err(format!(
+            "GET /hello: after sending the request, nothing came back within {} s{}",
+            IO_WAIT.as_secs(),
+            exit_words(server)
+        ));
+    }
+    ensure!(
+        !answer.is_empty(),
+        "GET /hello: the connection was closed without an answer{}",
+        exit_words(server)
+    );
+    match ended {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(format!(
+                "GET /hello: after receiving {}, the connection stayed open for {} s: the client never saw end-of-file",
+                shown(&answer),
+                IO_WAIT.as_secs()
+            ))
+        }
+        Err(err) => {
+            return Err(format!(
+                "GET /hello: reading the answer failed after {}: {err}{}",
+                shown(&answer),
+                exit_words(server)
+            ))
+        }
+    }
+    ensure!(
+        answer == GREETING,
+        "GET /hello was answered {}, not {}",
+        shown(&answer),
+        shown(GREETING)
+    );
+    probe.step("GET /hello: answered 'HTTP/1.1 200 OK ... Hello, World!', then end-of-file");
+    Ok(())
+}
+
 /// 04 (webserver3a): read the request and answer.
 pub fn read_and_answer(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
-    greeting_answered(probe, &server)?;
+    asked_then_answered(probe, &server)?;
     ensure!(
         printed(&server, "GET /hello HTTP/1.1", IO_WAIT),
         "your server answered but did not print the request it read"
     );
-    probe.step("it printed the request ('GET /hello HTTP/1.1 ...')");
+    ensure!(
+        !server.stdout().contains('\0'),
+        "your server printed the request followed by NUL characters: it printed the whole 1024-byte buffer. read() says how many bytes it received: print only those (&request[..received])"
+    );
+    probe.step("it printed the request ('GET /hello HTTP/1.1 ...'), and nothing after it");
     greeting_answered(probe, &server)?;
     probe.step("a second client was answered too: the server loops");
     Ok(())
