@@ -440,33 +440,59 @@ fn hello_sent(server: &Server) -> Result<TcpStream, String> {
 pub fn sleep_after_answer(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch().env("SLEEP_SECS", "2"))?;
     probe.step("started with SLEEP_SECS=2");
+    let asked = Instant::now();
     let mut first = hello_sent(&server)?;
     read_until(&mut first, b"Hello, World!", IO_WAIT)
         .map_err(|err| format!("the first client: {err}"))?;
     let answered = Instant::now();
-    probe.step("the first client got the greeting");
-    let mut second = hello_sent(&server)?;
-    read_to_eof(&mut first, IO_WAIT).map_err(|err| format!("the first client: {err}"))?;
+    let answer_took = answered - asked;
+    ensure!(
+        answer_took < Duration::from_millis(1500),
+        "the first client got its greeting {:.1} s after its request: your server slept before answering. Answer at once, then sleep SLEEP_SECS with the connection still open",
+        answer_took.as_secs_f32()
+    );
+    probe.step("the first client got the greeting at once");
+    // The second client is timed from its own connect, in a thread of its
+    // own: while the server sleeps with the first, nobody accepts it.
+    let address = server.address();
+    let second = thread::spawn(move || {
+        let mut client = connect(address)?;
+        let connected = Instant::now();
+        send(&mut client, &get_request("/hello"))?;
+        read_until(&mut client, b"Hello, World!", IO_WAIT + SHORT_WAIT)?;
+        Ok::<Duration, String>(connected.elapsed())
+    });
+    match read_for(&mut first, IO_WAIT, |_| false) {
+        (_, Ok(true)) => {}
+        (_, Ok(false)) => {
+            return Err(format!(
+                "with SLEEP_SECS=2, your server kept the first connection open more than {} s after answering: does it read SLEEP_SECS? common::sleep_duration(SLEEP_SECONDS) does",
+                IO_WAIT.as_secs()
+            ))
+        }
+        (_, Err(err)) => return Err(format!("the first client: reading failed: {err}")),
+    }
     let first_closed = answered.elapsed();
     ensure!(
         first_closed >= Duration::from_millis(1500),
-        "your server closed the first connection {:.1} s after answering: it should sleep SLEEP_SECS (2 s) first",
+        "your server closed the first connection {:.1} s after answering: after answering it should sleep SLEEP_SECS (2 s) with the connection still open, then close it",
         first_closed.as_secs_f32()
     );
     probe.step(format!(
         "the first connection was closed {:.1} s after the greeting: the server slept",
         first_closed.as_secs_f32()
     ));
-    read_until(&mut second, b"Hello, World!", IO_WAIT)
+    let waited = second
+        .join()
+        .map_err(|_| "the second client's thread panicked".to_owned())?
         .map_err(|err| format!("the second client: {err}"))?;
-    let waited = answered.elapsed();
     ensure!(
         waited >= Duration::from_millis(1500),
-        "the second client was answered {:.1} s after the first: it should have waited in the listen queue while the server slept",
+        "the second client, connected while your server slept with the first, was answered {:.1} s after it connected: it should have waited in the listen queue, since a server that sleeps accepts nobody",
         waited.as_secs_f32()
     );
     probe.step(format!(
-        "the second client, connected meanwhile, was answered {:.1} s after the first: it waited in the listen queue",
+        "the second client, connected meanwhile, was answered {:.1} s after it connected: it waited in the listen queue",
         waited.as_secs_f32()
     ));
     Ok(())
