@@ -74,7 +74,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("fork");
     lab.say(&format!("webserver3g, a process per connection, and {CONNECTIONS} idle connections held open by one bash in terminal 2 (the chapter's measurement, replayed):"));
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3g")?;
     let pid = server.pid();
     let holder = hold(lab, server.port)?;
     until(|| children_of(pid).len() >= CONNECTIONS);
@@ -104,7 +104,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     ] {
         lab.step(step);
         lab.say(what);
-        let server = lab.cargo_run(&format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"))?;
+        let server = lab.server(&format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"))?;
         let pid = server.pid();
         let before = descriptors(pid);
         let holder = hold(lab, server.port)?;

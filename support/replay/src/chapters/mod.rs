@@ -81,11 +81,7 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
     lab.step("burst");
     lab.say("the server's output is also saved to a file, so that it can be counted afterwards.");
     let log = lab.scratch_file(&format!("{crate_name}.log"));
-    let binary = lab.binary(crate_name);
-    let server = lab.server_script(
-        &format!("PORT=0 cargo run -q -p {crate_name} | tee {log}"),
-        &format!("{binary} | tee {log}"),
-    )?;
+    let server = lab.server(&format!("PORT=0 cargo run -q -p {crate_name} | tee {log}"))?;
     let port = server.port;
     let parent: i32 = server
         .process

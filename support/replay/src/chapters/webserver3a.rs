@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, PS, SS, STEP_TIMEOUT, STRACE};
+use crate::lab::{Lab, CURL, PS, SS, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3a",
@@ -22,9 +22,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say(
         "the iterative server; PORT=0 lets the kernel pick a free port, which the banner names.",
     );
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3a")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3a")?;
     let port = server.port;
-    let mark = server.mark();
 
     lab.step("curl");
     let asked = lab.need(&[&CURL]);
@@ -37,10 +36,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     if asked {
         lab.step("server-print");
         lab.say("the server printed the request as it read it:");
-        server
-            .process
-            .wait_for(STEP_TIMEOUT, |lines| lines.len() > mark + 3);
-        lab.server_lines(&server, mark);
+        server.wait_for(4, |_| true);
+        lab.server_output(&server);
     }
 
     lab.step("proc");
@@ -60,11 +57,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         let calls = "socket,setsockopt,bind,listen,accept4,recvfrom,sendto,close";
         let (server, trace) = lab.strace("", "webserver3a", calls)?;
         let port = server.port;
-        let mark = server.mark();
         lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
-        server
-            .process
-            .wait_for(STEP_TIMEOUT, |lines| lines.len() > mark + 3);
+        server.wait_for(4, |_| true);
         lab.say("after one curl, the trace from the first socket call on:");
         lab.sh(&format!("sed -n '/^socket(/,/^close(4)/p' {trace}"))?;
         lab.look("the four socket steps of serve_forever in the order of the source, then one iteration of its loop: accept4 returns descriptor 4, one recvfrom of at most 1024 bytes, one sendto, close(4).");
