@@ -126,25 +126,15 @@ impl Rules {
         for (pattern, with) in &self.replace {
             text = pattern.replace_all(&text, with.as_str()).into_owned();
         }
-        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut lines: Vec<&str> = text.lines().collect();
         for pattern in &self.sort_runs {
-            let mut start = 0;
-            while start < lines.len() {
-                if !pattern.is_match(&lines[start]) {
-                    start += 1;
-                    continue;
+            for run in lines.chunk_by_mut(|a, b| pattern.is_match(a) == pattern.is_match(b)) {
+                if pattern.is_match(run[0]) {
+                    run.sort();
                 }
-                let mut end = start;
-                while end < lines.len() && pattern.is_match(&lines[end]) {
-                    end += 1;
-                }
-                lines[start..end].sort();
-                start = end;
             }
         }
-        let mut out = lines.join("\n");
-        out.push('\n');
-        out
+        lines.join("\n") + "\n"
     }
 }
 
