@@ -32,6 +32,7 @@ use clap::Parser;
 
 use crate::chapters::{Chapter, CHAPTERS};
 use crate::lab::Lab;
+use crate::transcript::Step;
 
 /// Replays a chapter's experiment and prints its narrated transcript.
 #[derive(Parser)]
@@ -76,24 +77,18 @@ fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-fn transcripts_directory(root: &Path) -> PathBuf {
-    root.join("docs/src/transcripts")
-}
-
 fn run(cli: Cli) -> Result<bool> {
     if cli.list {
         for chapter in CHAPTERS {
-            println!(
-                "{:<10} {}: {}",
-                chapter.short, chapter.crate_name, chapter.what
-            );
+            let Chapter { short, what, .. } = chapter;
+            println!("{short:<10} {}: {what}", chapter.crate_name);
         }
         return Ok(true);
     }
+    if cli.chapters.is_empty() && !(cli.write || cli.check) {
+        bail!("name a chapter (see --list), or give --write or --check for all of them");
+    }
     let chosen: Vec<&Chapter> = if cli.chapters.is_empty() {
-        if !(cli.write || cli.check) {
-            bail!("name a chapter (see --list), or give --write or --check for all of them");
-        }
         CHAPTERS.iter().collect()
     } else {
         cli.chapters
@@ -113,7 +108,9 @@ fn run(cli: Cli) -> Result<bool> {
     if !cli.no_build {
         build(&root)?;
     }
-    let binaries = binaries_directory()?;
+    // The lesson binaries are beside replay's own (target/debug).
+    let me = std::env::current_exe().context("find replay's own binary")?;
+    let binaries = me.parent().context("replay's directory")?;
     lab::close_inherited_descriptors_on_exec();
     let scratch_directory = testkit::TempDir::new("replay");
     let scratch = scratch_directory.path().to_owned();
@@ -122,12 +119,13 @@ fn run(cli: Cli) -> Result<bool> {
         let _ = fs::remove_dir_all(remove);
     });
 
+    let transcripts = root.join("docs/src/transcripts");
     let started = Instant::now();
     let mut all_good = true;
     let mut written: Vec<String> = Vec::new();
     let every_chapter = chosen.len() == CHAPTERS.len();
     for chapter in chosen {
-        let mut lab = Lab::new(&root, &binaries, &scratch, chapter.short, !cli.check);
+        let mut lab = Lab::new(&root, binaries, &scratch, chapter.short, !cli.check);
         let chapter_started = Instant::now();
         let outcome = (chapter.run)(&mut lab);
         lab.transcript.flush();
@@ -136,32 +134,29 @@ fn run(cli: Cli) -> Result<bool> {
             all_good = false;
             continue;
         }
-        written.extend(
-            lab.transcript
-                .steps
-                .iter()
-                .map(|step| file_name(chapter, &step.name)),
-        );
+        let steps = &lab.transcript.steps;
+        written.extend(steps.iter().map(|step| file_name(chapter, step)));
         if cli.write {
-            write(&root, chapter, &lab)?;
+            write(&transcripts, chapter, &lab)?;
+            figures::write(&root, &lab.figures)?;
         }
         if cli.check {
-            let good = check(&root, chapter, &lab);
+            let good = check(&transcripts, chapter, &lab);
+            let verdict = if good {
+                "matches the book"
+            } else {
+                "does not match the book (see above)"
+            };
+            let seconds = chapter_started.elapsed().as_secs_f64();
             eprintln!(
-                "replay --check: {} {} ({:.1} s)",
-                chapter.short,
-                if good {
-                    "matches the book"
-                } else {
-                    "does not match the book (see above)"
-                },
-                chapter_started.elapsed().as_secs_f64()
+                "replay --check: {} {verdict} ({seconds:.1} s)",
+                chapter.short
             );
             all_good &= good;
         }
     }
     if (cli.check || cli.write) && every_chapter && all_good {
-        for stale in stale_transcripts(&root, &written) {
+        for stale in stale_transcripts(&transcripts, &written) {
             eprintln!(
                 "replay: {stale} is a transcript no step writes any more: remove it \
                  (and its {{{{#include}}}})"
@@ -170,15 +165,13 @@ fn run(cli: Cli) -> Result<bool> {
         }
     }
     if cli.check {
-        eprintln!(
-            "replay --check: {} in {:.1} s",
-            if all_good {
-                "all transcripts match"
-            } else {
-                "FAILED"
-            },
-            started.elapsed().as_secs_f64()
-        );
+        let verdict = if all_good {
+            "all transcripts match"
+        } else {
+            "FAILED"
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!("replay --check: {verdict} in {seconds:.1} s");
     }
     Ok(all_good)
 }
@@ -202,22 +195,16 @@ fn build(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Where the lesson binaries are: beside replay's own (target/debug).
-fn binaries_directory() -> Result<PathBuf> {
-    let me = std::env::current_exe().context("find replay's own binary")?;
-    Ok(me.parent().context("replay's directory")?.to_owned())
-}
-
-fn file_name(chapter: &Chapter, step: &str) -> String {
-    format!("{}-{step}.txt", chapter.crate_name)
+fn file_name(chapter: &Chapter, step: &Step) -> String {
+    format!("{}-{}.txt", chapter.crate_name, step.name)
 }
 
 /// Writes each step that ran; a skipped step keeps the file it had.
-fn write(root: &Path, chapter: &Chapter, lab: &Lab) -> Result<()> {
-    let directory = transcripts_directory(root);
-    fs::create_dir_all(&directory)?;
+fn write(transcripts: &Path, chapter: &Chapter, lab: &Lab) -> Result<()> {
+    fs::create_dir_all(transcripts)?;
     for step in &lab.transcript.steps {
-        let path = directory.join(file_name(chapter, &step.name));
+        let name = file_name(chapter, step);
+        let path = transcripts.join(name);
         if step.skipped.is_some() {
             eprintln!("replay: kept {} (the step was skipped)", path.display());
             continue;
@@ -225,19 +212,17 @@ fn write(root: &Path, chapter: &Chapter, lab: &Lab) -> Result<()> {
         fs::write(&path, &step.text).with_context(|| format!("write {}", path.display()))?;
         eprintln!("replay: wrote {}", path.display());
     }
-    figures::write(root, &lab.figures)?;
     Ok(())
 }
 
 /// Compares each step with its file, normalized; prints a diff per difference.
-fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
+fn check(transcripts: &Path, chapter: &Chapter, lab: &Lab) -> bool {
     let rules = normalize::Rules::new(chapter.varies, chapter.sort);
     let mut good = true;
     for step in &lab.transcript.steps {
-        let name = file_name(chapter, &step.name);
-        let path = transcripts_directory(root).join(&name);
+        let name = file_name(chapter, step);
         if let Some(why) = &step.skipped {
-            if lab.missing.iter().any(|missing| missing == why) {
+            if lab.missing.contains(why) {
                 eprintln!("replay --check: {name}: cannot be checked: {why}");
                 good = false;
             } else {
@@ -245,7 +230,7 @@ fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
             }
             continue;
         }
-        let Ok(committed) = fs::read_to_string(&path) else {
+        let Ok(committed) = fs::read_to_string(transcripts.join(&name)) else {
             eprintln!(
                 "replay --check: {name}: the book has no such transcript; \
                  write it with `cargo run -p replay -- --write {}`",
@@ -276,8 +261,8 @@ fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
 }
 
 /// The files in docs/src/transcripts that no step wrote in this run.
-fn stale_transcripts(root: &Path, written: &[String]) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(transcripts_directory(root)) else {
+fn stale_transcripts(transcripts: &Path, written: &[String]) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(transcripts) else {
         return Vec::new();
     };
     let mut stale: Vec<String> = entries
