@@ -1,8 +1,3 @@
-//! c10k: the chapter's measurement, replayed: 500 idle connections held by
-//! one bash against each of the three models (webserver3g, nonblock_server,
-//! epoll_server), and what each costs: processes, descriptors, memory
-//! (Pss, from /proc) and CPU (from /proc/PID/stat).
-
 use anyhow::{bail, Result};
 
 use super::nonblock_server::cpu_command;

@@ -1,6 +1,3 @@
-//! client3: its options, two clients against webserver3g, a refused port,
-//! and too few descriptors.
-
 use anyhow::Result;
 
 use super::Chapter;

@@ -1,7 +1,3 @@
-//! epoll_server: the model with a line and then 3000 bytes at once; the
-//! server answering curl, edge- and level-triggered; no CPU while idle,
-//! from /proc.
-
 use anyhow::Result;
 
 use super::nonblock_server::cpu_command;

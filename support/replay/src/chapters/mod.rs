@@ -1,5 +1,6 @@
 //! The experiments, one per chapter, as the chapters' "Run it" sections
-//! describe them, and what legitimately varies in each.
+//! describe them, and what legitimately varies in each. Each module's
+//! `CHAPTER` says what its experiment does (`--list` prints it).
 
 use anyhow::{bail, Context, Result};
 

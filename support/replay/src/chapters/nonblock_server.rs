@@ -1,7 +1,3 @@
-//! nonblock_server: the model with a client that connects, waits, sends a
-//! line and closes; the server answering curl (a file and a 404); the busy
-//! loop's CPU, from /proc, with no client at all.
-
 use anyhow::Result;
 
 use super::Chapter;

@@ -1,6 +1,3 @@
-//! webserver1: curl and a raw line against the first server, the backlog
-//! of 1; the blocking server and its two clients; hello_name's answers.
-
 use anyhow::Result;
 
 use super::Chapter;

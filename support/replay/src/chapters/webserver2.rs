@@ -1,6 +1,3 @@
-//! webserver2: the usage, the hello application, the router, and the
-//! faulty application's failures and a request that is not HTTP.
-
 use anyhow::Result;
 
 use super::Chapter;

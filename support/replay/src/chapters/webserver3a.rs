@@ -1,6 +1,3 @@
-//! webserver3a: one request, what the server printed, its process and
-//! descriptors, and the system calls of one iteration under strace.
-
 use anyhow::Result;
 
 use super::Chapter;

@@ -1,6 +1,3 @@
-//! webserver3b: two clients; the second waits in the listen queue, as ss
-//! shows, for the first one's sleep and its own.
-
 use anyhow::Result;
 
 use super::Chapter;

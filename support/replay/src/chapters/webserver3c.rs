@@ -1,6 +1,3 @@
-//! webserver3c: two clients served at once by two children; the
-//! descriptors of parent and child; the zombies left when they exit.
-
 use anyhow::{bail, Result};
 
 use super::Chapter;

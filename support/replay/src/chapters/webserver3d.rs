@@ -1,7 +1,3 @@
-//! webserver3d: the connection the parent never closes (curl waits for an
-//! end of file), then the two limits: descriptors (`ulimit -n 256`) and, as
-//! root only, processes (`ulimit -u 400` as the user nobody).
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 

@@ -1,6 +1,3 @@
-//! webserver3e: one request; the handler reaps the child, and the
-//! interrupted accept ends the server; the parent's system calls.
-
 use anyhow::Result;
 
 use super::Chapter;

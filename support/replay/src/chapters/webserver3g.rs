@@ -1,5 +1,3 @@
-//! webserver3g: the same burst, every child reaped; how many signals it took.
-
 use anyhow::Result;
 
 use super::{burst, Chapter};
