@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{ensure, Result};
 use regex::{Captures, Regex};
 use testkit::run::{within, Limits, Output, Running};
 use testkit::tools::Tool;
@@ -176,12 +176,11 @@ impl Lab {
         let forks = forking_server(shown);
         let found = process.wait_for(STEP_TIMEOUT, |lines| banner_complete(lines, forks));
         let lines = process.lines();
-        if !found {
-            bail!(
-                "{shown}: no banner naming a port within {} s; it printed: {lines:?}",
-                STEP_TIMEOUT.as_secs()
-            );
-        }
+        let seconds = STEP_TIMEOUT.as_secs();
+        ensure!(
+            found,
+            "{shown}: no banner naming a port within {seconds} s; it printed: {lines:?}"
+        );
         let port = lines.iter().find_map(|line| port_in(line)).unwrap();
         self.transcript.lines(&lines);
         Ok(Server {
@@ -197,17 +196,14 @@ impl Lab {
     /// the port is listening.
     pub fn quiet_server(&mut self, shown: &str, actual: &str, port: u16) -> Result<Server> {
         let process = self.start_server(shown, actual)?;
-        if within(STEP_TIMEOUT, || {
+        let listening = within(STEP_TIMEOUT, || {
             testkit::procs::listening(port).then_some(())
-        })
-        .is_none()
-        {
-            bail!(
-                "{shown}: nothing listens on port {port} after {} s; it printed: {:?}",
-                STEP_TIMEOUT.as_secs(),
-                process.lines()
-            );
-        }
+        });
+        let (seconds, lines) = (STEP_TIMEOUT.as_secs(), process.lines());
+        ensure!(
+            listening.is_some(),
+            "{shown}: nothing listens on port {port} after {seconds} s; it printed: {lines:?}"
+        );
         Ok(Server {
             process,
             port,
@@ -317,9 +313,9 @@ impl Lab {
 /// returns what it printed, by line, as a terminal shows it (without the
 /// CR of a CR LF).
 fn ended(shown: &str, mut running: Running, timeout: Duration) -> Result<String> {
-    if running.wait_exit(timeout).is_none() {
-        bail!("{shown}: did not end within {} s", timeout.as_secs());
-    }
+    let exited = running.wait_exit(timeout).is_some();
+    let seconds = timeout.as_secs();
+    ensure!(exited, "{shown}: did not end within {seconds} s");
     Ok(running
         .lines()
         .iter()

@@ -4,7 +4,8 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::lab::{Lab, STEP_TIMEOUT};
+use crate::lab::{pause, until, Lab, CURL, PS, STEP_TIMEOUT};
+use testkit::procs::children_of;
 
 mod c10k;
 mod client3;
@@ -73,9 +74,6 @@ pub fn find(name: &str) -> Result<&'static Chapter> {
 /// counts from the server's log and ps, and the process tree as data for a
 /// figure.
 fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
-    use crate::lab::{CURL, PS};
-    use testkit::procs::children_of;
-
     if !lab.need(&[&CURL, &PS]) {
         return Ok(());
     }
@@ -88,37 +86,36 @@ fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
         .process
         .lines()
         .iter()
-        .find_map(|line| line.strip_prefix("Parent PID (PPID): "))
-        .and_then(|pid| pid.trim().parse().ok())
+        .find_map(|line| {
+            line.strip_prefix("Parent PID (PPID): ")?
+                .trim()
+                .parse()
+                .ok()
+        })
         .context("the server's Parent PID line")?;
     lab.say("128 clients at once, one connection each (the article's run):");
     lab.client3(port, 128, 1, STEP_TIMEOUT)?;
     // Every child has printed its request and exited: none is still running.
-    crate::lab::until(|| {
-        let lines = server.process.lines();
-        let served = lines.iter().filter(|line| line.starts_with("Child PID"));
-        served.count() >= 128 && children_of(parent).iter().all(|child| child.state == 'Z')
-    });
-    crate::lab::pause(300);
+    server.wait_for(128, |line| line.starts_with("Child PID"));
+    until(|| children_of(parent).iter().all(|child| child.state == 'Z'));
+    pause(300);
     let tree = children_of(parent);
     lab.say("then, in another terminal: children that served a client, children reported reaped, zombies.");
     lab.sh(&format!("grep -c '^Child PID' {log}"))?;
     let reaped = lab.sh(&format!("grep -c 'terminated' {log}"))?;
-    let zombies = lab.sh(&format!(
-        "ps -o pid,stat,cmd --ppid {parent} | grep -c defunct"
-    ))?;
-    let (reaped, zombies) = (reaped.trim().to_owned(), zombies.trim().to_owned());
-    lab.say(&format!("{reaped} were reaped and {zombies} are zombies."));
+    let count_zombies = format!("ps -o pid,stat,cmd --ppid {parent} | grep -c defunct");
+    let zombies = lab.sh(&count_zombies)?;
+    lab.say(&format!(
+        "{} were reaped and {} are zombies.",
+        reaped.trim(),
+        zombies.trim()
+    ));
     lab.say("the server still answers, and the count does not change:");
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    lab.sh(&format!(
-        "ps -o pid,stat,cmd --ppid {parent} | grep -c defunct"
-    ))?;
-    lab.figure(
-        figure,
-        crate::figures::tree_data(crate_name, parent, Some(128), &tree),
-    );
+    pause(300);
+    lab.sh(&count_zombies)?;
+    let data = crate::figures::tree_data(crate_name, parent, Some(128), &tree);
+    lab.figure(figure, data);
     Ok(())
 }
 

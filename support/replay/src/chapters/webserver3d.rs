@@ -67,15 +67,12 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say("running out of descriptors: the article lowers the limit on open files to 256 and opens 300 connections; 32 and 50 show the same in less time. The limit is set in a subshell, for the server only (cargo itself needs more descriptors), and the server's standard output goes to /dev/null, so that its error does not come interleaved with its children's prints.");
     let binary_shown = lab.binary("webserver3d");
     lab.transcript.command("cargo build -q -p webserver3d");
-    // Its standard output goes to /dev/null: what matters is its error,
-    // which would otherwise come interleaved with its children's prints.
     let port = free_port()?;
     let mut server = lab.quiet_server(
         &format!("(ulimit -n 32; PORT={port} exec {binary_shown} > /dev/null)"),
         &format!("ulimit -n 32; PORT={port} exec {binary_shown} > /dev/null"),
         port,
     )?;
-    let port = server.port;
     lab.say("in another terminal, one client that opens 50 connections and holds them all:");
     // When the client connects faster than the server accepts, the listen
     // queue (5) overflows and the kernel drops SYNs, which the client sends
@@ -125,7 +122,6 @@ fn run(lab: &mut Lab) -> Result<()> {
         shared.display()
     );
     let mut server = lab.quiet_server(&shown, &actual, port)?;
-    let port = server.port;
     lab.client3(port, 1, 60, LONG_RUN)?;
     died(lab, &mut server);
     lab.look("fork: EAGAIN, after the 39th child: the server and its 39 zombies are the 40 processes nobody may have. client3 may again count a few more connections, those in the listen queue.");
