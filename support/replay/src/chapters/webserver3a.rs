@@ -23,14 +23,11 @@ fn run(lab: &mut Lab) -> Result<()> {
     let port = server.port;
 
     lab.step("curl");
-    let asked = lab.need(&[&CURL]);
-    if asked {
+    if lab.need(&[&CURL]) {
         lab.say("a client; -v shows the request curl sends (>) and the head it receives (<); -s hides the progress meter.");
         lab.sh(&format!("curl -sv http://127.0.0.1:{port}/hello"))?;
         lab.look("the status line and a blank line, then the greeting; no Content-Length, so curl reads until the server closes.");
-    }
 
-    if asked {
         lab.step("server-print");
         lab.say("the server printed the request as it read it:");
         server.wait_for(4, |_| true);

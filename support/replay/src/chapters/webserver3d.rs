@@ -112,11 +112,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     fs::set_permissions(&lab.scratch, fs::Permissions::from_mode(0o755))
         .and_then(|()| fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)))
         .context("open the directory for nobody")?;
-    fs::copy(
-        lab.root.join(lab.binary("webserver3d")),
-        shared.join("webserver3d"),
-    )
-    .context("copy webserver3d for nobody")?;
+    fs::copy(lab.binaries.join("webserver3d"), shared.join("webserver3d"))
+        .context("copy webserver3d for nobody")?;
     let actual = format!(
         "cd {} && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c 'ulimit -u {limit}; ulimit -n 100; PORT={port} exec ./webserver3d > /dev/null'",
         shared.display()
