@@ -23,7 +23,7 @@ mod normalize;
 mod transcript;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -40,7 +40,8 @@ use crate::transcript::Step;
 struct Cli {
     /// The chapters to replay (3d, webserver3d, client3, ...; see --list).
     /// With --write or --check and no chapter: all of them.
-    chapters: Vec<String>,
+    #[arg(value_parser = chapters::find)]
+    chapters: Vec<&'static Chapter>,
     /// List the chapters and what each experiment does.
     #[arg(long)]
     list: bool,
@@ -68,15 +69,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root: two levels above this crate, `support/replay`.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("support/replay sits two levels below the workspace root")
-        .to_owned()
-}
-
 fn run(cli: Cli) -> Result<bool> {
     if cli.list {
         for chapter in CHAPTERS {
@@ -92,14 +84,13 @@ fn run(cli: Cli) -> Result<bool> {
         CHAPTERS.iter().collect()
     } else {
         cli.chapters
-            .iter()
-            .map(|name| chapters::find(name))
-            .collect::<Result<_>>()?
     };
 
-    // Canonical, as the servers print it (`Document root: …`), so that the
-    // transcripts can show it as `./`.
-    let root = workspace_root()
+    // Two levels above this crate, `support/replay`; canonical, as the
+    // servers print it (`Document root: …`), so that the transcripts can
+    // show it as `./`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
         .canonicalize()
         .context("the workspace root")?;
     // The commands run from the workspace root, as the book's do, so that

@@ -2,7 +2,7 @@
 //! describe them, and what legitimately varies in each. Each module's
 //! `CHAPTER` says what its experiment does (`--list` prints it).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::lab::{pause, until, Lab, CURL, PS, STEP_TIMEOUT};
 use testkit::procs::children_of;
@@ -55,19 +55,19 @@ pub const CHAPTERS: &[Chapter] = &[
 ];
 
 /// The chapter named `name`: its short name (`3d`, `1`), or its crate (`webserver3d`).
-pub fn find(name: &str) -> Result<&'static Chapter> {
+pub fn find(name: &str) -> Result<&'static Chapter, String> {
     let wanted = name.trim_start_matches("webserver");
-    match CHAPTERS.iter().find(|chapter| {
-        chapter.short == name
-            || chapter.crate_name == name
-            || chapter.crate_name.trim_start_matches("webserver") == wanted
-    }) {
-        Some(chapter) => Ok(chapter),
-        None => {
+    CHAPTERS
+        .iter()
+        .find(|chapter| {
+            chapter.short == name
+                || chapter.crate_name == name
+                || chapter.crate_name.trim_start_matches("webserver") == wanted
+        })
+        .ok_or_else(|| {
             let names: Vec<&str> = CHAPTERS.iter().map(|chapter| chapter.short).collect();
-            bail!("no chapter {name:?}; the chapters are {}", names.join(", "))
-        }
-    }
+            format!("no chapter {name:?}; the chapters are {}", names.join(", "))
+        })
 }
 
 /// The burst of 3f and 3g: 128 clients of one connection each, then the
