@@ -80,7 +80,6 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.say("terminal 1:");
         lab.server_output(&server);
         lab.look("the same answer and the same log: what differs is how many system calls each event takes (strace, below).");
-        drop(server);
     }
     Ok(())
 }

@@ -79,6 +79,5 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.sh(&format!("ps -o pid,stat,cmd -p {pid}"))?;
     }
     lab.look("most of the second's ticks (all of them on an idle machine): the loop never sleeps, and ps shows it running (R), as top would show it at 100% of a core.");
-    drop(server);
     Ok(())
 }

@@ -56,7 +56,6 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.say("after one curl, the trace from the first socket call on:");
         lab.sh(&format!("sed -n '/^socket(/,/^close(4)/p' {trace}"))?;
         lab.look("the four socket steps of serve_forever in the order of the source, then one iteration of its loop: accept4 returns descriptor 4, one recvfrom of at most 1024 bytes, one sendto, close(4).");
-        drop(server);
     }
     Ok(())
 }
