@@ -58,48 +58,28 @@ pub fn tree_svg(data: &Value) -> String {
     let server = data["server"].as_str().unwrap_or("server");
     let parent = data["parent"].as_u64().unwrap_or(0);
     let children = data["children"].as_array().cloned().unwrap_or_default();
-    let zombies = children
-        .iter()
-        .filter(|child| child["state"] == "Z")
-        .count();
     let rows = children.len().div_ceil(COLUMNS).max(1);
     let width = MARGIN * 2 + COLUMNS * BOX + (COLUMNS - 1) * GAP;
-    let top = MARGIN + 44 + 36;
+    let middle = width / 2;
+    let parent_x = (width - 300) / 2;
+    // The parent's box is 44 high; the bar the children hang from is 28 below it.
+    let (parent_bottom, bar) = (MARGIN + 44, MARGIN + 44 + 28);
+    let top = bar + 8;
     let height = top + rows * (BOX + GAP) + 40;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="sans-serif" font-size="13">"##
-    );
-    let _ = writeln!(
-        svg,
-        r##"<rect x="0" y="0" width="{width}" height="{height}" rx="8" fill="#f6f6f6" stroke="#888"/>"##
-    );
-    let parent_width = 300;
-    let parent_x = (width - parent_width) / 2;
-    let _ = writeln!(
-        svg,
-        r##"<rect x="{parent_x}" y="{MARGIN}" width="{parent_width}" height="44" rx="6" fill="#ffffff" stroke="#333"/>"##
-    );
-    let _ = writeln!(
-        svg,
-        r##"<text x="{}" y="{}" text-anchor="middle" fill="#111">{server}, PID {parent} (S)</text>"##,
-        width / 2,
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="sans-serif" font-size="13">
+<rect x="0" y="0" width="{width}" height="{height}" rx="8" fill="#f6f6f6" stroke="#888"/>
+<rect x="{parent_x}" y="{MARGIN}" width="300" height="44" rx="6" fill="#ffffff" stroke="#333"/>
+<text x="{middle}" y="{}" text-anchor="middle" fill="#111">{server}, PID {parent} (S)</text>
+<line x1="{middle}" y1="{parent_bottom}" x2="{middle}" y2="{bar}" stroke="#333"/>
+"##,
         MARGIN + 27
     );
-    let _ = writeln!(
-        svg,
-        r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#333"/>"##,
-        width / 2,
-        MARGIN + 44,
-        top - 8
-    );
     if !children.is_empty() {
+        let right = width - MARGIN;
         let _ = writeln!(
             svg,
-            r##"<line x1="{MARGIN}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/>"##,
-            top - 8,
-            width - MARGIN
+            r##"<line x1="{MARGIN}" y1="{bar}" x2="{right}" y2="{bar}" stroke="#333"/>"##
         );
     }
     for (index, child) in children.iter().enumerate() {
@@ -119,25 +99,26 @@ pub fn tree_svg(data: &Value) -> String {
             y + BOX / 2 + 5
         );
     }
-    let alive = children.len() - zombies;
-    let mut caption = match data["served"].as_u64() {
-        Some(served) => format!(
-            "{served} children forked, {} reaped and gone; left: ",
-            served.saturating_sub(children.len() as u64)
-        ),
-        None => "children left: ".to_owned(),
-    };
-    if children.is_empty() {
-        caption.push_str("none");
+    let zombies = children
+        .iter()
+        .filter(|child| child["state"] == "Z")
+        .count();
+    let left = if children.is_empty() {
+        "none".to_owned()
     } else {
-        caption.push_str(&format!(
-            "{zombies} zombies (Z, dark), {alive} alive (light)"
-        ));
-    }
+        let alive = children.len() - zombies;
+        format!("{zombies} zombies (Z, dark), {alive} alive (light)")
+    };
+    let caption = match data["served"].as_u64() {
+        Some(served) => {
+            let gone = served.saturating_sub(children.len() as u64);
+            format!("{served} children forked, {gone} reaped and gone; left: {left}")
+        }
+        None => format!("children left: {left}"),
+    };
     let _ = writeln!(
         svg,
-        r##"<text x="{}" y="{}" text-anchor="middle" fill="#111">{caption}</text>"##,
-        width / 2,
+        r##"<text x="{middle}" y="{}" text-anchor="middle" fill="#111">{caption}</text>"##,
         height - 16
     );
     svg.push_str("</svg>\n");
@@ -160,5 +141,18 @@ mod tests {
         assert_eq!(svg.matches("<g>").count(), 3);
         assert!(svg.contains("5 children forked, 2 reaped and gone; left: 2 zombies"));
         assert!(svg.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn the_books_figures_are_drawn_from_their_data() {
+        let runs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/src/runs");
+        for name in ["3c-zombies", "3f-zombies", "3g-no-zombies"] {
+            let data = fs::read_to_string(runs.join(format!("data/{name}.json"))).unwrap();
+            let drawn = tree_svg(&serde_json::from_str(&data).unwrap());
+            assert_eq!(
+                drawn,
+                fs::read_to_string(runs.join(format!("{name}.svg"))).unwrap()
+            );
+        }
     }
 }

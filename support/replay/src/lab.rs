@@ -6,10 +6,11 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{ensure, Result};
+use regex::{Captures, Regex};
 use testkit::run::{within, Limits, Output, Running};
 use testkit::tools::Tool;
 pub use testkit::tools::{CURL, PS, SETPRIV, SS, STRACE};
@@ -19,10 +20,12 @@ use crate::transcript::Transcript;
 /// How long any one step may take before replay gives up on it.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A server that printed its banner, and the port it named.
+/// A server that is up, and the port it listens on.
 pub struct Server {
     pub process: Running,
     pub port: u16,
+    /// How many lines its banner was.
+    banner: usize,
 }
 
 impl Server {
@@ -30,9 +33,19 @@ impl Server {
         self.process.pid()
     }
 
-    /// How many lines it has printed so far: a mark for [`Lab::server_lines`].
-    pub fn mark(&self) -> usize {
-        self.process.lines().len()
+    /// What it printed after its banner.
+    pub fn new_lines(&self) -> Vec<String> {
+        self.process.lines().split_off(self.banner)
+    }
+
+    /// Waits until `count` of the lines it printed after its banner are
+    /// `wanted`, at most [`STEP_TIMEOUT`]; goes on either way (the
+    /// transcript then shows what came).
+    pub fn wait_for(&self, count: usize, wanted: impl Fn(&str) -> bool) {
+        self.process.wait_for(STEP_TIMEOUT, |lines| {
+            let after_banner = lines.get(self.banner..).unwrap_or_default();
+            after_banner.iter().filter(|line| wanted(line)).count() >= count
+        });
     }
 }
 
@@ -121,65 +134,81 @@ impl Lab {
         true
     }
 
-    /// Starts a server: shows `shown` as the command, runs `program` with
-    /// `args` and `env` (and PORT=0), waits for its banner and shows it.
-    pub fn server(
-        &mut self,
-        shown: &str,
-        program: &str,
-        args: &[&str],
-        env: &[(&str, &str)],
-    ) -> Result<Server> {
-        self.transcript.command(shown);
-        let mut command = Command::new(program);
+    /// `command` as replay runs it: each `cargo run -q -p PACKAGE [--bin
+    /// BIN] [--]` in it is the binary that would run, already built, so
+    /// that no step waits for cargo's lock and build check.
+    fn actual(&self, command: &str) -> String {
+        let cargo_run = Regex::new(r"cargo run -q -p (\w+)(?: --bin (\w+))?(?: --)?").unwrap();
+        cargo_run
+            .replace_all(command, |found: &Captures| {
+                self.binary(found.get(2).or(found.get(1)).unwrap().as_str())
+            })
+            .into_owned()
+    }
+
+    /// A bash that runs `script` from the workspace root.
+    fn bash(&self, script: &str) -> Command {
+        let mut command = Command::new("bash");
         command
-            .args(args)
+            .arg("-c")
+            .arg(script)
             .current_dir(&self.root)
+            .env("LC_ALL", "C");
+        command
+    }
+
+    /// Shows `shown` and runs `actual` as a server: on a free port
+    /// (`PORT=0`, unless it says otherwise), at the lessons' defaults.
+    fn start_server(&mut self, shown: &str, actual: &str) -> Result<Running> {
+        self.transcript.command(shown);
+        let mut command = self.bash(actual);
+        command
             .env("PORT", "0")
             .env("RUST_BACKTRACE", "0")
-            .env("LC_ALL", "C")
             .env_remove("SLEEP_SECS");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let process = Running::start(command, Output::Merged, Limits::default())?;
+        Ok(Running::start(command, Output::Merged, Limits::default())?)
+    }
+
+    /// Starts the server `shown` starts (`PORT=0 cargo run -q -p …`, a
+    /// pipe, strace), waits for its banner and shows it.
+    pub fn server(&mut self, shown: &str) -> Result<Server> {
+        let process = self.start_server(shown, &self.actual(shown))?;
         let forks = forking_server(shown);
         let found = process.wait_for(STEP_TIMEOUT, |lines| banner_complete(lines, forks));
         let lines = process.lines();
-        if !found {
-            bail!(
-                "{shown}: no banner naming a port within {} s; it printed: {lines:?}",
-                STEP_TIMEOUT.as_secs()
-            );
-        }
+        let seconds = STEP_TIMEOUT.as_secs();
+        ensure!(
+            found,
+            "{shown}: no banner naming a port within {seconds} s; it printed: {lines:?}"
+        );
         let port = lines.iter().find_map(|line| port_in(line)).unwrap();
         self.transcript.lines(&lines);
-        Ok(Server { process, port })
+        Ok(Server {
+            process,
+            port,
+            banner: lines.len(),
+        })
     }
 
-    /// Starts a server as `shown`, `[VAR=value …] cargo run -q -p PACKAGE
-    /// [--bin BIN] [-- ARGS]`, says: runs the built binary, with those
-    /// variables and arguments.
-    pub fn cargo_run(&mut self, shown: &str) -> Result<Server> {
-        let (variables, rest) = shown
-            .split_once("cargo run -q -p ")
-            .context("not a cargo run")?;
-        let env: Vec<(&str, &str)> = variables
-            .split_whitespace()
-            .filter_map(|variable| variable.split_once('='))
-            .collect();
-        let (package, args) = rest.split_once(" -- ").unwrap_or((rest, ""));
-        let bin = package
-            .split_once(" --bin ")
-            .map_or(package, |(_, bin)| bin);
-        let args: Vec<&str> = args.split_whitespace().collect();
-        self.server(shown, &self.binary(bin), &args, &env)
-    }
-
-    /// Starts a server through bash (a pipe, a user change): shows
-    /// `shown`, runs `script`, waits for the banner.
-    pub fn server_script(&mut self, shown: &str, script: &str) -> Result<Server> {
-        self.server(shown, "bash", &["-c", script], &[])
+    /// Starts a server whose standard output goes to /dev/null (so that
+    /// only its error shows, not interleaved with its children's prints):
+    /// shows `shown`, runs `actual` (both naming `port`), and waits until
+    /// the port is listening.
+    pub fn quiet_server(&mut self, shown: &str, actual: &str, port: u16) -> Result<Server> {
+        let process = self.start_server(shown, actual)?;
+        let listening = within(STEP_TIMEOUT, || {
+            testkit::procs::listening(port).then_some(())
+        });
+        let (seconds, lines) = (STEP_TIMEOUT.as_secs(), process.lines());
+        ensure!(
+            listening.is_some(),
+            "{shown}: nothing listens on port {port} after {seconds} s; it printed: {lines:?}"
+        );
+        Ok(Server {
+            process,
+            port,
+            banner: 0,
+        })
     }
 
     /// Starts the server `name` under `strace -o NAME.strace -e
@@ -187,11 +216,11 @@ impl Lab {
     /// it and the trace's path.
     pub fn strace(&mut self, variables: &str, name: &str, calls: &str) -> Result<(Server, String)> {
         let trace = self.scratch_file(&format!("{name}.strace"));
-        let command = format!(
-            "{variables}strace -o {trace} -e trace={calls} {}",
-            self.binary(name)
-        );
-        Ok((self.server_script(&command, &command)?, trace))
+        let binary = self.binary(name);
+        let server = self.server(&format!(
+            "{variables}strace -o {trace} -e trace={calls} {binary}"
+        ))?;
+        Ok((server, trace))
     }
 
     /// A file in the scratch directory; the transcript shows its name only.
@@ -199,132 +228,17 @@ impl Lab {
         self.scratch.join(name).display().to_string()
     }
 
-    /// Starts a server whose standard output goes to /dev/null (so that
-    /// only its error shows, not interleaved with its children's prints):
-    /// shows `shown`, runs `script` with bash (both naming `port`), and
-    /// waits until the port is listening.
-    pub fn server_on_port(&mut self, shown: &str, script: &str, port: u16) -> Result<Server> {
-        self.transcript.command(shown);
-        let mut command = Command::new("bash");
-        command
-            .arg("-c")
-            .arg(script)
-            .current_dir(&self.root)
-            .env("PORT", port.to_string())
-            .env("LC_ALL", "C")
-            .env_remove("SLEEP_SECS");
-        let process = Running::start(command, Output::Merged, Limits::default())?;
-        if within(STEP_TIMEOUT, || {
-            testkit::procs::listening(port).then_some(())
-        })
-        .is_none()
-        {
-            bail!(
-                "{shown}: nothing listens on port {port} after {} s; it printed: {:?}",
-                STEP_TIMEOUT.as_secs(),
-                process.lines()
-            );
-        }
-        Ok(Server { process, port })
+    /// Shows what the server printed after its banner.
+    pub fn server_output(&mut self, server: &Server) {
+        self.transcript.lines(&server.new_lines());
     }
 
-    /// Shows the lines the server printed since `mark`.
-    pub fn server_lines(&mut self, server: &Server, mark: usize) -> Vec<String> {
-        let lines = server.process.lines().split_off(mark);
-        self.transcript.lines(&lines);
-        lines
-    }
-
-    /// Runs `command` with bash, shows it and its output; returns the output.
-    pub fn sh(&mut self, command: &str) -> Result<String> {
-        self.sh_as(command, command)
-    }
-
-    /// Shows `shown`, runs `actual` (the same command, spelled so that it
-    /// needs no `cargo run`), shows the output.
-    pub fn sh_as(&mut self, shown: &str, actual: &str) -> Result<String> {
-        self.sh_as_within(shown, actual, STEP_TIMEOUT)
-    }
-
-    /// Runs client3 against the server on 127.0.0.1:`port` with `clients`
-    /// clients of `connections` connections each, its report of every
-    /// connection to /dev/null: shows the `cargo run` a learner types, runs
-    /// the built binary, waits at most `timeout`, and returns what it printed
-    /// (its summary, on stderr).
-    pub fn client3(
-        &mut self,
-        port: u16,
-        clients: u32,
-        connections: u32,
-        timeout: Duration,
-    ) -> Result<String> {
-        let arguments = format!(
-            "--host=127.0.0.1 --port={port} --max-clients={clients} --max-conns={connections}"
-        );
-        let binary = self.binary("client3");
-        self.sh_as_within(
-            &format!("cargo run -q -p client3 -- {arguments} >/dev/null"),
-            &format!("{binary} {arguments} >/dev/null"),
-            timeout,
-        )
-    }
-
-    /// [`Lab::sh_as`] for a command that may take longer than a step usually does.
-    pub fn sh_as_within(&mut self, shown: &str, actual: &str, timeout: Duration) -> Result<String> {
-        self.transcript.command(shown);
-        let output = self
-            .bash(actual, timeout)
-            .with_context(|| format!("running {shown}"))?;
-        self.transcript.output(&output);
-        Ok(output)
-    }
-
-    /// Runs `command` without showing it (a preparation the learner does
-    /// not need to see); returns its output.
-    pub fn quietly(&self, command: &str) -> Result<String> {
-        self.bash(command, STEP_TIMEOUT)
-    }
-
-    /// Runs `script` with bash, stdout and stderr together, and returns its
-    /// output; kills it after `timeout`.
-    fn bash(&self, script: &str, timeout: Duration) -> Result<String> {
-        let mut running = self.background(script)?;
-        if running.wait_exit(timeout).is_none() {
-            bail!("`{script}` did not end within {} s", timeout.as_secs());
-        }
-        Ok(text(&running))
-    }
-
-    /// Starts `script` with bash in the background (shown later with its output).
-    pub fn background(&self, script: &str) -> Result<Running> {
-        let mut command = Command::new("bash");
-        command
-            .arg("-c")
-            .arg(script)
-            .current_dir(&self.root)
-            .env("LC_ALL", "C");
-        Ok(Running::start(command, Output::Merged, Limits::default())?)
-    }
-
-    /// Waits for a background command to end; shows `shown` and its output.
-    pub fn finish(&mut self, shown: &str, mut running: Running) -> Result<String> {
-        if running.wait_exit(STEP_TIMEOUT).is_none() {
-            bail!("{shown}: did not end within {} s", STEP_TIMEOUT.as_secs());
-        }
-        let output = text(&running);
-        self.transcript.command(shown);
-        self.transcript.output(&output);
-        Ok(output)
-    }
-
-    pub fn figure(&mut self, name: &str, data: serde_json::Value) {
-        self.figures.push((name.to_owned(), data));
-    }
-
-    /// Shows a server's error (its standard error, all that is not sent
-    /// to /dev/null) and, if it has exited, its exit code, as a shell says it.
-    pub fn last_words(&mut self, lines: &[String], status: Option<ExitStatus>) {
-        self.transcript.lines(lines);
+    /// Waits for the server to exit; shows what it printed after its
+    /// banner (with its standard output to /dev/null: its error) and its
+    /// exit code, as a shell says it.
+    pub fn last_words(&mut self, server: &mut Server) {
+        let status = server.process.wait_exit(STEP_TIMEOUT);
+        self.server_output(server);
         if let Some(status) = status {
             let said = match (status.code(), status.signal()) {
                 (Some(code), _) => format!("exit code {code}"),
@@ -335,6 +249,78 @@ impl Lab {
             self.transcript.output(&format!("{said}\n"));
         }
     }
+
+    /// Runs `command` with bash, shows it and its output; returns the output.
+    pub fn sh(&mut self, command: &str) -> Result<String> {
+        self.sh_within(command, STEP_TIMEOUT)
+    }
+
+    /// [`Lab::sh`] for a command that may take longer than a step usually does.
+    pub fn sh_within(&mut self, command: &str, timeout: Duration) -> Result<String> {
+        let running = self.background(command)?;
+        let output = ended(command, running, timeout)?;
+        self.transcript.command(command);
+        self.transcript.output(&output);
+        Ok(output)
+    }
+
+    /// Runs client3 against the server on 127.0.0.1:`port` with `clients`
+    /// clients of `connections` connections each, its report of every
+    /// connection to /dev/null, for at most `timeout`; returns what it
+    /// printed (its summary, on stderr).
+    pub fn client3(
+        &mut self,
+        port: u16,
+        clients: u32,
+        connections: u32,
+        timeout: Duration,
+    ) -> Result<String> {
+        let command = format!(
+            "cargo run -q -p client3 -- --host=127.0.0.1 --port={port} \
+             --max-clients={clients} --max-conns={connections} >/dev/null"
+        );
+        self.sh_within(&command, timeout)
+    }
+
+    /// Runs `command` without showing it (a preparation the learner does
+    /// not need to see); returns its output.
+    pub fn quietly(&self, command: &str) -> Result<String> {
+        ended(command, self.background(command)?, STEP_TIMEOUT)
+    }
+
+    /// Starts `command` with bash in the background, to be shown with its
+    /// output when it ends ([`Lab::finish`]).
+    pub fn background(&self, command: &str) -> Result<Running> {
+        let bash = self.bash(&self.actual(command));
+        Ok(Running::start(bash, Output::Merged, Limits::default())?)
+    }
+
+    /// Waits for a background command to end; shows `shown` and its
+    /// output, and returns the output.
+    pub fn finish(&mut self, shown: &str, running: Running) -> Result<String> {
+        let output = ended(shown, running, STEP_TIMEOUT)?;
+        self.transcript.command(shown);
+        self.transcript.output(&output);
+        Ok(output)
+    }
+
+    pub fn figure(&mut self, name: &str, data: serde_json::Value) {
+        self.figures.push((name.to_owned(), data));
+    }
+}
+
+/// Waits at most `timeout` for `running` (which runs `shown`) to end, and
+/// returns what it printed, by line, as a terminal shows it (without the
+/// CR of a CR LF).
+fn ended(shown: &str, mut running: Running, timeout: Duration) -> Result<String> {
+    let exited = running.wait_exit(timeout).is_some();
+    let seconds = timeout.as_secs();
+    ensure!(exited, "{shown}: did not end within {seconds} s");
+    Ok(running
+        .lines()
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect())
 }
 
 /// Marks every descriptor above 2 that replay inherited (cargo's
@@ -359,16 +345,6 @@ pub fn close_inherited_descriptors_on_exec() {
             }
         }
     }
-}
-
-/// What a command printed, by line, as a terminal shows it (without the
-/// CR of a CR LF).
-fn text(running: &Running) -> String {
-    running
-        .lines()
-        .iter()
-        .map(|line| format!("{line}\n"))
-        .collect()
 }
 
 /// Whether `shown` starts one of the forking servers (3c–3g), whose banner

@@ -23,7 +23,7 @@ mod normalize;
 mod transcript;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -32,6 +32,7 @@ use clap::Parser;
 
 use crate::chapters::{Chapter, CHAPTERS};
 use crate::lab::Lab;
+use crate::transcript::Step;
 
 /// Replays a chapter's experiment and prints its narrated transcript.
 #[derive(Parser)]
@@ -39,7 +40,8 @@ use crate::lab::Lab;
 struct Cli {
     /// The chapters to replay (3d, webserver3d, client3, ...; see --list).
     /// With --write or --check and no chapter: all of them.
-    chapters: Vec<String>,
+    #[arg(value_parser = chapters::find)]
+    chapters: Vec<&'static Chapter>,
     /// List the chapters and what each experiment does.
     #[arg(long)]
     list: bool,
@@ -67,44 +69,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root: two levels above this crate, `support/replay`.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("support/replay sits two levels below the workspace root")
-        .to_owned()
-}
-
-fn transcripts_directory(root: &Path) -> PathBuf {
-    root.join("docs/src/transcripts")
-}
-
 fn run(cli: Cli) -> Result<bool> {
     if cli.list {
         for chapter in CHAPTERS {
-            println!(
-                "{:<10} {}: {}",
-                chapter.short, chapter.crate_name, chapter.what
-            );
+            let Chapter { short, what, .. } = chapter;
+            println!("{short:<10} {}: {what}", chapter.crate_name);
         }
         return Ok(true);
     }
+    if cli.chapters.is_empty() && !(cli.write || cli.check) {
+        bail!("name a chapter (see --list), or give --write or --check for all of them");
+    }
     let chosen: Vec<&Chapter> = if cli.chapters.is_empty() {
-        if !(cli.write || cli.check) {
-            bail!("name a chapter (see --list), or give --write or --check for all of them");
-        }
         CHAPTERS.iter().collect()
     } else {
         cli.chapters
-            .iter()
-            .map(|name| chapters::find(name))
-            .collect::<Result<_>>()?
     };
 
-    // Canonical, as the servers print it (`Document root: …`), so that the
-    // transcripts can show it as `./`.
-    let root = workspace_root()
+    // Two levels above this crate, `support/replay`; canonical, as the
+    // servers print it (`Document root: …`), so that the transcripts can
+    // show it as `./`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
         .canonicalize()
         .context("the workspace root")?;
     // The commands run from the workspace root, as the book's do, so that
@@ -113,7 +99,9 @@ fn run(cli: Cli) -> Result<bool> {
     if !cli.no_build {
         build(&root)?;
     }
-    let binaries = binaries_directory()?;
+    // The lesson binaries are beside replay's own (target/debug).
+    let me = std::env::current_exe().context("find replay's own binary")?;
+    let binaries = me.parent().context("replay's directory")?;
     lab::close_inherited_descriptors_on_exec();
     let scratch_directory = testkit::TempDir::new("replay");
     let scratch = scratch_directory.path().to_owned();
@@ -122,12 +110,13 @@ fn run(cli: Cli) -> Result<bool> {
         let _ = fs::remove_dir_all(remove);
     });
 
+    let transcripts = root.join("docs/src/transcripts");
     let started = Instant::now();
     let mut all_good = true;
     let mut written: Vec<String> = Vec::new();
     let every_chapter = chosen.len() == CHAPTERS.len();
     for chapter in chosen {
-        let mut lab = Lab::new(&root, &binaries, &scratch, chapter.short, !cli.check);
+        let mut lab = Lab::new(&root, binaries, &scratch, chapter.short, !cli.check);
         let chapter_started = Instant::now();
         let outcome = (chapter.run)(&mut lab);
         lab.transcript.flush();
@@ -136,32 +125,29 @@ fn run(cli: Cli) -> Result<bool> {
             all_good = false;
             continue;
         }
-        written.extend(
-            lab.transcript
-                .steps
-                .iter()
-                .map(|step| file_name(chapter, &step.name)),
-        );
+        let steps = &lab.transcript.steps;
+        written.extend(steps.iter().map(|step| file_name(chapter, step)));
         if cli.write {
-            write(&root, chapter, &lab)?;
+            write(&transcripts, chapter, &lab)?;
+            figures::write(&root, &lab.figures)?;
         }
         if cli.check {
-            let good = check(&root, chapter, &lab);
+            let good = check(&transcripts, chapter, &lab);
+            let verdict = if good {
+                "matches the book"
+            } else {
+                "does not match the book (see above)"
+            };
+            let seconds = chapter_started.elapsed().as_secs_f64();
             eprintln!(
-                "replay --check: {} {} ({:.1} s)",
-                chapter.short,
-                if good {
-                    "matches the book"
-                } else {
-                    "does not match the book (see above)"
-                },
-                chapter_started.elapsed().as_secs_f64()
+                "replay --check: {} {verdict} ({seconds:.1} s)",
+                chapter.short
             );
             all_good &= good;
         }
     }
     if (cli.check || cli.write) && every_chapter && all_good {
-        for stale in stale_transcripts(&root, &written) {
+        for stale in stale_transcripts(&transcripts, &written) {
             eprintln!(
                 "replay: {stale} is a transcript no step writes any more: remove it \
                  (and its {{{{#include}}}})"
@@ -170,15 +156,13 @@ fn run(cli: Cli) -> Result<bool> {
         }
     }
     if cli.check {
-        eprintln!(
-            "replay --check: {} in {:.1} s",
-            if all_good {
-                "all transcripts match"
-            } else {
-                "FAILED"
-            },
-            started.elapsed().as_secs_f64()
-        );
+        let verdict = if all_good {
+            "all transcripts match"
+        } else {
+            "FAILED"
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!("replay --check: {verdict} in {seconds:.1} s");
     }
     Ok(all_good)
 }
@@ -202,22 +186,16 @@ fn build(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Where the lesson binaries are: beside replay's own (target/debug).
-fn binaries_directory() -> Result<PathBuf> {
-    let me = std::env::current_exe().context("find replay's own binary")?;
-    Ok(me.parent().context("replay's directory")?.to_owned())
-}
-
-fn file_name(chapter: &Chapter, step: &str) -> String {
-    format!("{}-{step}.txt", chapter.crate_name)
+fn file_name(chapter: &Chapter, step: &Step) -> String {
+    format!("{}-{}.txt", chapter.crate_name, step.name)
 }
 
 /// Writes each step that ran; a skipped step keeps the file it had.
-fn write(root: &Path, chapter: &Chapter, lab: &Lab) -> Result<()> {
-    let directory = transcripts_directory(root);
-    fs::create_dir_all(&directory)?;
+fn write(transcripts: &Path, chapter: &Chapter, lab: &Lab) -> Result<()> {
+    fs::create_dir_all(transcripts)?;
     for step in &lab.transcript.steps {
-        let path = directory.join(file_name(chapter, &step.name));
+        let name = file_name(chapter, step);
+        let path = transcripts.join(name);
         if step.skipped.is_some() {
             eprintln!("replay: kept {} (the step was skipped)", path.display());
             continue;
@@ -225,19 +203,17 @@ fn write(root: &Path, chapter: &Chapter, lab: &Lab) -> Result<()> {
         fs::write(&path, &step.text).with_context(|| format!("write {}", path.display()))?;
         eprintln!("replay: wrote {}", path.display());
     }
-    figures::write(root, &lab.figures)?;
     Ok(())
 }
 
 /// Compares each step with its file, normalized; prints a diff per difference.
-fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
+fn check(transcripts: &Path, chapter: &Chapter, lab: &Lab) -> bool {
     let rules = normalize::Rules::new(chapter.varies, chapter.sort);
     let mut good = true;
     for step in &lab.transcript.steps {
-        let name = file_name(chapter, &step.name);
-        let path = transcripts_directory(root).join(&name);
+        let name = file_name(chapter, step);
         if let Some(why) = &step.skipped {
-            if lab.missing.iter().any(|missing| missing == why) {
+            if lab.missing.contains(why) {
                 eprintln!("replay --check: {name}: cannot be checked: {why}");
                 good = false;
             } else {
@@ -245,7 +221,7 @@ fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
             }
             continue;
         }
-        let Ok(committed) = fs::read_to_string(&path) else {
+        let Ok(committed) = fs::read_to_string(transcripts.join(&name)) else {
             eprintln!(
                 "replay --check: {name}: the book has no such transcript; \
                  write it with `cargo run -p replay -- --write {}`",
@@ -276,8 +252,8 @@ fn check(root: &Path, chapter: &Chapter, lab: &Lab) -> bool {
 }
 
 /// The files in docs/src/transcripts that no step wrote in this run.
-fn stale_transcripts(root: &Path, written: &[String]) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(transcripts_directory(root)) else {
+fn stale_transcripts(transcripts: &Path, written: &[String]) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(transcripts) else {
         return Vec::new();
     };
     let mut stale: Vec<String> = entries

@@ -3,24 +3,12 @@
 //! book's. The book's files keep the real values of the run that wrote them;
 //! only the comparison sees the placeholders.
 //!
-//! Replaced everywhere:
-//!
-//! - process IDs where they appear as such: `pid=N`, `PID N`, `PID: N`,
-//!   `(PPID): N`, `[pid N]`, `Child N terminated`, `si_pid=N`, `/proc/N`,
-//!   `--ppid N`, `-p N,M`, `kill … N`, the PID and PPID columns of `ps`,
-//!   the PID that starts a line of `strace -f -o`, the value of `clone` and
-//!   `wait4`, Rust's `thread 'main' (N)` → `<pid>`;
-//! - ports: after an address (`127.0.0.1:N`, `localhost:N`, `0.0.0.0:N`,
-//!   `*:N`), `port N`, `htons(N)`, `*_PORT=N`, `PORT=N` (but not `PORT=0`),
-//!   `/dev/tcp/127.0.0.1/N`, `sport = :N` → `<port>`;
-//! - times: durations in seconds (`2.0 s`, `0m2.009s`), milliseconds, HTTP
-//!   dates, `ls -l` dates, `strace -tt` stamps → `<time>`, `<date>`;
-//! - memory addresses (`0x7ffe…`), socket and pipe inode numbers, the
-//!   owner and group in `ls -l` and the `si_uid` of a signal (root or
-//!   you), curl's version, curl's `*` lines (what curl -v says about the
-//!   connection differs between curl versions);
-//! - runs of spaces (column widths follow the widest value), and the order
-//!   of consecutive `ss` rows (the kernel lists sockets in hash order).
+//! Replaced everywhere (`COMMON`, by kind): process IDs where they
+//! appear as such, ports, times and dates, memory addresses and inode
+//! numbers, who owns a file or sent a signal (root or you), curl's version
+//! and its `*` lines (which differ between curl versions), runs of spaces
+//! (column widths follow the widest value); and `ss` rows are sorted (the
+//! kernel lists sockets in hash order).
 //!
 //! Each chapter adds what varies in its own experiment, such as how many
 //! of 128 children were reaped (`Chapter::varies` in `chapters`).
@@ -126,25 +114,15 @@ impl Rules {
         for (pattern, with) in &self.replace {
             text = pattern.replace_all(&text, with.as_str()).into_owned();
         }
-        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut lines: Vec<&str> = text.lines().collect();
         for pattern in &self.sort_runs {
-            let mut start = 0;
-            while start < lines.len() {
-                if !pattern.is_match(&lines[start]) {
-                    start += 1;
-                    continue;
+            for run in lines.chunk_by_mut(|a, b| pattern.is_match(a) == pattern.is_match(b)) {
+                if pattern.is_match(run[0]) {
+                    run.sort();
                 }
-                let mut end = start;
-                while end < lines.len() && pattern.is_match(&lines[end]) {
-                    end += 1;
-                }
-                lines[start..end].sort();
-                start = end;
             }
         }
-        let mut out = lines.join("\n");
-        out.push('\n');
-        out
+        lines.join("\n") + "\n"
     }
 }
 

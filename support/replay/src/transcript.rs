@@ -20,10 +20,10 @@ pub struct Step {
 }
 
 pub struct Transcript {
-    pub chapter: &'static str,
+    chapter: &'static str,
     pub steps: Vec<Step>,
     /// Print each step as it completes.
-    pub echo: bool,
+    echo: bool,
     /// This machine's paths, and what is written instead of each.
     paths: Vec<(String, &'static str)>,
 }
@@ -54,10 +54,7 @@ impl Transcript {
 
     /// Marks the current step as not run, and says why.
     pub fn skip(&mut self, why: &str) {
-        self.push(&wrap(
-            &format!("# {}: skipped: {why}", self.chapter),
-            "#   ",
-        ));
+        self.push(&wrap(&format!("# {}: skipped: {why}", self.chapter)));
         self.steps.last_mut().unwrap().skipped = Some(why.to_owned());
     }
 
@@ -76,12 +73,12 @@ impl Transcript {
 
     /// Narration: what is happening.
     pub fn say(&mut self, text: &str) {
-        self.push(&wrap(&format!("# {}: {text}", self.chapter), "#   "));
+        self.push(&wrap(&format!("# {}: {text}", self.chapter)));
     }
 
     /// What to look for in the output above.
     pub fn look(&mut self, text: &str) {
-        self.push(&wrap(&format!("# Look for: {text}"), "#   "));
+        self.push(&wrap(&format!("# Look for: {text}")));
     }
 
     /// A command as the learner types it.
@@ -119,15 +116,16 @@ impl Transcript {
     }
 }
 
-/// `text` wrapped at [`WIDTH`] on spaces, continuation lines starting with `indent`.
-fn wrap(text: &str, indent: &str) -> String {
+/// Narration wrapped at [`WIDTH`] on spaces, continuation lines indented
+/// as comments still.
+fn wrap(text: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split(' ') {
         if !line.is_empty() && line.len() + 1 + word.len() > WIDTH {
             out.push_str(line.trim_end());
             out.push('\n');
-            line = indent.to_owned();
+            line = "#   ".to_owned();
         } else if !line.is_empty() {
             line.push(' ');
         }
@@ -145,7 +143,7 @@ mod tests {
     #[test]
     fn wraps_narration_on_spaces() {
         let text = format!("# 3d: {}", "word ".repeat(30));
-        let wrapped = wrap(text.trim_end(), "#   ");
+        let wrapped = wrap(text.trim_end());
         assert!(wrapped.lines().all(|line| line.len() <= super::WIDTH));
         assert!(wrapped.lines().skip(1).all(|line| line.starts_with("#   ")));
     }

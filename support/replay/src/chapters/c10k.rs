@@ -1,9 +1,4 @@
-//! c10k: the chapter's measurement, replayed: 500 idle connections held by
-//! one bash against each of the three models (webserver3g, nonblock_server,
-//! epoll_server), and what each costs: processes, descriptors, memory
-//! (Pss, from /proc) and CPU (from /proc/PID/stat).
-
-use anyhow::{bail, Result};
+use anyhow::{ensure, Result};
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
@@ -32,40 +27,29 @@ const VARIES: &[(&str, &str)] = &[
 /// How many idle connections: the chapter's figure.
 const CONNECTIONS: usize = 500;
 
-/// The chapter's command of terminal 2, for the server on `port`. It
-/// counts the shell's sockets, not all its descriptors: what else a shell
-/// holds varies (one inherited from whatever started it, and the pipe of
-/// the command substitution itself, whose write end the shell closes
-/// while `ls` runs, so that `ls` may list it and then fail to read it:
-/// hence `2>/dev/null`).
-fn hold_command(port: u16) -> String {
-    format!(
+/// Shows the chapter's command of terminal 2, for the server on `port`,
+/// and starts it in the background, kept open (as the learner's shell
+/// stays open) until the returned handle is dropped. It counts the shell's
+/// sockets, not all its descriptors: what else a shell holds varies (one
+/// inherited from whatever started it, and the pipe of the command
+/// substitution itself, whose write end the shell closes while `ls` runs,
+/// so that `ls` may list it and then fail to read it: hence `2>/dev/null`).
+fn hold(lab: &mut Lab, port: u16) -> Result<Running> {
+    let command = format!(
         "for i in $(seq {CONNECTIONS}); do exec {{fd}}<>/dev/tcp/127.0.0.1/{port}; done; \
          echo \"holding $(ls -l /proc/$$/fd 2>/dev/null | grep -c socket:) sockets\""
-    )
-}
-
-/// Shows the command and starts it in the background, kept open (as the
-/// learner's shell stays open) until the returned handle is dropped.
-fn hold(lab: &mut Lab, port: u16) -> Result<Running> {
-    let command = hold_command(port);
+    );
     let holder = lab.background(&format!("{command}; sleep 120"))?;
-    if !holder.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().any(|line| line.starts_with("holding"))
-    }) {
-        bail!(
-            "{command}: no `holding` line; it printed {:?}",
-            holder.lines()
-        );
-    }
+    let holding = |lines: &[String]| lines.iter().any(|line| line.starts_with("holding"));
+    let held = holder.wait_for(STEP_TIMEOUT, holding);
+    ensure!(
+        held,
+        "{command}: no `holding` line; it printed {:?}",
+        holder.lines()
+    );
     lab.transcript.command(&command);
     lab.transcript.lines(&holder.lines());
     Ok(holder)
-}
-
-/// The memory of one process, as the chapter reads it.
-fn pss_command(pid: i32) -> String {
-    format!("awk '/^Pss:/ {{ print $2 \" KiB\" }}' /proc/{pid}/smaps_rollup")
 }
 
 fn run(lab: &mut Lab) -> Result<()> {
@@ -74,7 +58,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("fork");
     lab.say(&format!("webserver3g, a process per connection, and {CONNECTIONS} idle connections held open by one bash in terminal 2 (the chapter's measurement, replayed):"));
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3g")?;
     let pid = server.pid();
     let holder = hold(lab, server.port)?;
     until(|| children_of(pid).len() >= CONNECTIONS);
@@ -104,7 +88,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     ] {
         lab.step(step);
         lab.say(what);
-        let server = lab.cargo_run(&format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"))?;
+        let server = lab.server(&format!("PORT=0 cargo run -q -p {crate_name} -- --quiet"))?;
         let pid = server.pid();
         let before = descriptors(pid);
         let holder = hold(lab, server.port)?;
@@ -112,7 +96,9 @@ fn run(lab: &mut Lab) -> Result<()> {
         until(|| descriptors(pid) >= before + CONNECTIONS);
         pause(100);
         lab.sh(&format!("ls /proc/{pid}/fd | wc -l"))?;
-        lab.sh(&pss_command(pid))?;
+        lab.sh(&format!(
+            "awk '/^Pss:/ {{ print $2 \" KiB\" }}' /proc/{pid}/smaps_rollup"
+        ))?;
         lab.sh(&cpu_command(pid))?;
         lab.look(look);
         drop(holder);

@@ -1,6 +1,3 @@
-//! client3: its options, two clients against webserver3g, a refused port,
-//! and too few descriptors.
-
 use anyhow::Result;
 
 use super::Chapter;
@@ -17,41 +14,31 @@ pub const CHAPTER: Chapter = Chapter {
 };
 
 fn run(lab: &mut Lab) -> Result<()> {
-    let client3 = lab.binary("client3");
     lab.step("help");
     lab.say("the options, as clap prints them:");
-    lab.sh_as(
-        "cargo run -q -p client3 -- --help",
-        &format!("{client3} --help"),
-    )?;
+    lab.sh("cargo run -q -p client3 -- --help")?;
 
     lab.step("two-clients");
     lab.say("against webserver3g, two clients (processes) of three connections each:");
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3g")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3g")?;
     let port = server.port;
-    let arguments = format!("--host=127.0.0.1 --port={port} --max-clients=2 --max-conns=3");
-    lab.sh_as(
-        &format!("cargo run -q -p client3 -- {arguments}"),
-        &format!("{client3} {arguments}"),
-    )?;
+    lab.sh(&format!(
+        "cargo run -q -p client3 -- --host=127.0.0.1 --port={port} --max-clients=2 --max-conns=3"
+    ))?;
     lab.look("the lines of the two processes interleave, since they run at the same time; the summary counts them all.");
 
     lab.step("refused");
     let free = free_port()?;
     lab.say("against a port where nobody listens, each client stops at its first failure, and the summary counts what was not even tried:");
-    let arguments = format!("--host=127.0.0.1 --port={free} --max-clients=2");
-    lab.sh_as(
-        &format!("cargo run -q -p client3 -- {arguments}"),
-        &format!("{client3} {arguments}"),
-    )?;
+    lab.sh(&format!(
+        "cargo run -q -p client3 -- --host=127.0.0.1 --port={free} --max-clients=2"
+    ))?;
 
     lab.step("nofile");
     lab.say("with too few descriptors for the connections asked, client3 warns before it starts, then fails where the warning said, and exits with code 1:");
-    let arguments = format!("--host=127.0.0.1 --port={port} --max-conns=100");
-    lab.sh_as(
-        &format!("(ulimit -n 64; cargo run -q -p client3 -- {arguments} > /dev/null); echo \"exit code $?\""),
-        &format!("(ulimit -n 64; {client3} {arguments} > /dev/null); echo \"exit code $?\""),
-    )?;
+    lab.sh(&format!(
+        "(ulimit -n 64; cargo run -q -p client3 -- --host=127.0.0.1 --port={port} --max-conns=100 > /dev/null); echo \"exit code $?\""
+    ))?;
     drop(server);
     Ok(())
 }

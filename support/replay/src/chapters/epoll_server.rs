@@ -1,12 +1,8 @@
-//! epoll_server: the model with a line and then 3000 bytes at once; the
-//! server answering curl, edge- and level-triggered; no CPU while idle,
-//! from /proc.
-
 use anyhow::Result;
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, PS, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, PS};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "epoll",
@@ -24,28 +20,21 @@ const SHOWN_COLUMNS: usize = 72;
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("model");
     lab.say("the model, edge-triggered: it sleeps in epoll_wait, with no timeout, until a socket is ready.");
-    let model = lab.cargo_run("PORT=0 cargo run -q -p epoll_server --bin epoll_model")?;
+    let model = lab.server("PORT=0 cargo run -q -p epoll_server --bin epoll_model")?;
     let port = model.port;
-    let mark = model.mark();
     lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
     lab.sh(&format!("echo hello epoll > /dev/tcp/127.0.0.1/{port}"))?;
-    model.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().filter(|line| line.contains("offline")).count() >= 1
-    });
+    model.wait_for(1, |line| line.contains("offline"));
     lab.sh(&format!(
         "head -c 3000 /dev/zero | tr '\\0' x > /dev/tcp/127.0.0.1/{port}"
     ))?;
-    model.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().filter(|line| line.contains("offline")).count() >= 2
-    });
+    model.wait_for(2, |line| line.contains("offline"));
     pause(300);
     lab.say(&format!(
         "terminal 1 (each line of x's goes on to its 1024th x: cut here at {SHOWN_COLUMNS} columns):"
     ));
     let lines: Vec<String> = model
-        .process
-        .lines()
-        .split_off(mark)
+        .new_lines()
         .into_iter()
         .map(|line| line.chars().take(SHOWN_COLUMNS).collect())
         .collect();
@@ -55,9 +44,8 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("server");
     lab.say("the server, edge-triggered (the default):");
-    let server = lab.cargo_run("PORT=0 cargo run -q -p epoll_server")?;
+    let server = lab.server("PORT=0 cargo run -q -p epoll_server")?;
     let (port, pid) = (server.port, server.pid());
-    let mark = server.mark();
 
     lab.step("idle");
     lab.say("with no client, how much of a second the server spent on the CPU (utime and stime of /proc/PID/stat, in clock ticks):");
@@ -75,33 +63,23 @@ fn run(lab: &mut Lab) -> Result<()> {
         ))?;
         lab.sh(&format!("curl -si http://127.0.0.1:{port}/nothing-here"))?;
         lab.say("terminal 1:");
-        server.process.wait_for(STEP_TIMEOUT, |lines| {
-            lines
-                .iter()
-                .filter(|line| line.ends_with(": closed"))
-                .count()
-                >= 2
-        });
-        lab.server_lines(&server, mark);
+        server.wait_for(2, |line| line.ends_with(": closed"));
+        lab.server_output(&server);
     }
     drop(server);
 
     lab.step("level");
     if lab.need(&[&CURL]) {
         lab.say("the same server, level-triggered, and the same request:");
-        let server = lab.cargo_run("PORT=0 cargo run -q -p epoll_server -- --trigger level")?;
+        let server = lab.server("PORT=0 cargo run -q -p epoll_server -- --trigger level")?;
         let port = server.port;
-        let mark = server.mark();
         lab.sh(&format!(
             "curl -s -o /dev/null -w '%{{http_code}} %{{size_download}}\\n' http://127.0.0.1:{port}/style.css"
         ))?;
-        server.process.wait_for(STEP_TIMEOUT, |lines| {
-            lines.iter().any(|line| line.ends_with(": closed"))
-        });
+        server.wait_for(1, |line| line.ends_with(": closed"));
         lab.say("terminal 1:");
-        lab.server_lines(&server, mark);
+        lab.server_output(&server);
         lab.look("the same answer and the same log: what differs is how many system calls each event takes (strace, below).");
-        drop(server);
     }
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! The experiments, one per chapter, as the chapters' "Run it" sections
-//! describe them, and what legitimately varies in each.
+//! describe them, and what legitimately varies in each. Each module's
+//! `CHAPTER` says what its experiment does (`--list` prints it).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use crate::lab::{Lab, STEP_TIMEOUT};
+use crate::lab::{pause, until, Lab, CURL, PS, STEP_TIMEOUT};
+use testkit::procs::children_of;
 
 mod c10k;
 mod client3;
@@ -53,75 +55,67 @@ pub const CHAPTERS: &[Chapter] = &[
 ];
 
 /// The chapter named `name`: its short name (`3d`, `1`), or its crate (`webserver3d`).
-pub fn find(name: &str) -> Result<&'static Chapter> {
+pub fn find(name: &str) -> Result<&'static Chapter, String> {
     let wanted = name.trim_start_matches("webserver");
-    match CHAPTERS.iter().find(|chapter| {
-        chapter.short == name
-            || chapter.crate_name == name
-            || chapter.crate_name.trim_start_matches("webserver") == wanted
-    }) {
-        Some(chapter) => Ok(chapter),
-        None => {
+    CHAPTERS
+        .iter()
+        .find(|chapter| {
+            chapter.short == name
+                || chapter.crate_name == name
+                || chapter.crate_name.trim_start_matches("webserver") == wanted
+        })
+        .ok_or_else(|| {
             let names: Vec<&str> = CHAPTERS.iter().map(|chapter| chapter.short).collect();
-            bail!("no chapter {name:?}; the chapters are {}", names.join(", "))
-        }
-    }
+            format!("no chapter {name:?}; the chapters are {}", names.join(", "))
+        })
 }
 
 /// The burst of 3f and 3g: 128 clients of one connection each, then the
 /// counts from the server's log and ps, and the process tree as data for a
 /// figure.
 fn burst(lab: &mut Lab, crate_name: &str, figure: &str) -> Result<()> {
-    use crate::lab::{CURL, PS};
-    use testkit::procs::children_of;
-
     if !lab.need(&[&CURL, &PS]) {
         return Ok(());
     }
     lab.step("burst");
     lab.say("the server's output is also saved to a file, so that it can be counted afterwards.");
     let log = lab.scratch_file(&format!("{crate_name}.log"));
-    let binary = lab.binary(crate_name);
-    let server = lab.server_script(
-        &format!("PORT=0 cargo run -q -p {crate_name} | tee {log}"),
-        &format!("{binary} | tee {log}"),
-    )?;
+    let server = lab.server(&format!("PORT=0 cargo run -q -p {crate_name} | tee {log}"))?;
     let port = server.port;
     let parent: i32 = server
         .process
         .lines()
         .iter()
-        .find_map(|line| line.strip_prefix("Parent PID (PPID): "))
-        .and_then(|pid| pid.trim().parse().ok())
+        .find_map(|line| {
+            line.strip_prefix("Parent PID (PPID): ")?
+                .trim()
+                .parse()
+                .ok()
+        })
         .context("the server's Parent PID line")?;
     lab.say("128 clients at once, one connection each (the article's run):");
     lab.client3(port, 128, 1, STEP_TIMEOUT)?;
     // Every child has printed its request and exited: none is still running.
-    crate::lab::until(|| {
-        let lines = server.process.lines();
-        let served = lines.iter().filter(|line| line.starts_with("Child PID"));
-        served.count() >= 128 && children_of(parent).iter().all(|child| child.state == 'Z')
-    });
-    crate::lab::pause(300);
+    server.wait_for(128, |line| line.starts_with("Child PID"));
+    until(|| children_of(parent).iter().all(|child| child.state == 'Z'));
+    pause(300);
     let tree = children_of(parent);
     lab.say("then, in another terminal: children that served a client, children reported reaped, zombies.");
     lab.sh(&format!("grep -c '^Child PID' {log}"))?;
     let reaped = lab.sh(&format!("grep -c 'terminated' {log}"))?;
-    let zombies = lab.sh(&format!(
-        "ps -o pid,stat,cmd --ppid {parent} | grep -c defunct"
-    ))?;
-    let (reaped, zombies) = (reaped.trim().to_owned(), zombies.trim().to_owned());
-    lab.say(&format!("{reaped} were reaped and {zombies} are zombies."));
+    let count_zombies = format!("ps -o pid,stat,cmd --ppid {parent} | grep -c defunct");
+    let zombies = lab.sh(&count_zombies)?;
+    lab.say(&format!(
+        "{} were reaped and {} are zombies.",
+        reaped.trim(),
+        zombies.trim()
+    ));
     lab.say("the server still answers, and the count does not change:");
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    lab.sh(&format!(
-        "ps -o pid,stat,cmd --ppid {parent} | grep -c defunct"
-    ))?;
-    lab.figure(
-        figure,
-        crate::figures::tree_data(crate_name, parent, Some(128), &tree),
-    );
+    pause(300);
+    lab.sh(&count_zombies)?;
+    let data = crate::figures::tree_data(crate_name, parent, Some(128), &tree);
+    lab.figure(figure, data);
     Ok(())
 }
 

@@ -1,11 +1,7 @@
-//! nonblock_server: the model with a client that connects, waits, sends a
-//! line and closes; the server answering curl (a file and a 404); the busy
-//! loop's CPU, from /proc, with no client at all.
-
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, PS, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, PS};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "nonblock",
@@ -43,29 +39,25 @@ pub fn cpu_command(pid: i32) -> String {
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("model");
     lab.say("the model; each turn of its loop sleeps half a second, then tries accept and a recv on every client, and says what it found.");
-    let model = lab.cargo_run("PORT=0 cargo run -q -p nonblock_server --bin nonblock_model")?;
+    let model = lab.server("PORT=0 cargo run -q -p nonblock_server --bin nonblock_model")?;
     let port = model.port;
-    let mark = model.mark();
     pause(1200);
     lab.say("in terminal 2, a client: bash's /dev/tcp connects (as nc would), waits a second, sends a line, waits a second, and closes.");
     lab.sh(&format!(
         "(exec 3>/dev/tcp/127.0.0.1/{port}; sleep 1; echo first line >&3; sleep 1)"
     ))?;
-    model.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().any(|line| line.contains("closing it too"))
-    });
+    model.wait_for(1, |line| line.contains("closing it too"));
     pause(1200);
     lab.say("terminal 1, after its banner:");
-    lab.server_lines(&model, mark);
+    lab.server_output(&model);
     lab.look("every \"no new client\" is an accept that returned EAGAIN, every \"sent nothing\" a recv that did; the loop turns whether or not anything happened.");
     drop(model);
 
     lab.step("server");
     lab.say("the server, serving ./html:");
-    let server = lab.cargo_run("PORT=0 cargo run -q -p nonblock_server")?;
+    let server = lab.server("PORT=0 cargo run -q -p nonblock_server")?;
     let port = server.port;
     let pid = server.pid();
-    let mark = server.mark();
 
     lab.step("curl");
     if lab.need(&[&CURL]) {
@@ -75,14 +67,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.say("a file that is not there:");
         lab.sh(&format!("curl -si http://127.0.0.1:{port}/nothing-here"))?;
         lab.say("terminal 1:");
-        server.process.wait_for(STEP_TIMEOUT, |lines| {
-            lines
-                .iter()
-                .filter(|line| line.ends_with(": closed"))
-                .count()
-                >= 2
-        });
-        lab.server_lines(&server, mark);
+        server.wait_for(2, |line| line.ends_with(": closed"));
+        lab.server_output(&server);
         lab.look("one line per client, one per request, one when the client closed.");
     }
 
@@ -93,6 +79,5 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.sh(&format!("ps -o pid,stat,cmd -p {pid}"))?;
     }
     lab.look("most of the second's ticks (all of them on an idle machine): the loop never sleeps, and ps shows it running (R), as top would show it at 100% of a core.");
-    drop(server);
     Ok(())
 }

@@ -1,10 +1,7 @@
-//! webserver1: curl and a raw line against the first server, the backlog
-//! of 1; the blocking server and its two clients; hello_name's answers.
-
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, SS, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, SS};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "webserver1",
@@ -18,9 +15,8 @@ pub const CHAPTER: Chapter = Chapter {
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("server");
     lab.say("the first server; PORT=0 lets the kernel pick a free port, which the banner names.");
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver1")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver1")?;
     let port = server.port;
-    let mark = server.mark();
 
     lab.step("curl");
     if lab.need(&[&CURL]) {
@@ -37,10 +33,8 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("server-print");
     lab.say("the server printed each request as it read it:");
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().any(|line| line.contains("web server?"))
-    });
-    lab.server_lines(&server, mark);
+    server.wait_for(1, |line| line.contains("web server?"));
+    lab.server_output(&server);
 
     lab.step("ss");
     if lab.need(&[&SS]) {
@@ -53,21 +47,17 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.step("blocking");
     lab.say("blocking_server answers one line after working 10 s; SLEEP_SECS=1 makes it 1 s here. Two clients start 0.2 s apart.");
     let server =
-        lab.cargo_run("PORT=0 SLEEP_SECS=1 cargo run -q -p webserver1 --bin blocking_server")?;
+        lab.server("PORT=0 SLEEP_SECS=1 cargo run -q -p webserver1 --bin blocking_server")?;
     let port = server.port;
-    let mark = server.mark();
-    let client = lab.binary("blocking_client");
-    let first = lab.background(&format!("PORT={port} {client}"))?;
+    let client = format!("PORT={port} cargo run -q -p webserver1 --bin blocking_client");
+    let first = lab.background(&client)?;
     pause(200);
-    let second = lab.background(&format!("PORT={port} {client}"))?;
-    let shown = format!("PORT={port} cargo run -q -p webserver1 --bin blocking_client");
-    lab.finish(&shown, first)?;
-    lab.finish(&shown, second)?;
+    let second = lab.background(&client)?;
+    lab.finish(&client, first)?;
+    lab.finish(&client, second)?;
     lab.say("the server printed:");
-    server
-        .process
-        .wait_for(STEP_TIMEOUT, |lines| lines.len() >= mark + 2);
-    lab.server_lines(&server, mark);
+    server.wait_for(2, |_| true);
+    lab.server_output(&server);
     lab.look("both clients were connected at once (the kernel completed the handshakes), but the second waited for its own second and the first client's: about twice as long.");
     drop(server);
 
@@ -76,9 +66,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.say(
             "hello_name greets the name in the path, decoded, and refuses what no name contains.",
         );
-        let server = lab.cargo_run("PORT=0 cargo run -q -p webserver1 --bin hello_name")?;
+        let server = lab.server("PORT=0 cargo run -q -p webserver1 --bin hello_name")?;
         let port = server.port;
-        let mark = server.mark();
         for command in [
             "curl -s http://127.0.0.1:{port}/Alice",
             "curl -s http://127.0.0.1:{port}/",
@@ -90,10 +79,8 @@ fn run(lab: &mut Lab) -> Result<()> {
             lab.sh(&command.replace("{port}", &port.to_string()))?;
         }
         lab.say("the server printed one line per request:");
-        server
-            .process
-            .wait_for(STEP_TIMEOUT, |lines| lines.len() >= mark + 6);
-        lab.server_lines(&server, mark);
+        server.wait_for(6, |_| true);
+        lab.server_output(&server);
         lab.look("400 for a control character (ESC, %1B), 405 with an Allow header for POST.");
     }
     Ok(())

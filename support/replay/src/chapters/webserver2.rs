@@ -1,10 +1,7 @@
-//! webserver2: the usage, the hello application, the router, and the
-//! faulty application's failures and a request that is not HTTP.
-
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, STEP_TIMEOUT};
+use crate::lab::{Lab, CURL};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "webserver2",
@@ -19,14 +16,9 @@ pub const CHAPTER: Chapter = Chapter {
 };
 
 fn run(lab: &mut Lab) -> Result<()> {
-    let binary = lab.binary("webserver2");
-
     lab.step("usage");
     lab.say("the application is the one argument; without it, clap prints the usage and exits with code 2.");
-    lab.sh_as(
-        "cargo run -q -p webserver2; echo \"exit code $?\"",
-        &format!("{binary}; echo \"exit code $?\""),
-    )?;
+    lab.sh("cargo run -q -p webserver2; echo \"exit code $?\"")?;
 
     if !lab.need(&[&CURL]) {
         return Ok(());
@@ -34,23 +26,18 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("hello");
     lab.say("the plain function. The server prints both sides, < for what it received and > for what it sent.");
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver2 -- hello")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver2 -- hello")?;
     let port = server.port;
-    let mark = server.mark();
     lab.sh(&format!("curl -sv http://127.0.0.1:{port}/hello"))?;
     lab.say("the server printed:");
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines
-            .iter()
-            .any(|line| line.contains("from a plain function"))
-    });
-    lab.server_lines(&server, mark);
+    server.wait_for(1, |line| line.contains("from a plain function"));
+    lab.server_output(&server);
     lab.look("Date and Server, which start_response adds to the application's headers; Content-Length and Connection: close, which finish_response adds once the body is known.");
     drop(server);
 
     lab.step("router");
     lab.say("the router: a path parameter, the environ the server built, a POST body, a path no route matches.");
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver2 -- router")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver2 -- router")?;
     let port = server.port;
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello/Alice"))?;
     lab.sh(&format!("curl -s 'http://127.0.0.1:{port}/environ?x=1'"))?;
@@ -63,12 +50,10 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("faulty");
     lab.say("the faulty application fails on purpose, a different way on each path; grep hides the < and > lines, so that the failures show.");
-    let server = lab.server_script(
+    let server = lab.server(
         "PORT=0 cargo run -q -p webserver2 -- faulty 2>&1 | grep --line-buffered -v '^[<>]'",
-        &format!("{binary} faulty 2>&1 | grep --line-buffered -v '^[<>]'"),
     )?;
     let port = server.port;
-    let mark = server.mark();
     lab.sh(&format!("curl -si http://127.0.0.1:{port}/panic"))?;
     lab.sh(&format!(
         "curl -s http://127.0.0.1:{port}/error; curl -s http://127.0.0.1:{port}/header-injection; curl -s http://127.0.0.1:{port}/"
@@ -78,12 +63,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         "(exec 3<>/dev/tcp/127.0.0.1/{port}; printf 'HELLO\\r\\n\\r\\n' >&3; cat <&3)"
     ))?;
     lab.say("the server printed:");
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines
-            .iter()
-            .any(|line| line.starts_with("refused a request"))
-    });
-    lab.server_lines(&server, mark);
+    server.wait_for(1, |line| line.starts_with("refused a request"));
+    lab.server_output(&server);
     lab.look("every failure is a 500 for the client and a line on the server's stderr, and the server serves the next request.");
     Ok(())
 }

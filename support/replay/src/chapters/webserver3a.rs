@@ -1,10 +1,7 @@
-//! webserver3a: one request, what the server printed, its process and
-//! descriptors, and the system calls of one iteration under strace.
-
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{Lab, CURL, PS, SS, STEP_TIMEOUT, STRACE};
+use crate::lab::{Lab, CURL, PS, SS, STRACE};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3a",
@@ -22,25 +19,19 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say(
         "the iterative server; PORT=0 lets the kernel pick a free port, which the banner names.",
     );
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3a")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3a")?;
     let port = server.port;
-    let mark = server.mark();
 
     lab.step("curl");
-    let asked = lab.need(&[&CURL]);
-    if asked {
+    if lab.need(&[&CURL]) {
         lab.say("a client; -v shows the request curl sends (>) and the head it receives (<); -s hides the progress meter.");
         lab.sh(&format!("curl -sv http://127.0.0.1:{port}/hello"))?;
         lab.look("the status line and a blank line, then the greeting; no Content-Length, so curl reads until the server closes.");
-    }
 
-    if asked {
         lab.step("server-print");
         lab.say("the server printed the request as it read it:");
-        server
-            .process
-            .wait_for(STEP_TIMEOUT, |lines| lines.len() > mark + 3);
-        lab.server_lines(&server, mark);
+        server.wait_for(4, |_| true);
+        lab.server_output(&server);
     }
 
     lab.step("proc");
@@ -60,15 +51,11 @@ fn run(lab: &mut Lab) -> Result<()> {
         let calls = "socket,setsockopt,bind,listen,accept4,recvfrom,sendto,close";
         let (server, trace) = lab.strace("", "webserver3a", calls)?;
         let port = server.port;
-        let mark = server.mark();
         lab.quietly(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
-        server
-            .process
-            .wait_for(STEP_TIMEOUT, |lines| lines.len() > mark + 3);
+        server.wait_for(4, |_| true);
         lab.say("after one curl, the trace from the first socket call on:");
         lab.sh(&format!("sed -n '/^socket(/,/^close(4)/p' {trace}"))?;
         lab.look("the four socket steps of serve_forever in the order of the source, then one iteration of its loop: accept4 returns descriptor 4, one recvfrom of at most 1024 bytes, one sendto, close(4).");
-        drop(server);
     }
     Ok(())
 }

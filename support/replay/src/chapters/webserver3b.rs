@@ -1,10 +1,7 @@
-//! webserver3b: two clients; the second waits in the listen queue, as ss
-//! shows, for the first one's sleep and its own.
-
 use anyhow::Result;
 
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, SS, STEP_TIMEOUT};
+use crate::lab::{pause, Lab, CURL, SS};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3b",
@@ -23,9 +20,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("run");
     lab.say("the server sleeps 60 s after each answer, with the connection open; SLEEP_SECS=2 makes it 2 s here.");
-    let server = lab.cargo_run("PORT=0 SLEEP_SECS=2 cargo run -q -p webserver3b")?;
+    let server = lab.server("PORT=0 SLEEP_SECS=2 cargo run -q -p webserver3b")?;
     let port = server.port;
-    let mark = server.mark();
     let curl = format!("time curl -s http://127.0.0.1:{port}/hello");
     lab.say("two clients, 0.3 s apart, in two terminals (their commands and output are below, where they end):");
     let first = lab.background(&curl)?;
@@ -41,10 +37,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.finish(&curl, first)?;
     lab.finish(&curl, second)?;
     lab.say("the server printed the two requests, the second only when the first was done:");
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().filter(|line| line.starts_with("GET")).count() >= 2
-    });
-    lab.server_lines(&server, mark);
+    server.wait_for(2, |line| line.starts_with("GET"));
+    lab.server_output(&server);
     lab.look("real: about 2 s for the first curl, about 4 s for the second, one sleep waiting in the queue and one being \"served\".");
     Ok(())
 }

@@ -1,10 +1,7 @@
-//! webserver3c: two clients served at once by two children; the
-//! descriptors of parent and child; the zombies left when they exit.
-
 use anyhow::{bail, Result};
 
 use super::Chapter;
-use crate::lab::{until, Lab, CURL, PS, SS, STEP_TIMEOUT};
+use crate::lab::{until, Lab, CURL, PS, SS};
 use testkit::procs::children_of;
 
 pub const CHAPTER: Chapter = Chapter {
@@ -22,34 +19,17 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("run");
     lab.say("a child per client; each child sleeps 60 s after answering, SLEEP_SECS=3 makes it 3 s here.");
-    let server = lab.cargo_run("PORT=0 SLEEP_SECS=3 cargo run -q -p webserver3c")?;
+    let server = lab.server("PORT=0 SLEEP_SECS=3 cargo run -q -p webserver3c")?;
     let port = server.port;
     let parent = server.pid();
-    let mark = server.mark();
     let curl = format!("curl -s http://127.0.0.1:{port}/hello");
     lab.say("two clients, in two terminals (their commands and output are below, where they end); each request is read by a child of its own, which prints it:");
     let first = lab.background(&curl)?;
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines
-            .iter()
-            .filter(|line| line.starts_with("Child PID"))
-            .count()
-            >= 1
-    });
+    server.wait_for(1, |line| line.starts_with("Child PID"));
     let second = lab.background(&curl)?;
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines
-            .iter()
-            .filter(|line| line.starts_with("Child PID"))
-            .count()
-            >= 2
-            && lines
-                .iter()
-                .filter(|line| line.starts_with("Accept:"))
-                .count()
-                >= 2
-    });
-    lab.server_lines(&server, mark);
+    server.wait_for(2, |line| line.starts_with("Child PID"));
+    server.wait_for(2, |line| line.starts_with("Accept:"));
+    lab.server_output(&server);
 
     lab.step("proc");
     let children = children_of(parent);

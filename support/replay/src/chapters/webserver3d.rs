@@ -1,7 +1,3 @@
-//! webserver3d: the connection the parent never closes (curl waits for an
-//! end of file), then the two limits: descriptors (`ulimit -n 256`) and, as
-//! root only, processes (`ulimit -u 400` as the user nobody).
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -9,7 +5,7 @@ use anyhow::{Context, Result};
 use nix::unistd::{Uid, User};
 
 use super::Chapter;
-use crate::lab::{free_port, pause, Lab, Server, CURL, PS, SETPRIV, SS, STEP_TIMEOUT};
+use crate::lab::{free_port, pause, Lab, Server, CURL, PS, SETPRIV, SS};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "3d",
@@ -42,16 +38,13 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     lab.step("hang");
     lab.say("the parent keeps a copy of each client socket; the client gets the greeting and then waits for an end of file that never comes. curl starts in terminal 2, and --max-time 3 makes it give up after 3 s (-N: it prints what it receives at once); its command and output are below, where it ends.");
-    let server = lab.cargo_run("PORT=0 cargo run -q -p webserver3d")?;
+    let server = lab.server("PORT=0 cargo run -q -p webserver3d")?;
     let port = server.port;
     let parent = server.pid();
-    let mark = server.mark();
     let curl =
         format!("curl -sSN --max-time 3 http://127.0.0.1:{port}/hello; echo \"exit code $?\"");
     let client = lab.background(&curl)?;
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().any(|line| line.starts_with("Accept:"))
-    });
+    server.wait_for(1, |line| line.starts_with("Accept:"));
     pause(300);
     lab.say("while curl waits, in another terminal: the child has already exited (it is a zombie), yet the parent holds a socket on 4, and ss says who keeps the connection established.");
     lab.sh(&format!("ps -o pid,ppid,stat,cmd --ppid {parent}"))?;
@@ -67,22 +60,19 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.say("curl's exit closed its end: its kernel sent FIN, the server's kernel acknowledged it and waits for the server to close, which it never will.");
     lab.sh(&format!("ss -tnp 'sport = :{port} or dport = :{port}'"))?;
     lab.say("terminal 1 printed:");
-    lab.server_lines(&server, mark);
+    lab.server_output(&server);
     drop(server);
 
     lab.step("nofile");
     lab.say("running out of descriptors: the article lowers the limit on open files to 256 and opens 300 connections; 32 and 50 show the same in less time. The limit is set in a subshell, for the server only (cargo itself needs more descriptors), and the server's standard output goes to /dev/null, so that its error does not come interleaved with its children's prints.");
     let binary_shown = lab.binary("webserver3d");
     lab.transcript.command("cargo build -q -p webserver3d");
-    // Its standard output goes to /dev/null: what matters is its error,
-    // which would otherwise come interleaved with its children's prints.
     let port = free_port()?;
-    let mut server = lab.server_on_port(
+    let mut server = lab.quiet_server(
         &format!("(ulimit -n 32; PORT={port} exec {binary_shown} > /dev/null)"),
-        &format!("ulimit -n 32; exec {binary_shown} > /dev/null"),
+        &format!("ulimit -n 32; PORT={port} exec {binary_shown} > /dev/null"),
         port,
     )?;
-    let port = server.port;
     lab.say("in another terminal, one client that opens 50 connections and holds them all:");
     // When the client connects faster than the server accepts, the listen
     // queue (5) overflows and the kernel drops SYNs, which the client sends
@@ -122,17 +112,13 @@ fn run(lab: &mut Lab) -> Result<()> {
     fs::set_permissions(&lab.scratch, fs::Permissions::from_mode(0o755))
         .and_then(|()| fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)))
         .context("open the directory for nobody")?;
-    fs::copy(
-        lab.root.join(lab.binary("webserver3d")),
-        shared.join("webserver3d"),
-    )
-    .context("copy webserver3d for nobody")?;
+    fs::copy(lab.binaries.join("webserver3d"), shared.join("webserver3d"))
+        .context("copy webserver3d for nobody")?;
     let actual = format!(
         "cd {} && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c 'ulimit -u {limit}; ulimit -n 100; PORT={port} exec ./webserver3d > /dev/null'",
         shared.display()
     );
-    let mut server = lab.server_on_port(&shown, &actual, port)?;
-    let port = server.port;
+    let mut server = lab.quiet_server(&shown, &actual, port)?;
     lab.client3(port, 1, 60, LONG_RUN)?;
     died(lab, &mut server);
     lab.look("fork: EAGAIN, after the 39th child: the server and its 39 zombies are the 40 processes nobody may have. client3 may again count a few more connections, those in the listen queue.");
@@ -142,10 +128,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 /// Waits for the server to die of its error, and shows that error (its
 /// standard error: all that is not sent to /dev/null) and its exit code.
 fn died(lab: &mut Lab, server: &mut Server) {
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines.iter().any(|line| line.starts_with("webserver3d:"))
-    });
-    let status = server.process.wait_exit(STEP_TIMEOUT);
+    server.wait_for(1, |line| line.starts_with("webserver3d:"));
     lab.say("terminal 1 (standard output to /dev/null) printed:");
-    lab.last_words(&server.process.lines(), status);
+    lab.last_words(server);
 }

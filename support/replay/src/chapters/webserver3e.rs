@@ -1,6 +1,3 @@
-//! webserver3e: one request; the handler reaps the child, and the
-//! interrupted accept ends the server; the parent's system calls.
-
 use anyhow::Result;
 
 use super::Chapter;
@@ -21,12 +18,11 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step("run");
     lab.say("the child sleeps 3 s before it exits, so that the parent is back in accept; SLEEP_SECS=1 makes it 1 s here.");
-    let mut server = lab.cargo_run("PORT=0 SLEEP_SECS=1 cargo run -q -p webserver3e")?;
+    let mut server = lab.server("PORT=0 SLEEP_SECS=1 cargo run -q -p webserver3e")?;
     let port = server.port;
     lab.sh(&format!("curl -s http://127.0.0.1:{port}/hello"))?;
-    let status = server.process.wait_exit(STEP_TIMEOUT);
     lab.say("a second later, terminal 1:");
-    lab.last_words(&server.process.lines()[3..], status);
+    lab.last_words(&mut server);
     lab.look("the handler did its job (terminated with status 0), and then accept failed with EINTR and the server exited with code 1.");
     drop(server);
 

@@ -1,6 +1,3 @@
-//! webserver3f: the burst of 128 clients; signals merge, and some children
-//! stay zombies.
-
 use anyhow::Result;
 
 use super::{burst, Chapter};

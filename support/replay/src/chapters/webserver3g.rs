@@ -1,5 +1,3 @@
-//! webserver3g: the same burst, every child reaped; how many signals it took.
-
 use anyhow::Result;
 
 use super::{burst, Chapter};
@@ -29,15 +27,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.say("how many signals did that take? strace without -f follows only the parent; -o writes the trace to a file, so that it can be searched.");
     let (server, trace) = lab.strace("", "webserver3g", "wait4")?;
-    let port = server.port;
-    lab.client3(port, 128, 1, STEP_TIMEOUT)?;
-    server.process.wait_for(STEP_TIMEOUT, |lines| {
-        lines
-            .iter()
-            .filter(|line| line.contains("terminated"))
-            .count()
-            >= 128
-    });
+    lab.client3(server.port, 128, 1, STEP_TIMEOUT)?;
+    server.wait_for(128, |line| line.contains("terminated"));
     drop(server);
     let signals = lab.sh(&format!("grep -c SIGCHLD {trace}"))?;
     lab.sh(&format!("grep -c 'wait4.*= [1-9]' {trace}"))?;
@@ -47,30 +38,21 @@ fn run(lab: &mut Lab) -> Result<()> {
     // SIGCHLD line to the second wait4 that returned a PID. With fewer
     // signals than children, there is one.
     let text = std::fs::read_to_string(&trace)?;
-    let lines: Vec<&str> = text.lines().collect();
-    let reaped =
-        |line: &str| line.starts_with("wait4(") && !line.contains("= -1") && !line.ends_with("= 0");
-    let signal = |line: &str| line.starts_with("--- SIGCHLD");
-    let excerpt = (0..lines.len())
-        .filter(|&i| signal(lines[i]))
-        .find_map(|i| {
-            let mut count = 0;
-            for (j, line) in lines.iter().enumerate().skip(i + 1) {
-                if signal(line) {
-                    return None;
-                }
-                if reaped(line) {
-                    count += 1;
-                    if count == 2 {
-                        return Some((i, j));
-                    }
-                }
+    let (mut signal, mut reaped, mut excerpt) = (None, 0, None);
+    for (number, line) in (1..).zip(text.lines()) {
+        if line.starts_with("--- SIGCHLD") {
+            (signal, reaped) = (Some(number), 0);
+        } else if line.starts_with("wait4(") && !line.contains("= -1") && !line.ends_with("= 0") {
+            reaped += 1;
+            if let (Some(first), 2) = (signal, reaped) {
+                excerpt = Some((first, number));
+                break;
             }
-            None
-        });
+        }
+    }
     if let Some((first, last)) = excerpt {
         lab.say("one of the signals that stood for several exits, and the first two children its handler reaped:");
-        lab.sh(&format!("sed -n {},{}p {trace}", first + 1, last + 1))?;
+        lab.sh(&format!("sed -n {first},{last}p {trace}"))?;
         lab.look("one SIGCHLD, two children reaped (si_pid names only one): the handler's loop calls waitpid until no exited child is left.");
     } else {
         lab.say("in this run, no signal stood for two exits.");
