@@ -11,8 +11,10 @@
 //! time bound; a server never exits, and these checks must start it on a
 //! free port, watch its children in /proc and kill its process group.
 
+mod autograding;
 mod checks;
 mod exercises;
+mod grade;
 mod probe;
 mod workspace;
 
@@ -37,6 +39,7 @@ const CHECK_LIMIT: Duration = Duration::from_secs(30);
 #[derive(Parser)]
 #[command(
     name = "cargo ex",
+    bin_name = "cargo ex",
     about = "Exercises for \"Let's Build A Web Server, in Rust\": write the lesson's key piece, and a check grades it by how your server behaves."
 )]
 struct Cli {
@@ -50,22 +53,25 @@ enum Verb {
     List,
     /// Build an exercise and check how it behaves (no NAME: the next one not done).
     Check {
-        /// The exercise, e.g. 10_reap_every_child (or just 10).
+        /// The exercise: its name, number (10), or a unique start or word (reap).
         name: Option<String>,
         /// Check every exercise, in order.
         #[arg(long, conflicts_with = "name")]
         all: bool,
     },
-    /// Show an exercise's hint.
+    /// A nudge for an exercise (no NAME: the next one not done); --more for a hint near the solution.
     Hint {
-        /// The exercise, e.g. 01_socket_steps (or just 01).
-        name: String,
+        /// The exercise: its name, number (8), or a unique start or word (sigchld).
+        name: Option<String>,
+        /// The second level: which calls, in which order, nearly the solution.
+        #[arg(long)]
+        more: bool,
     },
     /// Check the next exercise, then re-check whichever exercise you save.
     Watch,
     /// Put an exercise's starter back (git checkout of its src/).
     Reset {
-        /// The exercise, e.g. 01_socket_steps (or just 01).
+        /// The exercise: its name, number (1), or a unique start or word (socket).
         name: String,
     },
     /// CI: for every exercise, in a copy, the starter and each wrong answer fail its check
@@ -79,14 +85,26 @@ enum Verb {
         /// Where to write it (must not exist yet).
         dir: PathBuf,
     },
-    /// Instructors: check a folder of student copies; print student x exercise.
+    /// Instructors: check a folder of student copies: a summary per exercise, then per student.
     Grade {
         /// One folder per student: a copy of exercises/ or of the whole repository.
         dir: PathBuf,
         /// Time for one student, builds and checks together.
         #[arg(long, default_value_t = 400)]
         seconds_per_student: u64,
+        /// Also write a CSV to FILE: a row per student, a column per exercise.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Also write JSON to FILE: every outcome, with its reason and time.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also write JUnit XML to FILE: a suite per student, a case per exercise.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
+    /// Instructors: print GitHub Classroom's autograding.json, a test per exercise
+    /// (cargo ex autograding > .github/classroom/autograding.json).
+    Autograding,
 }
 
 fn main() {
@@ -98,7 +116,7 @@ fn main() {
             all: true,
         } => check_all(),
         Verb::Check { name, .. } => check_one(name.as_deref()),
-        Verb::Hint { name } => hint(&name),
+        Verb::Hint { name, more } => hint(name.as_deref(), more),
         Verb::Watch => watch(),
         Verb::Reset { name } => reset(&name),
         Verb::Verify { names } => verify(&names),
@@ -106,7 +124,18 @@ fn main() {
         Verb::Grade {
             dir,
             seconds_per_student,
-        } => grade(&dir, Duration::from_secs(seconds_per_student)),
+            csv,
+            json,
+            junit,
+        } => grade::grade(
+            &dir,
+            Duration::from_secs(seconds_per_student),
+            &grade::Outputs { csv, json, junit },
+        ),
+        Verb::Autograding => {
+            print!("{}", autograding::autograding_json());
+            Ok(true)
+        }
     };
     match outcome {
         Ok(true) => {}
@@ -175,52 +204,179 @@ fn build_and_check(
     }
 }
 
-/// The exercise called `name`, or a list of the names when none is.
-fn find(name: &str) -> Result<&'static Exercise> {
-    let name = name.trim_end_matches('/').trim_start_matches("exercises/");
-    exercises()
+/// The exercise `query` names: its whole name, its number (`8`, `08`), or
+/// a start of its name (`08_sig`) or of one of its words (`sigchld`, `reap`)
+/// that no other exercise shares. Otherwise an error that lists the names,
+/// or the few it could be.
+fn find(query: &str) -> Result<&'static Exercise> {
+    let query = query
+        .trim_end_matches('/')
+        .trim_start_matches("exercises/")
+        .to_lowercase();
+    let all = exercises();
+    let names = || {
+        let names: Vec<&str> = all.iter().map(|exercise| exercise.name).collect();
+        names.join(", ")
+    };
+    if let Some(exercise) = all.iter().find(|exercise| exercise.name == query) {
+        return Ok(exercise);
+    }
+    if !query.is_empty() && query.bytes().all(|byte| byte.is_ascii_digit()) {
+        return all
+            .iter()
+            .find(|exercise| exercise.name[..2].parse::<u64>().ok() == query.parse().ok())
+            .with_context(|| format!("no exercise number {query}; there are: {}", names()));
+    }
+    let matches: Vec<&'static Exercise> = all
         .iter()
-        .find(|exercise| exercise.name == name || exercise.name.split('_').next() == Some(name))
-        .with_context(|| {
-            let names: Vec<&str> = exercises().iter().map(|exercise| exercise.name).collect();
-            format!("no exercise {name:?}; there are: {}", names.join(", "))
+        .filter(|exercise| {
+            let words = exercise.name.get(3..).unwrap_or_default();
+            !query.is_empty()
+                && (exercise.name.starts_with(&query)
+                    || words.starts_with(&query)
+                    || words.split('_').any(|word| word.starts_with(&query)))
         })
+        .collect();
+    match matches[..] {
+        [exercise] => Ok(exercise),
+        [] => bail!("no exercise {query:?}; there are: {}", names()),
+        _ => {
+            let candidates: Vec<&str> = matches.iter().map(|exercise| exercise.name).collect();
+            bail!(
+                "{query:?} could be {}: say which (a number will do)",
+                candidates.join(" or ")
+            )
+        }
+    }
 }
 
-/// Progress: which exercises last passed their check, kept in the target
-/// directory (never committed).
+/// A fingerprint of the files under an exercise's `src/` (FNV-1a over each
+/// path and its bytes, in order): stable across builds of the runner, so
+/// that a pass recorded in the target directory can be compared with the
+/// sources as they are now.
+fn source_hash(src: &Path) -> u64 {
+    let mut files = workspace::files_under(src, &|_| false).unwrap_or_default();
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for file in files {
+        eat(file.to_string_lossy().as_bytes());
+        eat(&[0]);
+        eat(&fs::read(src.join(&file)).unwrap_or_default());
+        eat(&[0]);
+    }
+    hash
+}
+
+/// Where an exercise stands for the student.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum State {
+    /// Passed its last check, and its sources are the ones checked.
+    Done,
+    /// Failed its last check.
+    Failed,
+    /// Passed, but its sources changed since (edited or reset): not done
+    /// until it is checked again.
+    Changed,
+    /// Never checked.
+    NotChecked,
+}
+
+/// Progress: each exercise's last check, passed or failed, with a hash of
+/// the sources it checked; kept in the target directory (never committed).
 struct Progress {
     path: PathBuf,
-    passed: BTreeMap<String, bool>,
+    /// The last check of each exercise: passed, and the hash of its sources
+    /// then (`None` in a file written before hashes were kept).
+    checked: BTreeMap<String, (bool, Option<u64>)>,
+    /// The hash of each exercise's sources now.
+    now: BTreeMap<&'static str, u64>,
 }
 
 impl Progress {
     fn load(workspace: &Workspace) -> Progress {
         let path = workspace.target_dir.join("classroom-progress.txt");
-        let passed = fs::read_to_string(&path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| line.split_once(' '))
-            .map(|(name, state)| (name.to_owned(), state == "pass"))
+        let now = exercises()
+            .iter()
+            .map(|exercise| {
+                let src = workspace.exercise_dir(exercise).join("src");
+                (exercise.name, source_hash(&src))
+            })
             .collect();
-        Progress { path, passed }
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        Progress::from_text(path, &text, now)
     }
 
-    fn record(&mut self, name: &str, passed: bool) {
-        self.passed.insert(name.to_owned(), passed);
+    /// Each line: `NAME pass|fail [HASH]`.
+    fn from_text(path: PathBuf, text: &str, now: BTreeMap<&'static str, u64>) -> Progress {
+        let checked = text
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let name = fields.next()?.to_owned();
+                let passed = fields.next()? == "pass";
+                let hash = fields
+                    .next()
+                    .and_then(|hash| u64::from_str_radix(hash, 16).ok());
+                Some((name, (passed, hash)))
+            })
+            .collect();
+        Progress { path, checked, now }
+    }
+
+    fn state(&self, name: &str) -> State {
+        match self.checked.get(name) {
+            None => State::NotChecked,
+            Some((false, _)) => State::Failed,
+            Some((true, Some(hash))) if self.now.get(name) != Some(hash) => State::Changed,
+            Some((true, _)) => State::Done,
+        }
+    }
+
+    /// Records a check of `name`, whose sources hash to `hash`.
+    fn record(&mut self, name: &str, passed: bool, hash: u64) {
+        self.checked.insert(name.to_owned(), (passed, Some(hash)));
+        if let Some((&name, _)) = self.now.iter().find(|(known, _)| **known == name) {
+            self.now.insert(name, hash);
+        }
         let text: String = self
-            .passed
+            .checked
             .iter()
-            .map(|(name, passed)| format!("{name} {}\n", if *passed { "pass" } else { "fail" }))
+            .map(|(name, (passed, hash))| {
+                let state = if *passed { "pass" } else { "fail" };
+                match hash {
+                    Some(hash) => format!("{name} {state} {hash:016x}\n"),
+                    None => format!("{name} {state}\n"),
+                }
+            })
             .collect();
         let _ = fs::create_dir_all(self.path.parent().unwrap_or(Path::new(".")));
         let _ = fs::write(&self.path, text);
     }
 
+    /// The first exercise not done, in the order handed out.
     fn next_not_done(&self) -> Option<&'static Exercise> {
-        exercises()
+        self.next_after(None)
+    }
+
+    /// The next exercise not done after `current`, in the order handed out,
+    /// coming back round to the start for one skipped; or the first not
+    /// done when there is no `current`.
+    fn next_after(&self, current: Option<&str>) -> Option<&'static Exercise> {
+        let all = exercises();
+        let start = current
+            .and_then(|current| all.iter().position(|exercise| exercise.name == current))
+            .map_or(0, |at| at + 1);
+        all[start..]
             .iter()
-            .find(|exercise| self.passed.get(exercise.name) != Some(&true))
+            .chain(&all[..start])
+            .filter(|exercise| Some(exercise.name) != current)
+            .find(|exercise| self.state(exercise.name) != State::Done)
     }
 }
 
@@ -230,15 +386,16 @@ fn list() -> Result<bool> {
     let edited = workspace.edited_exercises();
     println!("     exercise                  chapter          time    concept");
     for exercise in exercises() {
-        let mark = match progress.passed.get(exercise.name) {
-            Some(true) => "[x]",
-            Some(false) => "[!]",
-            None => "[ ]",
+        let (mark, note) = match progress.state(exercise.name) {
+            State::Done => ("[x]", ""),
+            State::Failed => ("[!]", ""),
+            State::Changed => ("[ ]", " (changed since it passed: check it again)"),
+            State::NotChecked => ("[ ]", ""),
         };
-        let note = if edited.contains(exercise.name) {
+        let note = if note.is_empty() && edited.contains(exercise.name) {
             " (edited)"
         } else {
-            ""
+            note
         };
         println!(
             "{mark}  {:<25} {:<16} {:>2} min  {}{note}",
@@ -247,10 +404,10 @@ fn list() -> Result<bool> {
     }
     let done = exercises()
         .iter()
-        .filter(|exercise| progress.passed.get(exercise.name) == Some(&true))
+        .filter(|exercise| progress.state(exercise.name) == State::Done)
         .count();
     println!(
-        "\n{done}/{} done ([x] passed its last check, [!] failed it).",
+        "\n{done}/{} done ([x] passed its last check and is unchanged since, [!] failed it), in the order to do them.",
         exercises().len()
     );
     match progress.next_not_done() {
@@ -260,7 +417,8 @@ fn list() -> Result<bool> {
         ),
         None => println!("Every exercise passes. Well done."),
     }
-    println!("Verbs: list, check [NAME|--all], hint NAME, watch, reset NAME (cargo ex --help).");
+    println!("Verbs: list, check [NAME|--all], hint [NAME] [--more], watch, reset NAME (cargo ex --help).");
+    println!("NAME: the whole name, its number (8) or a word of it (sigchld).");
     Ok(true)
 }
 
@@ -285,9 +443,11 @@ fn check_one(name: Option<&str>) -> Result<bool> {
 /// verdict and what to do next.
 fn check_and_report(workspace: &Workspace, exercise: &Exercise, progress: &mut Progress) -> bool {
     let started = Instant::now();
+    // The sources as they are when the build starts are what is checked.
+    let hash = source_hash(&workspace.exercise_dir(exercise).join("src"));
     let outcome = build_and_check(workspace, exercise, true, None);
     let passed = matches!(outcome, Outcome::Pass);
-    progress.record(exercise.name, passed);
+    progress.record(exercise.name, passed, hash);
     match outcome {
         Outcome::Pass => {
             println!(
@@ -295,15 +455,18 @@ fn check_and_report(workspace: &Workspace, exercise: &Exercise, progress: &mut P
                 exercise.name,
                 started.elapsed().as_secs_f32()
             );
-            match progress.next_not_done() {
-                Some(next) => println!("Next: exercises/{}/README.md", next.name),
+            match progress.next_after(Some(exercise.name)) {
+                Some(next) => println!(
+                    "Next: exercises/{}/README.md, then cargo ex check {}",
+                    next.name, next.name
+                ),
                 None => println!("That was the last one: every exercise passes."),
             }
         }
         Outcome::Fail(reason) => {
             println!("FAIL {}: {reason}", exercise.name);
             println!(
-                "Statement: exercises/{}/README.md; stuck? cargo ex hint {}",
+                "Statement: exercises/{}/README.md; stuck? cargo ex hint {} (then --more)",
                 exercise.name, exercise.name
             );
         }
@@ -332,12 +495,47 @@ fn check_all() -> Result<bool> {
     Ok(passed == exercises().len())
 }
 
-fn hint(name: &str) -> Result<bool> {
+/// The heading in a `hint.md` that opens the second level.
+const MORE_HEADING: &str = "## More";
+
+/// A hint's two levels: the nudge (what to look at, which call, which man
+/// page), then what follows the `## More` heading line, if any (nearly the
+/// solution).
+fn hint_levels(text: &str) -> (String, Option<String>) {
+    let lines: Vec<&str> = text.lines().collect();
+    match lines.iter().position(|line| line.starts_with(MORE_HEADING)) {
+        Some(at) => (
+            lines[..at].join("\n").trim().to_owned(),
+            Some(lines[at + 1..].join("\n").trim().to_owned()),
+        ),
+        None => (text.trim().to_owned(), None),
+    }
+}
+
+fn hint(name: Option<&str>, more: bool) -> Result<bool> {
     let workspace = Workspace::here()?;
-    let exercise = find(name)?;
+    let exercise = match name {
+        Some(name) => find(name)?,
+        None => match Progress::load(&workspace).next_not_done() {
+            Some(next) => next,
+            None => {
+                println!("Every exercise passes; name one for its hint.");
+                return Ok(true);
+            }
+        },
+    };
     let path = workspace.exercise_dir(exercise).join("hint.md");
     let text = fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-    println!("{}", text.trim_end());
+    let (nudge, further) = hint_levels(&text);
+    println!("{nudge}");
+    match (further, more) {
+        (Some(further), true) => println!("\nMore:\n\n{further}"),
+        (Some(_), false) => println!(
+            "\nStill stuck? cargo ex hint {} --more (nearer the solution)",
+            exercise.name
+        ),
+        (None, _) => {}
+    }
     Ok(true)
 }
 
@@ -355,7 +553,8 @@ fn reset(name: &str) -> Result<bool> {
     if !status.success() {
         bail!("git checkout -- {source} failed");
     }
-    Progress::load(&workspace).record(exercise.name, false);
+    let hash = source_hash(&workspace.exercise_dir(exercise).join("src"));
+    Progress::load(&workspace).record(exercise.name, false, hash);
     println!("{source} is back to its last committed version (the starter, unless you committed your work).");
     Ok(true)
 }
@@ -434,7 +633,7 @@ fn verify(names: &[String]) -> Result<bool> {
             }
             Outcome::NoBuild(messages) => {
                 problems.push(format!("{}: the starter does not build", exercise.name));
-                format!("DOES NOT BUILD: {}", first_error(messages))
+                format!("DOES NOT BUILD: {}", grade::first_compiler_error(messages))
             }
         };
         copy.put_solution(&source, exercise)?;
@@ -447,7 +646,7 @@ fn verify(names: &[String]) -> Result<bool> {
             }
             Outcome::NoBuild(messages) => {
                 problems.push(format!("{}: the solution does not build", exercise.name));
-                format!("DOES NOT BUILD: {}", first_error(messages))
+                format!("DOES NOT BUILD: {}", grade::first_compiler_error(messages))
             }
         };
         println!(
@@ -489,7 +688,7 @@ fn verify(names: &[String]) -> Result<bool> {
                         "{}: wrong answer {name} does not build",
                         exercise.name
                     ));
-                    format!("DOES NOT BUILD: {}", first_error(&messages))
+                    format!("DOES NOT BUILD: {}", grade::first_compiler_error(&messages))
                 }
             };
             println!("{:<25} wrong: {name} {words}", "");
@@ -508,108 +707,173 @@ fn verify(names: &[String]) -> Result<bool> {
     }
 }
 
-/// The first `error` line of the compiler's messages.
-fn first_error(messages: &str) -> String {
-    messages
-        .lines()
-        .find(|line| line.trim_start().starts_with("error"))
-        .unwrap_or("(no error line)")
-        .trim()
-        .to_owned()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn grade(dir: &Path, per_student: Duration) -> Result<bool> {
-    let source = Workspace::here()?;
-    let copy = source.scratch_copy("grade")?;
-    let mut students: Vec<PathBuf> = fs::read_dir(dir)
-        .with_context(|| format!("read {}", dir.display()))?
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    students.sort();
-    if students.is_empty() {
-        bail!("{} holds no student folders", dir.display());
+    fn found(query: &str) -> String {
+        match find(query) {
+            Ok(exercise) => exercise.name.to_owned(),
+            Err(err) => format!("error: {err}"),
+        }
     }
-    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
-    let mut reasons = Vec::new();
-    for student in &students {
-        let name = student
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // A copy of the repository, or of its exercises/ folder.
-        let exercises_dir = if student.join("exercises").is_dir() {
-            student.join("exercises")
-        } else {
-            student.clone()
-        };
-        eprintln!("grading {name} ...");
-        let deadline = Instant::now() + per_student;
-        let mut cells = Vec::new();
+
+    #[test]
+    fn an_exercise_is_found_by_name_number_start_or_word() {
+        assert_eq!(found("08_sigchld_handler"), "08_sigchld_handler");
+        assert_eq!(found("exercises/08_sigchld_handler/"), "08_sigchld_handler");
+        assert_eq!(found("8"), "08_sigchld_handler");
+        assert_eq!(found("08"), "08_sigchld_handler");
+        assert_eq!(found("1"), "01_socket_steps");
+        assert_eq!(found("15"), "15_read_whole_head");
+        assert_eq!(found("08_sig"), "08_sigchld_handler");
+        assert_eq!(found("sigchld"), "08_sigchld_handler");
+        assert_eq!(found("SIGCHLD"), "08_sigchld_handler");
+        assert_eq!(found("reap"), "10_reap_every_child");
+        assert_eq!(found("nonblock"), "12_nonblock_loop");
+        assert_eq!(found("sigchld_h"), "08_sigchld_handler");
+    }
+
+    #[test]
+    fn an_ambiguous_or_unknown_name_says_what_it_could_be() {
+        let epoll = found("epoll");
+        assert!(
+            epoll.contains("14_epoll_register") && epoll.contains("13_epoll_edge"),
+            "{epoll}"
+        );
+        assert!(
+            found("client").contains("could be"),
+            "06 and 11 both have it"
+        );
+        assert!(found("99").starts_with("error: no exercise number 99"));
+        assert!(found("zombie").contains("there are: 01_socket_steps"));
+        assert!(found("").starts_with("error"));
+    }
+
+    #[test]
+    fn a_hint_has_a_nudge_and_more() {
+        let (nudge, more) =
+            hint_levels("Hint for x:\n\nLook at bind(2).\n\n## More\n\nCall it so.\n");
+        assert_eq!(nudge, "Hint for x:\n\nLook at bind(2).");
+        assert_eq!(more.as_deref(), Some("Call it so."));
+        let (nudge, more) = hint_levels("Only one level.\n");
+        assert_eq!((nudge.as_str(), more), ("Only one level.", None));
+    }
+
+    #[test]
+    fn every_hint_has_a_short_nudge_then_more() {
+        let workspace = Workspace::here().expect("the repository");
         for exercise in exercises() {
-            let theirs = exercises_dir.join(exercise.name).join("src");
-            let left = deadline.saturating_duration_since(Instant::now());
-            let cell = if !theirs.is_dir() {
-                "missing".to_owned()
-            } else if left.is_zero() {
-                reasons.push(format!("{name} {}: not graded, out of time", exercise.name));
-                "no time".to_owned()
-            } else {
-                copy.put_student(exercise, &theirs)?;
-                match build_and_check(&copy, exercise, false, Some(left)) {
-                    Outcome::Pass => "pass".to_owned(),
-                    Outcome::Fail(reason) => {
-                        reasons.push(format!("{name} {}: fail: {reason}", exercise.name));
-                        "FAIL".to_owned()
-                    }
-                    Outcome::NoBuild(messages) => {
-                        reasons.push(format!(
-                            "{name} {}: did not build: {}",
-                            exercise.name,
-                            first_error(&messages)
-                        ));
-                        "NO BUILD".to_owned()
-                    }
-                }
-            };
-            cells.push(cell);
+            let path = workspace.exercise_dir(exercise).join("hint.md");
+            let text = fs::read_to_string(&path).expect("hint.md");
+            let (nudge, more) = hint_levels(&text);
+            let more =
+                more.unwrap_or_else(|| panic!("{}: no `{MORE_HEADING}` section", path.display()));
+            assert!(
+                nudge.starts_with(&format!("Hint for {}:", exercise.name)),
+                "{}: starts with its name",
+                path.display()
+            );
+            let words = |text: &str| text.split_whitespace().count();
+            assert!(
+                (10..=90).contains(&words(&nudge)) && words(&more) > 15,
+                "{}: a nudge of 10 to 90 words ({}), then more ({})",
+                path.display(),
+                words(&nudge),
+                words(&more)
+            );
+            assert_eq!(
+                text.matches(MORE_HEADING).count(),
+                1,
+                "{}: one `{MORE_HEADING}`",
+                path.display()
+            );
         }
-        rows.push((name, cells));
     }
-    // The table: a column per exercise, headed by its number.
-    let width = rows
-        .iter()
-        .map(|(name, _)| name.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    let numbers: String = exercises()
-        .iter()
-        .map(|exercise| format!(" | {:<8}", &exercise.name[..2]))
-        .collect();
-    let header = format!("{:<width$}{numbers} | passed", "student");
-    println!("{header}");
-    println!("{}", "-".repeat(header.len()));
-    for (name, cells) in &rows {
-        let row: String = cells.iter().map(|cell| format!(" | {cell:<8}")).collect();
-        let passed = cells.iter().filter(|cell| *cell == "pass").count();
-        println!("{name:<width$}{row} | {passed}/{}", exercises().len());
-    }
-    println!();
-    println!(
-        "Exercises: {}",
-        exercises()
+
+    #[test]
+    fn the_order_is_the_order_handed_out() {
+        let numbers: Vec<&str> = exercises()
             .iter()
-            .map(|exercise| exercise.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if !reasons.is_empty() {
-        println!("\nFirst reasons:");
-        for reason in reasons {
-            println!("  {reason}");
-        }
+            .map(|exercise| &exercise.name[..2])
+            .collect();
+        assert_eq!(
+            numbers,
+            [
+                "01", "02", "15", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "14",
+                "13"
+            ]
+        );
     }
-    Ok(true)
+
+    fn progress(text: &str, now: &[(&'static str, u64)]) -> Progress {
+        let mut hashes: BTreeMap<&'static str, u64> = exercises()
+            .iter()
+            .map(|exercise| (exercise.name, 1))
+            .collect();
+        hashes.extend(now.iter().copied());
+        Progress::from_text(PathBuf::from("/nonexistent/progress.txt"), text, hashes)
+    }
+
+    #[test]
+    fn a_pass_counts_only_for_the_sources_it_checked() {
+        let text = "01_socket_steps pass 0000000000000001\n02_greet_by_name pass 0000000000000001\n15_read_whole_head fail 0000000000000001\n03_wsgi_app pass\n";
+        // 02 was reset (or edited) since it passed: its hash is another now.
+        let progress = progress(text, &[("02_greet_by_name", 7)]);
+        assert_eq!(progress.state("01_socket_steps"), State::Done);
+        assert_eq!(progress.state("02_greet_by_name"), State::Changed);
+        assert_eq!(progress.state("15_read_whole_head"), State::Failed);
+        assert_eq!(
+            progress.state("03_wsgi_app"),
+            State::Done,
+            "a file without hashes"
+        );
+        assert_eq!(progress.state("04_read_and_answer"), State::NotChecked);
+        assert_eq!(
+            progress.next_not_done().map(|e| e.name),
+            Some("02_greet_by_name")
+        );
+    }
+
+    #[test]
+    fn next_is_the_next_not_done_in_order_after_the_current() {
+        let text =
+            "01_socket_steps pass 0000000000000001\n04_read_and_answer pass 0000000000000001\n";
+        let progress = progress(text, &[]);
+        let next = |current| progress.next_after(Some(current)).map(|e| e.name);
+        assert_eq!(next("02_greet_by_name"), Some("15_read_whole_head"));
+        assert_eq!(
+            next("03_wsgi_app"),
+            Some("05_sleep_after_answer"),
+            "04 is done"
+        );
+        assert_eq!(next("14_epoll_register"), Some("13_epoll_edge"));
+        assert_eq!(
+            next("13_epoll_edge"),
+            Some("02_greet_by_name"),
+            "round to the first skipped"
+        );
+        let all_but_one: String = exercises()
+            .iter()
+            .filter(|e| e.name != "07_close_parents_copy")
+            .map(|e| format!("{} pass 0000000000000001\n", e.name))
+            .collect();
+        let progress = super::tests::progress(&all_but_one, &[]);
+        let after_seven = progress.next_after(Some("07_close_parents_copy"));
+        assert!(after_seven.is_none(), "none but the current");
+        assert_eq!(
+            progress.next_after(Some("01_socket_steps")).map(|e| e.name),
+            Some("07_close_parents_copy")
+        );
+    }
+
+    #[test]
+    fn the_source_hash_sees_a_change() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        fs::write(dir.path().join("main.rs"), "fn main() {}\n").expect("write");
+        let before = source_hash(dir.path());
+        assert_eq!(before, source_hash(dir.path()));
+        fs::write(dir.path().join("main.rs"), "fn main() { }\n").expect("write");
+        assert_ne!(before, source_hash(dir.path()));
+    }
 }
