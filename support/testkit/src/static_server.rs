@@ -1203,6 +1203,42 @@ pub fn answers_a_small_file_in_at_most_4_system_calls(binary: &str, extra: &[&st
     );
 }
 
+/// `--idle-timeout` and `--header-timeout` take seconds from 0.1 to 86400
+/// (a day): `1e19` used to be accepted and overflow at the first client,
+/// `1e-9` to close every connection at once. Out of range, the server says
+/// so on one line that names the range, and exits with code 2; at the
+/// ends of the range, it serves.
+pub fn refuses_timeouts_out_of_range(binary: &str, extra: &[&str]) {
+    for option in ["--idle-timeout", "--header-timeout"] {
+        for value in ["1e19", "86401", "1e-9", "0.09", "0", "-1", "inf", "NaN"] {
+            // A real root: a value let through starts a server, and the
+            // wait for its exit fails.
+            let site = test_site();
+            let mut process = launch(binary, extra, site.path())
+                .arg(format!("{option}={value}")) // `-1` would be read as an option
+                .spawn();
+            let code = process.wait_for_exit();
+            let stderr = process.stderr();
+            let what = format!("{option} {value}: {stderr}");
+            assert_eq!(code, 2, "{what}");
+            let mut lines = stderr.lines().filter(|line| !line.is_empty());
+            let error = lines.next().unwrap_or_default();
+            assert!(error.starts_with("error: "), "{what}");
+            assert!(error.contains("from 0.1 to 86400"), "{what}");
+            let rest: Vec<&str> = lines.collect();
+            assert!(rest.iter().all(|line| line.contains("--help")), "{what}");
+        }
+        for value in ["0.1", "86400"] {
+            let site = test_site();
+            let server = launch(binary, extra, site.path())
+                .args([option, value])
+                .start_server();
+            let response = HttpClient::connect(&server).get("/a.txt");
+            assert_answer(&response, 200, "first", &format!("{option} {value}"));
+        }
+    }
+}
+
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
@@ -1244,6 +1280,7 @@ macro_rules! static_server_scenario_tests {
             answers_a_single_range_with_206,
             a_changed_file_is_served_anew_within_a_second,
             sends_ranges_of_a_large_file_byte_exact,
+            refuses_timeouts_out_of_range,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
