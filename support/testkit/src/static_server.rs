@@ -1445,6 +1445,50 @@ pub fn a_suffix_range_of_an_empty_file_is_the_whole_file(binary: &str, extra: &[
     }
 }
 
+/// A burst of clients waiting in the listen queue is accepted in one turn,
+/// not one per turn: while the server is stopped (SIGSTOP), 100 clients
+/// connect (the kernel completes the handshakes and queues them) and send
+/// a request; once it runs again, every `new client` line comes before the
+/// first answer. Accepting one per turn, each turn also serves the clients
+/// already accepted, and under a storm the queue fills and new clients'
+/// SYNs are dropped (a second's wait for the retry).
+pub fn accepts_a_burst_of_waiting_clients_in_one_turn(binary: &str, extra: &[&str]) {
+    const CLIENTS: usize = 100;
+    let (_site, server) = serve_test_site(binary, extra, &[]);
+    server.signal(nix::sys::signal::Signal::SIGSTOP);
+    let mut clients: Vec<HttpClient> = (0..CLIENTS)
+        .map(|_| {
+            let mut client = HttpClient::connect(&server);
+            client.send(request_for("/a.txt").as_bytes()).unwrap();
+            client
+        })
+        .collect();
+    server.signal(nix::sys::signal::Signal::SIGCONT);
+    for (index, client) in clients.iter_mut().enumerate() {
+        let response = client.read_response(false).unwrap();
+        assert_answer(&response, 200, "first", &format!("client {index}"));
+    }
+    let lines = eventually(PATIENCE, "a log line per answer", || {
+        let lines = server.stdout_lines();
+        let answered = lines
+            .iter()
+            .filter(|line| line.contains(" -> 200 "))
+            .count();
+        (answered >= CLIENTS).then_some(lines)
+    });
+    let first_answer = lines.iter().position(|line| line.contains(" -> ")).unwrap();
+    let accepted_before = lines[..first_answer]
+        .iter()
+        .filter(|line| line.starts_with("new client "))
+        .count();
+    assert_eq!(
+        accepted_before,
+        CLIENTS,
+        "accepted before the first answer:\n{}",
+        lines.join("\n")
+    );
+}
+
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
@@ -1492,6 +1536,7 @@ macro_rules! static_server_scenario_tests {
             refuses_an_invalid_host_and_userinfo_in_the_target,
             refuses_transfer_codings_it_does_not_implement,
             a_suffix_range_of_an_empty_file_is_the_whole_file,
+            accepts_a_burst_of_waiting_clients_in_one_turn,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {
