@@ -9,11 +9,12 @@ use clap::{value_parser, Parser};
 /// Test client for LSBAWS: many processes, each holding many connections.
 #[derive(Parser)]
 pub struct Arguments {
-    /// Maximum number of clients (processes).
-    #[arg(long, default_value_t = 1, value_parser = value_parser!(u32).range(1..))]
+    /// Maximum number of clients (processes), 1 to 1000.
+    #[arg(long, default_value_t = 1, value_parser = value_parser!(u32).range(1..=1000))]
     pub max_clients: u32,
-    /// Maximum number of connections per client.
-    #[arg(long, default_value_t = 1024, value_parser = value_parser!(u32).range(1..))]
+    /// Maximum number of connections per client, 1 to 65535 (each takes a
+    /// local port of its own).
+    #[arg(long, default_value_t = 1024, value_parser = value_parser!(u32).range(1..=65535))]
     pub max_conns: u32,
     /// The server's host name or IP address.
     #[arg(long, default_value = "localhost")]
@@ -21,8 +22,8 @@ pub struct Arguments {
     /// The server's port.
     #[arg(long, default_value_t = common::DEFAULT_PORT, value_parser = value_parser!(u16).range(1..))]
     pub port: u16,
-    /// Seconds a connect may take before it counts as failed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = value_parser!(u64).range(1..))]
+    /// Seconds a connect may take before it counts as failed, 1 to 3600.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = value_parser!(u64).range(1..=3600))]
     pub connect_timeout: u64,
 }
 

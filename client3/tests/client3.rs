@@ -252,6 +252,27 @@ fn bad_arguments_are_refused_by_the_parser_with_exit_code_2() {
     }
 }
 
+/// Every count and duration has a range: `--connect-timeout` of 2^64-1
+/// seconds used to be accepted and overflow when added to the clock.
+/// Outside the range, one line that names it, and exit code 2.
+#[test]
+fn counts_and_durations_out_of_range_are_refused_on_one_line() {
+    for (arguments, range) in [
+        (["--max-clients", "1001"], "1..=1000"),
+        (["--max-conns", "65536"], "1..=65535"),
+        (["--connect-timeout", "18446744073709551615"], "1..=3600"),
+        (["--connect-timeout", "0"], "1..=3600"),
+    ] {
+        let mut client = client3(arguments);
+        assert_eq!(client.wait_for_exit(), 2, "{arguments:?}");
+        let stderr = client.stderr();
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: "), "{arguments:?}: {stderr}");
+        assert!(first.contains(range), "{arguments:?}: {stderr}");
+        assert_no_panic(&client);
+    }
+}
+
 #[test]
 fn an_unknown_host_is_a_one_line_error_with_exit_code_1() {
     // `.invalid` never resolves (RFC 2606); the resolver says so at once.

@@ -177,7 +177,9 @@ impl WebServer {
     /// EAGAIN: edge-triggered, the listening socket is reported when the
     /// queue goes from empty to not empty, and a second client connecting
     /// in the same instant would wait, unreported, until a third came.
-    /// Level-triggered, one per event is enough.
+    /// Level-triggered, one per event would be correct, but slow: each turn
+    /// also serves every busy client, so under a storm of connects the queue
+    /// fills, and new clients' SYNs are dropped and retried a second later.
     fn accept_new_clients(&mut self) {
         loop {
             match self.server_socket.accept() {
@@ -203,11 +205,6 @@ impl WebServer {
                     println!("accept: {error}");
                     return;
                 }
-            }
-            if self.trigger == Trigger::Level {
-                // Still waiting clients keep the listening socket ready, and
-                // the next epoll_wait reports it again.
-                return;
             }
         }
     }

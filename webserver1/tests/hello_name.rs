@@ -184,3 +184,23 @@ fn a_client_that_closes_early_gets_nothing_and_the_server_lives_on() {
     );
     assert_greets(&server, "/Alice", "Hello, Alice!");
 }
+
+#[test]
+fn wants_one_valid_host_in_http_1_1_as_the_static_servers_do() {
+    let server = start();
+    for request in [
+        &b"GET /Alice HTTP/1.1\r\n\r\n"[..],
+        b"GET /Alice HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET /Alice HTTP/1.1\r\nHost: a b\r\n\r\n",
+        b"GET /Alice HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+    ] {
+        let response = server.exchange(request, false);
+        let shown = String::from_utf8_lossy(request);
+        assert_eq!(response.status, 400, "{shown:?}: {response:?}");
+        assert!(!response.body_text().contains("Hello"), "{shown:?}");
+    }
+    // HTTP/1.0 predates Host: none is needed.
+    let response = server.exchange(b"GET /Alice HTTP/1.0\r\n\r\n", false);
+    assert_eq!(response.body_text(), "Hello, Alice!\n");
+    assert_greets(&server, "/Alice", "Hello, Alice!");
+}

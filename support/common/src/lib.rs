@@ -17,12 +17,15 @@
 //! * the percent-decoding of a request path, which every server that reads
 //!   paths does the same way ([`percent_decode`]);
 //! * reading an HTTP/1.x request head, with httparse, one way and one limit
-//!   for hello_name, webserver2 and the static servers ([`request_head`]).
+//!   for hello_name, webserver2 and the static servers ([`request_head`]);
+//! * writing an HTTP date (`Date`, `Last-Modified`) without a panic for any
+//!   time a clock or a file system can hold ([`http_date`]).
 //!
 //! What only one kind of server needs lives in a crate of its own beside
 //! this one: `support/static_http` for the two static servers,
 //! `support/wsgi_http` for webserver2.
 
+pub mod http_date;
 pub mod manifest;
 pub mod output;
 pub mod request_head;

@@ -19,6 +19,9 @@
 //! | a head over [`MAX_REQUEST_HEAD_BYTES`], or with over [`MAX_HEADERS`] header lines | 431 Request Header Fields Too Large |
 //! | `HTTP/2.0`, or another version than 1.0 and 1.1 written as one | 505 HTTP Version Not Supported |
 //! | anything else httparse refuses, a target that is not ASCII, a `Content-Length` that is not one number | 400 Bad Request |
+//! | ([`RequestHead::check_host`]) an HTTP/1.1 request without `Host`, two `Host`s, a `Host` that is not `host[:port]` | 400 Bad Request |
+//! | ([`RequestHead::body_length`]) a `Transfer-Encoding` with a coding other than `chunked` | 501 Not Implemented |
+//! | ... with `chunked` twice, empty, or in HTTP/1.0: framing that cannot be trusted | 400 Bad Request |
 
 use std::fmt;
 use std::io::{self, Read};
@@ -59,6 +62,9 @@ pub enum HeadError {
     TooLarge,
     /// 505: an HTTP version other than 1.0 and 1.1.
     VersionNotSupported,
+    /// 501: well-formed, but asks for what this server does not implement
+    /// (a transfer coding other than chunked).
+    NotImplemented(&'static str),
 }
 
 impl HeadError {
@@ -68,13 +74,14 @@ impl HeadError {
             HeadError::Malformed(_) => "400 Bad Request",
             HeadError::TooLarge => "431 Request Header Fields Too Large",
             HeadError::VersionNotSupported => "505 HTTP Version Not Supported",
+            HeadError::NotImplemented(_) => "501 Not Implemented",
         }
     }
 
     /// One sentence for the client and the log.
     pub fn reason(self) -> &'static str {
         match self {
-            HeadError::Malformed(reason) => reason,
+            HeadError::Malformed(reason) | HeadError::NotImplemented(reason) => reason,
             HeadError::TooLarge => "The request head is longer than 8 KiB or has over 100 lines.",
             HeadError::VersionNotSupported => "This server speaks HTTP/1.0 and HTTP/1.1.",
         }
@@ -227,8 +234,41 @@ impl RequestHead {
     /// number: two different lengths make the body's end ambiguous, and a
     /// proxy that picks the other one sees a different next request
     /// (request smuggling; RFC 9112 §6.3 says 400).
+    ///
+    /// `Transfer-Encoding` (which wins over `Content-Length`) must be
+    /// `chunked` alone, the one coding every HTTP/1.1 server implements:
+    /// another coding (`gzip`, `gzip, chunked`) gets 501 (RFC 9112 §6.1: a
+    /// server SHOULD answer 501 to a coding it does not understand; `gzip`
+    /// alone is also framing §6.3 calls unreliable, but the coding is the
+    /// first thing wrong, and nginx says 501 too); `chunked` twice, an empty
+    /// value, or any `Transfer-Encoding` in HTTP/1.0 (§6.1: faulty framing)
+    /// gets 400.
     pub fn body_length(&self) -> Result<BodyLength, HeadError> {
-        if self.header_values("Transfer-Encoding").next().is_some() {
+        let mut encodings = self.header_values("Transfer-Encoding").peekable();
+        if encodings.peek().is_some() {
+            if self.version == "HTTP/1.0" {
+                return Err(HeadError::Malformed(
+                    "An HTTP/1.0 request cannot have a Transfer-Encoding.",
+                ));
+            }
+            let codings: Vec<&[u8]> = encodings
+                .flat_map(|value| value.split(|&byte| byte == b','))
+                .map(<[u8]>::trim_ascii)
+                .filter(|coding| !coding.is_empty())
+                .collect();
+            if codings
+                .iter()
+                .any(|coding| !coding.eq_ignore_ascii_case(b"chunked"))
+            {
+                return Err(HeadError::NotImplemented(
+                    "The only transfer coding this server implements is chunked.",
+                ));
+            }
+            if codings.len() != 1 {
+                return Err(HeadError::Malformed(
+                    "Transfer-Encoding must name chunked exactly once.",
+                ));
+            }
             return Ok(BodyLength::Chunked);
         }
         let mut lengths = self.header_values("Content-Length");
@@ -246,18 +286,85 @@ impl RequestHead {
     }
 
     /// RFC 9112 §3.2: an HTTP/1.1 request names the host it is for, exactly
-    /// once (HTTP/1.0 predates `Host`); a server answers 400 otherwise.
+    /// once (HTTP/1.0 predates `Host`), as URIs write a host and port
+    /// ([`is_valid_host`]); a server answers 400 otherwise, even one that
+    /// never looks at the host: a request that breaks the rule may be meant
+    /// for, or smuggled past, a proxy that reads it otherwise.
     pub fn check_host(&self) -> Result<(), HeadError> {
-        match self.header_values("Host").count() {
-            0 if self.version == "HTTP/1.1" => Err(HeadError::Malformed(
+        let mut hosts = self.header_values("Host");
+        match (hosts.next(), hosts.next()) {
+            (None, _) if self.version == "HTTP/1.1" => Err(HeadError::Malformed(
                 "An HTTP/1.1 request must have a Host header.",
             )),
-            0 | 1 => Ok(()),
-            _ => Err(HeadError::Malformed(
+            (None, _) => Ok(()),
+            (Some(host), None) if is_valid_host(host) => Ok(()),
+            (Some(_), None) => Err(HeadError::Malformed(
+                "The Host header is not a host[:port].",
+            )),
+            (Some(_), Some(_)) => Err(HeadError::Malformed(
                 "A request must not have two Host headers.",
             )),
         }
     }
+}
+
+/// Whether `value` is `host[:port]` as RFC 3986 writes the authority of a
+/// URI without user information (RFC 9110 §7.2, the value of `Host` and the
+/// authority of an absolute target): a name or IPv4 address made of
+/// unreserved characters, sub-delimiters and `%XX` (possibly empty, as
+/// `Host:` for a URI without one), or an IP literal in brackets; then
+/// optionally `:` and digits. (The inside of the brackets is checked for
+/// its characters, not for being an IPv6 address.)
+pub fn is_valid_host(value: &[u8]) -> bool {
+    let (host_is_valid, after_host) = match value.strip_prefix(b"[") {
+        Some(literal) => match literal.iter().position(|&byte| byte == b']') {
+            Some(end) => (
+                end > 0
+                    && literal[..end]
+                        .iter()
+                        .all(|&byte| is_host_byte(byte) || byte == b':'),
+                &literal[end + 1..],
+            ),
+            None => return false,
+        },
+        None => {
+            let end = value
+                .iter()
+                .position(|&byte| byte == b':')
+                .unwrap_or(value.len());
+            (is_reg_name(&value[..end]), &value[end..])
+        }
+    };
+    let port_is_valid = match after_host {
+        [] => true,
+        [b':', port @ ..] => port.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    host_is_valid && port_is_valid
+}
+
+/// RFC 3986's reg-name: unreserved, sub-delims and `%XX`.
+fn is_reg_name(name: &[u8]) -> bool {
+    let mut bytes = name.iter();
+    while let Some(&byte) = bytes.next() {
+        let valid = match byte {
+            b'%' => {
+                bytes.next().is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.next().is_some_and(u8::is_ascii_hexdigit)
+            }
+            byte => is_host_byte(byte),
+        };
+        if !valid {
+            return false;
+        }
+    }
+    true
+}
+
+/// RFC 3986's unreserved and sub-delims: letters, digits, `-._~` and
+/// `!$&'()*+,;=`.
+fn is_host_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&byte)
 }
 
 /// What came in on a blocking connection, for [`read`].
@@ -438,6 +545,24 @@ mod tests {
             length(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"),
             Ok(BodyLength::Chunked)
         );
+        assert_eq!(
+            length(b"POST / HTTP/1.1\r\nTransfer-Encoding: Chunked , \r\n\r\n"),
+            Ok(BodyLength::Chunked)
+        );
+        for unknown in ["gzip", "gzip, chunked", "chunked, gzip", "identity"] {
+            let text = format!("POST / HTTP/1.1\r\nTransfer-Encoding: {unknown}\r\n\r\n");
+            let error = length(text.as_bytes()).unwrap_err();
+            assert_eq!(error.status(), "501 Not Implemented", "{unknown}");
+        }
+        for faulty in [
+            &b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n",
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            let error = length(faulty).unwrap_err();
+            assert_eq!(error.status(), "400 Bad Request", "{faulty:?}");
+        }
         for bad in [
             &b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"[..],
             b"POST / HTTP/1.1\r\nContent-Length: \r\n\r\n",
@@ -454,6 +579,32 @@ mod tests {
         assert!(host(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(!host(b"GET / HTTP/1.1\r\n\r\n"));
         assert!(!host(b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"));
+        assert!(!host(b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n"));
+        assert!(!host(b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n"));
+    }
+
+    #[test]
+    fn knows_a_host_and_port_from_anything_else() {
+        for valid in [
+            "localhost",
+            "localhost:7890",
+            "127.0.0.1",
+            "[::1]",
+            "[::1]:8080",
+            "[v1.fe80::a+en1]",
+            "xn--bcher-kva.example",
+            "a-b_c~d.e!$&'()*+,;=%41",
+            "",
+            "example.com:",
+        ] {
+            assert!(is_valid_host(valid.as_bytes()), "{valid:?}");
+        }
+        for invalid in [
+            "a b", "a/b", "a@b", "u:p@h", "a:b", "a:80:81", "[::1", "[::1]x", "[]", "[a b]",
+            "a\"b", "%zz", "%4", "a\\b", "é",
+        ] {
+            assert!(!is_valid_host(invalid.as_bytes()), "{invalid:?}");
+        }
     }
 
     #[test]

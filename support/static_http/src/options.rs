@@ -51,13 +51,27 @@ impl SiteOptions {
     }
 }
 
+/// The shortest `--idle-timeout` and `--header-timeout`, in seconds: a
+/// client on the same machine sends a request head well within it, and
+/// `1e-9` would close every connection at once.
+pub const SHORTEST_TIMEOUT: f64 = 0.1;
+
+/// The longest, a day: far beyond any use, and far from the overflow of
+/// `Instant + Duration` that `1e19` reached at the first client.
+pub const LONGEST_TIMEOUT: f64 = 86_400.0;
+
+/// Seconds, from [`SHORTEST_TIMEOUT`] to [`LONGEST_TIMEOUT`]. The message
+/// is one line: clap prints it after `error: invalid value 'X' for
+/// '--idle-timeout <SECS>': `.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     text.trim()
         .parse::<f64>()
         .ok()
-        .filter(|seconds| *seconds > 0.0)
-        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-        .ok_or_else(|| format!("{text:?} is not a number of seconds above 0"))
+        .filter(|seconds| (SHORTEST_TIMEOUT..=LONGEST_TIMEOUT).contains(seconds))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            format!("not a number of seconds from {SHORTEST_TIMEOUT} to {LONGEST_TIMEOUT}")
+        })
 }
 
 /// The address to bind: every interface ([`common::HOST`]), on the port
@@ -77,12 +91,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn idle_timeouts_are_positive_seconds() {
+    fn timeouts_are_seconds_from_a_tenth_to_a_day() {
         assert_eq!(parse_seconds("60"), Ok(Duration::from_secs(60)));
         assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert!(parse_seconds("0").is_err());
-        assert!(parse_seconds("-1").is_err());
-        assert!(parse_seconds("soon").is_err());
-        assert!(parse_seconds("inf").is_err());
+        assert_eq!(parse_seconds("0.1"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_seconds("86400"), Ok(Duration::from_secs(86_400)));
+        for bad in [
+            "0", "-1", "soon", "inf", "NaN", "1e19", "1e-9", "0.09", "86401",
+        ] {
+            assert_eq!(
+                parse_seconds(bad),
+                Err("not a number of seconds from 0.1 to 86400".to_owned()),
+                "{bad}"
+            );
+        }
     }
 }

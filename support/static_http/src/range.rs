@@ -13,6 +13,7 @@
 //! | `bytes=-100` | 206, the last 100 bytes |
 //! | `bytes=900-5000` | 206, bytes 900 to 999: the end is cut to the file |
 //! | `bytes=1000-`, `bytes=-0` | 416, `Content-Range: bytes */1000`: nothing there |
+//! | `bytes=-1` on an empty file | 200, the whole (empty) file: see [`ranged`] |
 //! | `bytes=0-0,10-20` | 200, the whole file: see below |
 //! | `bytes=9-1`, `items=0-1`, `bytes=x` | 200: a header that makes no sense is ignored |
 //!
@@ -58,8 +59,17 @@ pub fn ranged(header: &[u8], file_length: u64) -> Ranged {
         let Some(suffix) = number(last) else {
             return Ranged::Whole;
         };
-        if suffix == 0 || file_length == 0 {
+        if suffix == 0 {
             return Ranged::Unsatisfiable;
+        }
+        if file_length == 0 {
+            // Satisfiable (RFC 9110 §14.1.1: on an empty representation, a
+            // suffix range with a non-zero length is the one satisfiable
+            // form), and it selects the whole of it, nothing: a 206 could
+            // not say so, as `Content-Range: bytes FIRST-LAST/0` needs a
+            // byte, so the answer is the whole (empty) file, 200 (§14.2: a
+            // server may ignore a range).
+            return Ranged::Whole;
         }
         let length = suffix.min(file_length);
         return Ranged::Part {
@@ -132,7 +142,7 @@ mod tests {
         assert_eq!(ranged(b"bytes=1000-2000", 1000), Ranged::Unsatisfiable);
         assert_eq!(ranged(b"bytes=-0", 1000), Ranged::Unsatisfiable);
         assert_eq!(ranged(b"bytes=0-", 0), Ranged::Unsatisfiable);
-        assert_eq!(ranged(b"bytes=-1", 0), Ranged::Unsatisfiable);
+        assert_eq!(ranged(b"bytes=-0", 0), Ranged::Unsatisfiable);
         assert_eq!(
             ranged(b"bytes=99999999999999999999999-", 1000),
             Ranged::Unsatisfiable
@@ -156,5 +166,11 @@ mod tests {
         ] {
             assert_eq!(ranged(header.as_bytes(), 1000), Ranged::Whole, "{header}");
         }
+    }
+
+    #[test]
+    fn a_suffix_of_an_empty_file_is_satisfiable_and_the_whole_file() {
+        assert_eq!(ranged(b"bytes=-1", 0), Ranged::Whole);
+        assert_eq!(ranged(b"bytes=-500", 0), Ranged::Whole);
     }
 }

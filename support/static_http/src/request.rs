@@ -45,8 +45,12 @@ pub struct Request {
     pub has_body: bool,
     /// The request line, for the server's log.
     pub request_line: String,
-    /// `If-None-Match`, every such header joined by commas (it is a list):
-    /// see [`crate::conditional`].
+    /// `If-Match`, every such header joined by commas (it is a list): see
+    /// [`crate::conditional`].
+    pub if_match: Option<Vec<u8>>,
+    /// `If-Unmodified-Since`, if sent exactly once.
+    pub if_unmodified_since: Option<Vec<u8>>,
+    /// `If-None-Match`, every such header joined by commas.
     pub if_none_match: Option<Vec<u8>>,
     /// `If-Modified-Since`, if sent exactly once.
     pub if_modified_since: Option<Vec<u8>>,
@@ -73,12 +77,16 @@ pub enum RequestError {
     /// 431: the head passed [`MAX_REQUEST_HEAD_BYTES`] without ending, or
     /// has too many lines.
     HeadTooLarge,
+    /// 501: the request uses what this server does not implement (a
+    /// transfer coding other than chunked, RFC 9112 §6.1).
+    NotImplemented(&'static str),
 }
 
 impl From<HeadError> for RequestError {
     fn from(error: HeadError) -> RequestError {
         match error {
             HeadError::TooLarge => RequestError::HeadTooLarge,
+            HeadError::NotImplemented(reason) => RequestError::NotImplemented(reason),
             other => RequestError::Malformed(other.reason()),
         }
     }
@@ -88,6 +96,7 @@ impl std::fmt::Display for RequestError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
         match self {
             RequestError::Malformed(reason) => write!(formatter, "malformed request: {reason}"),
+            RequestError::NotImplemented(reason) => write!(formatter, "not implemented: {reason}"),
             RequestError::HeadTooLarge => write!(
                 formatter,
                 "request head longer than {MAX_REQUEST_HEAD_BYTES} bytes"
@@ -150,6 +159,8 @@ fn request(head: &RequestHead) -> Result<Request, RequestError> {
         keep_alive,
         has_body,
         request_line: head.request_line(),
+        if_match: joined(head, "If-Match"),
+        if_unmodified_since: single(head, "If-Unmodified-Since"),
         if_none_match: joined(head, "If-None-Match"),
         if_modified_since: single(head, "If-Modified-Since"),
         range: single(head, "Range"),

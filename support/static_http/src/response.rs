@@ -13,7 +13,8 @@
 //! | answer | when |
 //! | --- | --- |
 //! | 301 to `/dir/` | the path names a directory but does not end with `/` |
-//! | 304 Not Modified, no body | the client's copy is current ([`crate::conditional`]) |
+//! | 412 Precondition Failed | `If-Match` or `If-Unmodified-Since` is false ([`crate::conditional`]) |
+//! | 304 Not Modified, no body | the client's copy is current (`If-None-Match`, `If-Modified-Since`) |
 //! | 206 Partial Content, the range only | `Range` asks for one range of the file ([`crate::range`]) |
 //! | 416 Range Not Satisfiable | ... that starts past its end |
 //! | 200 OK, the whole file | otherwise |
@@ -49,9 +50,11 @@ pub enum Status {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    PreconditionFailed,
     RangeNotSatisfiable,
     RequestHeaderFieldsTooLarge,
     InternalServerError,
+    NotImplemented,
     ServiceUnavailable,
 }
 
@@ -66,9 +69,11 @@ impl Status {
             Status::Forbidden => 403,
             Status::NotFound => 404,
             Status::MethodNotAllowed => 405,
+            Status::PreconditionFailed => 412,
             Status::RangeNotSatisfiable => 416,
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
+            Status::NotImplemented => 501,
             Status::ServiceUnavailable => 503,
         }
     }
@@ -83,9 +88,11 @@ impl Status {
             Status::Forbidden => "Forbidden",
             Status::NotFound => "Not Found",
             Status::MethodNotAllowed => "Method Not Allowed",
+            Status::PreconditionFailed => "Precondition Failed",
             Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
+            Status::NotImplemented => "Not Implemented",
             Status::ServiceUnavailable => "Service Unavailable",
         }
     }
@@ -99,9 +106,13 @@ impl Status {
             Status::Forbidden => "the server may not read that file",
             Status::NotFound => "there is no file at that path",
             Status::MethodNotAllowed => "this server only answers GET and HEAD",
+            Status::PreconditionFailed => {
+                "the file is not the version If-Match or If-Unmodified-Since names"
+            }
             Status::RangeNotSatisfiable => "the range starts past the end of the file",
             Status::RequestHeaderFieldsTooLarge => "the request head is longer than 8 KiB",
             Status::InternalServerError => "the server could not read that file",
+            Status::NotImplemented => "this server does not implement that",
             Status::ServiceUnavailable => {
                 "the server is out of file descriptors; try again in a moment"
             }
@@ -160,9 +171,9 @@ impl Response {
         (self.head, self.body, self.keep_alive)
     }
 
-    /// The answer to a head that could not be read: 400 or 431, and the
-    /// connection closes, since where the next request would start is
-    /// anyone's guess.
+    /// The answer to a head that could not be read or used: 400, 431 or
+    /// 501, and the connection closes, since where the next request would
+    /// start is anyone's guess.
     pub fn for_refused_head(error: RequestError) -> Response {
         match error {
             RequestError::Malformed(reason) => {
@@ -170,6 +181,9 @@ impl Response {
             }
             RequestError::HeadTooLarge => {
                 Response::error(Status::RequestHeaderFieldsTooLarge, "", false, false)
+            }
+            RequestError::NotImplemented(reason) => {
+                Response::error(Status::NotImplemented, reason, false, false)
             }
         }
     }
@@ -322,7 +336,7 @@ fn response_head(status: Status, fields: &str, keep_alive: bool) -> Vec<u8> {
         "HTTP/1.1 {} {}\r\nDate: {}\r\n{fields}Connection: {}\r\n\r\n",
         status.code(),
         status.reason(),
-        httpdate::fmt_http_date(SystemTime::now()),
+        common::http_date::format(SystemTime::now()),
         if keep_alive { "keep-alive" } else { "close" },
     )
     .into_bytes()
@@ -414,7 +428,13 @@ impl Site {
         if !metadata.is_file() {
             return Response::error(Status::NotFound, "", keep_alive, head_only);
         }
+        // The preconditions, in the order of RFC 9110 §13.2.2: If-Match or
+        // If-Unmodified-Since, If-None-Match or If-Modified-Since, and
+        // last If-Range with Range.
         let validators = Validators::of(&metadata);
+        if validators.precondition_failed(request) {
+            return Response::error(Status::PreconditionFailed, "", keep_alive, head_only);
+        }
         if validators.not_modified(request) {
             return Response::not_modified(&validators, keep_alive);
         }

@@ -8,7 +8,8 @@
 //! 1. take the path: cut off the query (`?…`), which names no file, and
 //!    the scheme and host of the absolute form (`GET http://host/path`,
 //!    which RFC 9112 §3.2.2 asks a server to accept; this server has one
-//!    site, so the host is not looked at);
+//!    site, so the host is only checked for its form, and user information,
+//!    `http://user:password@host/`, is refused as RFC 9110 §4.2.4 advises);
 //! 2. percent-decode, exactly once: `%2e%2e` is `..`, and a second decoding
 //!    would turn `%252e` into `.` after the checks had passed it;
 //! 3. refuse what no file name here needs and attackers love: NUL (C's end of
@@ -95,10 +96,24 @@ pub fn path_and_query(target: &[u8]) -> Result<(&[u8], Option<&[u8]>), BadTarget
             "the target is neither /path nor http://host/path",
         ));
     };
-    match authority_and_path.iter().position(|&byte| byte == b'/') {
-        Some(start) => Ok((&authority_and_path[start..], query)),
-        None => Ok((b"/", query)),
+    let (authority, path) = match authority_and_path.iter().position(|&byte| byte == b'/') {
+        Some(start) => authority_and_path.split_at(start),
+        None => (authority_and_path, &b"/"[..]),
+    };
+    // RFC 9110 §4.2.4: user information (`user:password@`) has no place in
+    // an http(s) URI, and a recipient should treat it as an error: it is
+    // how a link passes `http://bank.example@evil.example/` off as the bank.
+    if authority.contains(&b'@') {
+        return Err(BadTarget("the target holds user information (user@host)"));
     }
+    // §4.2.1: an http URI with an empty host is invalid.
+    if authority.is_empty()
+        || authority.starts_with(b":")
+        || !common::request_head::is_valid_host(authority)
+    {
+        return Err(BadTarget("the target's host is not a host[:port]"));
+    }
+    Ok((path, query))
 }
 
 /// Where to send a client that asked for a directory without the slash
@@ -213,6 +228,23 @@ mod tests {
             path("http://localhost?x=/"),
             Ok(PathBuf::from("index.html"))
         );
+    }
+
+    #[test]
+    fn refuses_user_information_and_a_host_that_is_not_one() {
+        for target in [
+            "http://user:pw@localhost/a.txt",
+            "http://user@localhost/a.txt",
+            "http://@localhost/a.txt",
+            "http://localhost@/a.txt",
+            "http:///a.txt",
+            "http://:80/a.txt",
+            "http://a%zz/a.txt",
+            "http://[::1/a.txt",
+        ] {
+            assert!(path(target).is_err(), "{target} gave {:?}", path(target));
+        }
+        assert_eq!(path("http://[::1]:80/a.txt"), Ok(PathBuf::from("a.txt")));
     }
 
     #[test]

@@ -1203,6 +1203,292 @@ pub fn answers_a_small_file_in_at_most_4_system_calls(binary: &str, extra: &[&st
     );
 }
 
+/// A file modified after the year 9999 (`touch -d @253402387200`, which
+/// tmpfs and btrfs store; ext4 stops in 2446) is served, with a
+/// `Last-Modified` no later than the `Date` (RFC 9110 §8.8.2.1: a time in
+/// the future is replaced by the message's date), and its `ETag` still
+/// answers `If-None-Match`. The server lives on for the next client.
+pub fn serves_a_file_modified_after_the_year_9999(binary: &str, extra: &[&str]) {
+    const YEAR_10000: u64 = 253_402_387_200;
+    let site = TempDir::in_memory("future");
+    site.write("a.txt", "first");
+    let future = site.write("future.txt", "from the future");
+    let after_9999 = std::time::UNIX_EPOCH + Duration::from_secs(YEAR_10000);
+    let file = fs::File::options().write(true).open(&future).unwrap();
+    file.set_modified(after_9999).unwrap();
+    drop(file);
+    let stored = fs::metadata(&future).unwrap().modified().unwrap();
+    if stored < after_9999 {
+        // ext4 clamps it to 2446: still in the future, still checked.
+        eprintln!("note: this file system keeps no date after 9999");
+    }
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    for attempt in 0..2 {
+        let response = client.get("/future.txt");
+        assert_answer(&response, 200, "from the future", "GET /future.txt");
+        let date = response.header("date").expect("a Date");
+        let date = httpdate::parse_http_date(date).expect("Date is an HTTP date");
+        let modified = response.header("last-modified").expect("Last-Modified");
+        let modified = httpdate::parse_http_date(modified)
+            .unwrap_or_else(|err| panic!("Last-Modified {modified:?}: {err}"));
+        assert!(modified <= date, "Last-Modified after Date ({attempt})");
+        let tag = response.header("etag").expect("an ETag");
+        let request = request_with("GET", "/future.txt", &[&format!("If-None-Match: {tag}")]);
+        assert_eq!(
+            client.exchange(&request, false).status,
+            304,
+            "If-None-Match"
+        );
+        let old = "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT";
+        let request = request_with("GET", "/future.txt", &[old]);
+        assert_eq!(client.exchange(&request, false).status, 200, "{old}");
+        let range = request_with("GET", "/future.txt", &["Range: bytes=0-3"]);
+        assert_eq!(client.exchange(&range, false).body_text(), "from");
+    }
+    assert_eq!(
+        HttpClient::connect(&server).get("/a.txt").body_text(),
+        "first"
+    );
+}
+
+/// `--idle-timeout` and `--header-timeout` take seconds from 0.1 to 86400
+/// (a day): `1e19` used to be accepted and overflow at the first client,
+/// `1e-9` to close every connection at once. Out of range, the server says
+/// so on one line that names the range, and exits with code 2; at the
+/// ends of the range, it serves.
+pub fn refuses_timeouts_out_of_range(binary: &str, extra: &[&str]) {
+    for option in ["--idle-timeout", "--header-timeout"] {
+        for value in ["1e19", "86401", "1e-9", "0.09", "0", "-1", "inf", "NaN"] {
+            // A real root: a value let through starts a server, and the
+            // wait for its exit fails.
+            let site = test_site();
+            let mut process = launch(binary, extra, site.path())
+                .arg(format!("{option}={value}")) // `-1` would be read as an option
+                .spawn();
+            let code = process.wait_for_exit();
+            let stderr = process.stderr();
+            let what = format!("{option} {value}: {stderr}");
+            assert_eq!(code, 2, "{what}");
+            let mut lines = stderr.lines().filter(|line| !line.is_empty());
+            let error = lines.next().unwrap_or_default();
+            assert!(error.starts_with("error: "), "{what}");
+            assert!(error.contains("from 0.1 to 86400"), "{what}");
+            let rest: Vec<&str> = lines.collect();
+            assert!(rest.iter().all(|line| line.contains("--help")), "{what}");
+        }
+        for value in ["0.1", "86400"] {
+            let site = test_site();
+            let server = launch(binary, extra, site.path())
+                .args([option, value])
+                .start_server();
+            let response = HttpClient::connect(&server).get("/a.txt");
+            assert_answer(&response, 200, "first", &format!("{option} {value}"));
+        }
+    }
+}
+
+/// RFC 9110 §13.2.2: `If-Match`, else `If-Unmodified-Since`, are evaluated
+/// first, and a false one gets 412 Precondition Failed, even with a
+/// `Range`; then `If-None-Match`, else `If-Modified-Since` (304); then
+/// `If-Range` and `Range`.
+pub fn evaluates_preconditions_in_the_order_of_rfc_9110(binary: &str, extra: &[&str]) {
+    let (_site, server) = serve_test_site(binary, extra, &[]);
+    let mut client = HttpClient::connect(&server);
+    let whole = client.get("/a.txt");
+    let tag = whole.header("etag").expect("an ETag").to_owned();
+    let modified = whole
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_owned();
+    let old = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let if_match = format!("If-Match: {tag}");
+    let weak_match = format!("If-Match: W/{tag}");
+    let unmodified = format!("If-Unmodified-Since: {modified}");
+    let unmodified_old = format!("If-Unmodified-Since: {old}");
+    let none_match = format!("If-None-Match: {tag}");
+    let modified_since = format!("If-Modified-Since: {modified}");
+    let range = "Range: bytes=1-2";
+    let cases: &[(&[&str], u16)] = &[
+        (&["If-Match: \"stale\"", range], 412),
+        (&["If-Match: \"stale\""], 412),
+        (&[&weak_match, range], 412), // If-Match compares strongly
+        (&[&if_match, range], 206),
+        (&["If-Match: *", range], 206),
+        (&[&format!("If-Match: \"x\", {tag}"), range], 206),
+        (&[&unmodified_old, range], 412),
+        (&[&unmodified, range], 206),
+        (&["If-Unmodified-Since: yesterday", range], 206), // not a date: ignored
+        // If-Match wins over If-Unmodified-Since, which it makes ignored.
+        (&[&if_match, &unmodified_old], 200),
+        // If-Match first, then If-None-Match.
+        (&["If-Match: \"stale\"", &none_match], 412),
+        (&[&if_match, &none_match, range], 304),
+        (&[&unmodified_old, &modified_since], 412),
+        (&[&unmodified, &modified_since, range], 304),
+        // If-Range after them all.
+        (&[&if_match, range, "If-Range: \"old\""], 200),
+        (&[&if_match, range, &format!("If-Range: {tag}")], 206),
+    ];
+    for (headers, status) in cases {
+        for method in ["GET", "HEAD"] {
+            let request = request_with(method, "/a.txt", headers);
+            let response = client.exchange(&request, method == "HEAD");
+            assert_eq!(
+                response.status, *status,
+                "{method} {headers:?}: {response:?}"
+            );
+            if *status == 412 {
+                assert!(response.header("date").is_some(), "{headers:?}");
+            }
+            if *status == 206 {
+                assert_eq!(response.header("content-range"), Some("bytes 1-2/5"));
+            }
+        }
+        // The connection goes on after each.
+        assert_eq!(client.get("/b.txt").body_text(), "second", "{headers:?}");
+    }
+}
+
+/// RFC 9112 §3.2: a `Host` whose value is not `host[:port]` as URIs write
+/// it gets 400; RFC 9110 §4.2.4: so does user information in an absolute
+/// target (`http://user:pw@host/`). Valid forms are served.
+pub fn refuses_an_invalid_host_and_userinfo_in_the_target(binary: &str, extra: &[&str]) {
+    let (_site, server) = serve_test_site(binary, extra, &[]);
+    for host in [
+        "a b", "a/b", "a@b", "a:b", "a:80:81", "[::1", "[::1]x", "a\"b", "%zz",
+    ] {
+        let head = format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert_answered_then_closed(&server, head.as_bytes(), 400);
+    }
+    // A head read whole, with a target that names no file: 400, and the
+    // connection goes on, as for `/../secret`.
+    let mut client = HttpClient::connect(&server);
+    for target in [
+        "http://user:pw@localhost/a.txt",
+        "http://user@localhost/a.txt",
+        "http://@localhost/a.txt",
+        "http:///a.txt",
+    ] {
+        let response = client.get(target);
+        assert_eq!(response.status, 400, "{target}: {response:?}");
+        assert_eq!(client.get("/b.txt").body_text(), "second", "after {target}");
+    }
+    for host in [
+        "localhost",
+        "localhost:7890",
+        "127.0.0.1:80",
+        "[::1]:8080",
+        "[::1]",
+        "xn--bcher-kva.example",
+        "a-b_c~d.e!$&'()*+;=%41",
+        "",
+        "example.com:",
+    ] {
+        let head = format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let response = client.exchange(head.as_bytes(), false);
+        assert_answer(&response, 200, "first", &format!("Host: {host}"));
+    }
+}
+
+/// RFC 9112 §6.1 and §6.3: a request whose `Transfer-Encoding` names a
+/// coding this server does not implement (only `chunked` is one) gets 501
+/// Not Implemented; one whose framing is faulty (`chunked` twice, a
+/// `Transfer-Encoding` in HTTP/1.0, an empty one) gets 400. Either way the
+/// connection closes: where the body ends is unknown.
+pub fn refuses_transfer_codings_it_does_not_implement(binary: &str, extra: &[&str]) {
+    let (_site, server) = serve_test_site(binary, extra, &[]);
+    for (version, coding, status) in [
+        ("HTTP/1.1", "gzip", 501),
+        ("HTTP/1.1", "gzip, chunked", 501),
+        ("HTTP/1.1", "chunked, gzip", 501),
+        ("HTTP/1.1", "identity", 501),
+        ("HTTP/1.1", "chunked, chunked", 400),
+        ("HTTP/1.1", "", 400),
+        ("HTTP/1.0", "chunked", 400),
+    ] {
+        let head =
+            format!("GET /a.txt {version}\r\nHost: x\r\nTransfer-Encoding: {coding}\r\n\r\n");
+        assert_answered_then_closed(&server, head.as_bytes(), status);
+    }
+    // chunked alone is understood: the file is served, and the connection
+    // closes, since this server reads no body.
+    let head = "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    assert_answered_then_closed(&server, head.as_bytes(), 200);
+}
+
+/// RFC 9110 §14.1.1: on an empty file, a suffix range with a non-zero
+/// length (`bytes=-1`) is satisfiable, and is the whole file: 200 with no
+/// body (a 206 would need a `Content-Range` for zero bytes, which its
+/// grammar cannot write). `bytes=0-` and `bytes=-0` select nothing: 416.
+pub fn a_suffix_range_of_an_empty_file_is_the_whole_file(binary: &str, extra: &[&str]) {
+    let site = test_site();
+    site.write("empty.txt", "");
+    let server = launch(binary, extra, site.path()).start_server();
+    let mut client = HttpClient::connect(&server);
+    for (range, status) in [
+        ("bytes=-1", 200),
+        ("bytes=-100", 200),
+        ("bytes=0-", 416),
+        ("bytes=-0", 416),
+    ] {
+        let request = request_with("GET", "/empty.txt", &[&format!("Range: {range}")]);
+        let response = client.exchange(&request, false);
+        assert_eq!(response.status, status, "{range}: {response:?}");
+        if status == 200 {
+            assert_eq!(response.header("content-length"), Some("0"), "{range}");
+            assert_eq!(response.header("content-range"), None, "{range}");
+        } else {
+            assert_eq!(response.header("content-range"), Some("bytes */0"));
+        }
+        assert_eq!(client.get("/b.txt").body_text(), "second", "after {range}");
+    }
+}
+
+/// A burst of clients waiting in the listen queue is accepted in one turn,
+/// not one per turn: while the server is stopped (SIGSTOP), 100 clients
+/// connect (the kernel completes the handshakes and queues them) and send
+/// a request; once it runs again, every `new client` line comes before the
+/// first answer. Accepting one per turn, each turn also serves the clients
+/// already accepted, and under a storm the queue fills and new clients'
+/// SYNs are dropped (a second's wait for the retry).
+pub fn accepts_a_burst_of_waiting_clients_in_one_turn(binary: &str, extra: &[&str]) {
+    const CLIENTS: usize = 100;
+    let (_site, server) = serve_test_site(binary, extra, &[]);
+    server.signal(nix::sys::signal::Signal::SIGSTOP);
+    let mut clients: Vec<HttpClient> = (0..CLIENTS)
+        .map(|_| {
+            let mut client = HttpClient::connect(&server);
+            client.send(request_for("/a.txt").as_bytes()).unwrap();
+            client
+        })
+        .collect();
+    server.signal(nix::sys::signal::Signal::SIGCONT);
+    for (index, client) in clients.iter_mut().enumerate() {
+        let response = client.read_response(false).unwrap();
+        assert_answer(&response, 200, "first", &format!("client {index}"));
+    }
+    let lines = eventually(PATIENCE, "a log line per answer", || {
+        let lines = server.stdout_lines();
+        let answered = lines
+            .iter()
+            .filter(|line| line.contains(" -> 200 "))
+            .count();
+        (answered >= CLIENTS).then_some(lines)
+    });
+    let first_answer = lines.iter().position(|line| line.contains(" -> ")).unwrap();
+    let accepted_before = lines[..first_answer]
+        .iter()
+        .filter(|line| line.starts_with("new client "))
+        .count();
+    assert_eq!(
+        accepted_before,
+        CLIENTS,
+        "accepted before the first answer:\n{}",
+        lines.join("\n")
+    );
+}
+
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
 /// runs one scenario of [`static_server`](crate::static_server) against
 /// `$binary`, started with the extra arguments `$extra` (e.g.
@@ -1244,6 +1530,13 @@ macro_rules! static_server_scenario_tests {
             answers_a_single_range_with_206,
             a_changed_file_is_served_anew_within_a_second,
             sends_ranges_of_a_large_file_byte_exact,
+            serves_a_file_modified_after_the_year_9999,
+            refuses_timeouts_out_of_range,
+            evaluates_preconditions_in_the_order_of_rfc_9110,
+            refuses_an_invalid_host_and_userinfo_in_the_target,
+            refuses_transfer_codings_it_does_not_implement,
+            a_suffix_range_of_an_empty_file_is_the_whole_file,
+            accepts_a_burst_of_waiting_clients_in_one_turn,
         );
     };
     (@each $binary:expr, $extra:expr, $($name:ident,)*) => {

@@ -17,6 +17,19 @@ impl TempDir {
         TempDir(directory)
     }
 
+    /// A new empty directory under `/dev/shm` (tmpfs, whose timestamps
+    /// reach past the year 9999, where ext4's stop in 2446), or under the
+    /// system's temporary directory where there is no `/dev/shm`.
+    pub fn in_memory(label: &str) -> TempDir {
+        match tempfile::Builder::new()
+            .prefix(&format!("testkit-{label}-"))
+            .tempdir_in("/dev/shm")
+        {
+            Ok(directory) => TempDir(directory),
+            Err(_) => TempDir::new(label),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.0.path()
     }

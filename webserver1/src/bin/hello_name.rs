@@ -27,7 +27,9 @@
 //!   refusal.
 //! - A head that is not HTTP/1.x gets `400` (`505` for another version), a
 //!   method other than GET or HEAD gets `405` (the Python crashed on the
-//!   first and greeted the second).
+//!   first and greeted the second). So does an HTTP/1.1 request without a
+//!   `Host`, or with two, or one that is not `host[:port]`: RFC 9112 §3.2's
+//!   rule, checked by the same code as in the static servers.
 //! - The response says what it is: `Content-Type: text/plain;
 //!   charset=utf-8` (so `/%E5%BC%A0%E4%B8%89` greets 张三 correctly), and
 //!   `X-Content-Type-Options: nosniff`, so that a browser shown
@@ -75,6 +77,9 @@ impl Answer {
 
 /// The answer to a request head such as `GET /Alice HTTP/1.1`.
 fn answer_to(head: &RequestHead) -> Answer {
+    if let Err(error) = head.check_host() {
+        return Answer::refusal(error.status(), error.reason());
+    }
     if head.method != "GET" && head.method != "HEAD" {
         return Answer::refusal("405 Method Not Allowed", "Only GET and HEAD greet.");
     }
