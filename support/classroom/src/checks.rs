@@ -508,7 +508,7 @@ pub fn client_connections(probe: &Probe) -> Result<(), String> {
     let expected = clients * connections;
     ensure!(
         recorded.len() == expected,
-        "{clients} clients x {connections} connections should make {expected} connections; {} arrived{}",
+        "{clients} clients x {connections} connections should make {expected} connections; {} arrived{}. Each request goes on a connection of its own: one connect per request",
         recorded.len(),
         stderr_words(&client.stderr()).replacen("; its", "; your client's", 1)
     );
@@ -530,6 +530,45 @@ pub fn client_connections(probe: &Probe) -> Result<(), String> {
     );
     probe.step(format!(
         "and it printed {expected} 'client N: connection M' lines"
+    ));
+    connections_held_together(probe)
+}
+
+/// 11's proof that a client holds its connections open together, not one
+/// after the other: each open connection takes a descriptor, so with fewer
+/// descriptors than connections a client that keeps them all must run out
+/// (EMFILE, "Too many open files"); one that makes them all did not keep them.
+fn connections_held_together(probe: &Probe) -> Result<(), String> {
+    const LIMIT: u64 = 16;
+    const CONNECTIONS: usize = 40;
+    let listener = RecordingListener::start();
+    let mut client = probe
+        .launch()
+        .env("PORT", &listener.port().to_string())
+        .args([
+            "--max-clients=1".to_owned(),
+            format!("--max-conns={CONNECTIONS}"),
+        ])
+        .open_file_limit(LIMIT)
+        .spawn();
+    probe.step(format!(
+        "started it again with at most {LIMIT} descriptors (ulimit -n {LIMIT}): --max-clients=1 --max-conns={CONNECTIONS}"
+    ));
+    poll(Duration::from_secs(10), || client.try_exit_status()).ok_or(
+        "with ulimit -n 16, your client did not exit within 10 s: does its child exit when a connect fails?",
+    )?;
+    let recorded = panic::catch_unwind(AssertUnwindSafe(|| listener.connections_so_far()))
+        .map_err(|_| {
+            "with ulimit -n 16, the connections your client made did not all end".to_owned()
+        })?;
+    ensure!(
+        recorded.len() < CONNECTIONS,
+        "with at most {LIMIT} descriptors (ulimit -n {LIMIT}), your client made all {CONNECTIONS} connections: each open connection takes a descriptor, so it never held more than {LIMIT} at once. client3 holds every connection open until it exits, and a TcpStream is closed when it is dropped: keep them all (in a Vec, say)"
+    );
+    probe.step(format!(
+        "it made {} connections, then ran out of descriptors{}: it holds its connections open together",
+        recorded.len(),
+        stderr_words(&client.stderr())
     ));
     Ok(())
 }
