@@ -80,6 +80,30 @@ fn open_descriptors(pid: i32) -> usize {
         .unwrap_or(0)
 }
 
+/// How many sockets the process has open (`/proc/PID/fd` links named
+/// `socket:[inode]`).
+fn open_sockets(pid: i32) -> usize {
+    descriptors_linked(pid, "socket:").len()
+}
+
+/// The process's descriptors whose link (`/proc/PID/fd/N`) starts with
+/// `prefix`, in order.
+fn descriptors_linked(pid: i32, prefix: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<i32> = entries
+        .flatten()
+        .filter(|entry| {
+            std::fs::read_link(entry.path())
+                .is_ok_and(|link| link.to_string_lossy().starts_with(prefix))
+        })
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    found.sort_unstable();
+    found
+}
+
 /// 01 (webserver1): the socket steps.
 pub fn socket_steps(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
@@ -738,8 +762,19 @@ pub fn epoll_edge(probe: &Probe) -> Result<(), String> {
         lines_printed()
     );
     probe.step("all 3 accepted and their lines printed");
+    // Every client is still connected: a server that closed one took the
+    // WouldBlock that ends its reading loop for a disconnect.
+    let dropped_by_server = |clients: &[TcpStream]| -> Option<String> {
+        let number = clients.iter().position(closed_by_server)? + 1;
+        Some(format!(
+            "your server closed client {number}'s connection after reading its line, though the client is still connected: in a loop that reads until EAGAIN, WouldBlock (EAGAIN) always comes at the end; it means \"all read for now\", not a disconnect: keep the client, registered, for its next edge"
+        ))
+    };
     let big = vec![b'x'; 3000];
-    write(&mut clients[0], &big)?;
+    if write(&mut clients[0], &big).is_err() {
+        return Err(dropped_by_server(&clients)
+            .unwrap_or_else(|| "client 1 could not send 3000 bytes to your server".to_owned()));
+    }
     // The model prints `... (N bytes)` for each read: the bytes so far.
     let received = || -> usize {
         lines_about(&server, &clients[0])
@@ -749,8 +784,12 @@ pub fn epoll_edge(probe: &Probe) -> Result<(), String> {
             .sum()
     };
     let before = "hello from 1\n".len();
+    let all_received = soon(SHORT_WAIT, || received() >= before + big.len());
+    if let Some(reason) = dropped_by_server(&clients) {
+        return Err(reason);
+    }
     ensure!(
-        soon(SHORT_WAIT, || received() >= before + big.len()),
+        all_received,
         "client 1 sent 3000 bytes in one write; your server printed {} of them within 3 s. One edge, one read of 1024 bytes, and the rest waits unreported: read until EAGAIN",
         received().saturating_sub(before)
     );
@@ -763,7 +802,43 @@ pub fn epoll_edge(probe: &Probe) -> Result<(), String> {
         "client 3 closed its connection, and your server did not print '--- offline ---' for it"
     );
     probe.step("client 3 closed: your server said it is offline");
+    // Its close follows its offline line: let it happen first, so that
+    // the count below is of the listener and clients 1 and 2.
+    soon(SHORT_WAIT, || open_sockets(server.pid()) <= 3);
+    let offline_before = offline();
+    let sockets_before = open_sockets(server.pid());
+    reset(clients.remove(1));
+    let gone = soon(SHORT_WAIT, || {
+        offline() > offline_before && open_sockets(server.pid()) < sockets_before
+    });
+    still_running(&server, "after client 2 reset its connection")?;
+    let said_offline = offline() > offline_before;
+    let sockets_after = open_sockets(server.pid());
+    let held = format!(
+        "still holds its descriptor ({sockets_before} sockets open before, {sockets_after} now)"
+    );
+    ensure!(
+        gone,
+        "client 2 reset its connection (RST), and within 3 s your server {}. Its read failed with ECONNRESET, an error that is not WouldBlock: the client is gone; report it offline and close it (edge-triggered epoll will not report it again)",
+        match (said_offline, sockets_after < sockets_before) {
+            (false, false) => format!("did not say it is offline, and {held}"),
+            (true, _) => format!("said it is offline but {held}"),
+            (false, true) => "closed its descriptor but did not say it is offline".to_owned(),
+        }
+    );
+    probe.step("client 2 reset its connection (RST): your server said it is offline and closed its descriptor");
     Ok(())
+}
+
+/// Closes `stream` with a reset (RST) instead of end-of-file (FIN), as a
+/// client that crashes or gives up does: SO_LINGER with a zero timeout.
+fn reset(stream: TcpStream) {
+    let linger = nix::libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let _ = nix::sys::socket::setsockopt(&stream, nix::sys::socket::sockopt::Linger, &linger);
+    drop(stream);
 }
 
 /// 14 (epoll_server): register the listening socket and each client.
