@@ -841,9 +841,104 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
+/// EPOLLET, edge-triggered, in a registration's event flags.
+const EPOLLET: u32 = 1 << 31;
+
+/// One descriptor registered with an epoll instance, as the kernel keeps
+/// it: a line `tfd: FD events: HEX data: HEX ...` of the instance's
+/// `/proc/PID/fdinfo/EPFD`.
+struct Registration {
+    fd: i32,
+    events: u32,
+    data: u64,
+}
+
+/// Every registration in every epoll instance the process holds.
+fn epoll_registrations(pid: i32) -> Vec<Registration> {
+    descriptors_linked(pid, "anon_inode:[eventpoll]")
+        .into_iter()
+        .filter_map(|epfd| std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}")).ok())
+        .flat_map(|info| {
+            info.lines()
+                .filter_map(|line| {
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    match words[..] {
+                        ["tfd:", fd, "events:", events, "data:", data, ..] => Some(Registration {
+                            fd: fd.parse().ok()?,
+                            events: u32::from_str_radix(events, 16).ok()?,
+                            data: u64::from_str_radix(data, 16).ok()?,
+                        }),
+                        _ => None,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What is wrong with how the server registered its sockets, if anything
+/// can be seen: each socket it holds (the listening one, `listener`, and
+/// each client) must be registered for EPOLLIN | EPOLLET, with its own
+/// descriptor as the event's data.
+fn registration_problem(server: &Server, listener: i32) -> Option<String> {
+    let registrations = epoll_registrations(server.pid());
+    for fd in descriptors_linked(server.pid(), "socket:") {
+        let what = if fd == listener {
+            format!("the listening socket (fd {fd})")
+        } else {
+            format!("a client (fd {fd})")
+        };
+        let Some(registration) = registrations.iter().find(|r| r.fd == fd) else {
+            return Some(format!(
+                "{what} is not registered with epoll (its registrations are in /proc/{}/fdinfo of the epoll descriptor): epoll_wait reports only what is registered; {}",
+                server.pid(),
+                if fd == listener {
+                    "register the listening socket before the loop"
+                } else {
+                    "register each client as it is accepted"
+                }
+            ));
+        };
+        if registration.data != fd as u64 {
+            let whose = if registration.data == listener as u64 {
+                " (the listening socket's)"
+            } else {
+                ""
+            };
+            return Some(format!(
+                "{what} is registered with {}{whose} as its data: epoll_wait hands back the data, and the loop takes it for the descriptor of the socket that is ready. Register each socket with its own descriptor as the data",
+                registration.data
+            ));
+        }
+        if registration.events & 1 == 0 {
+            return Some(format!(
+                "{what} is registered with events {:#x}, without EPOLLIN: register it for input",
+                registration.events
+            ));
+        }
+        if registration.events & EPOLLET == 0 {
+            return Some(format!(
+                "{what} is registered with events {:#x}: EPOLLIN without EPOLLET, level-triggered, so epoll_wait reports it on every call while it is readable. This chapter's server is edge-triggered: register for EPOLLIN | EPOLLET",
+                registration.events
+            ));
+        }
+    }
+    None
+}
+
 /// 14 (epoll_server): register the listening socket and each client.
 pub fn epoll_register(probe: &Probe) -> Result<(), String> {
     let server = probe.start(probe.launch(), "Listening on port ")?;
+    // Before any client, the one socket is the listening one (bound and
+    // listening before the banner).
+    let listener = match descriptors_linked(server.pid(), "socket:")[..] {
+        [fd] => fd,
+        _ => -1,
+    };
+    // A reason from the registrations when they show one, else `otherwise`.
+    let unseen = |otherwise: &str| -> String {
+        registration_problem(&server, listener).unwrap_or_else(|| otherwise.to_owned())
+    };
     let mut alice = connect(server.address())?;
     let accepted = soon(SHORT_WAIT, || {
         server.count_lines(|line| line.starts_with("new client")) > 0
@@ -851,13 +946,15 @@ pub fn epoll_register(probe: &Probe) -> Result<(), String> {
     still_running(&server, "after a client connected")?;
     ensure!(
         accepted,
-        "a client connected, and within 3 s your server did not print 'new client ...': epoll_wait never reported the listening socket; is it registered?"
+        "a client connected, and within 3 s your server did not print 'new client ...': {}",
+        unseen("epoll_wait never reported the listening socket; is it registered?")
     );
     probe.step("a client connected: your server accepted it");
     write(&mut alice, b"hello from A\n")?;
     ensure!(
         printed(&server, "hello from A", SHORT_WAIT),
-        "the client sent 'hello from A', and within 3 s your server did not print it: epoll_wait never reported the client; is it registered?"
+        "the client sent 'hello from A', and within 3 s your server did not print it: {}",
+        unseen("epoll_wait never reported the client; is it registered?")
     );
     probe.step("it sent a line: printed");
     let mut bob = connect(server.address())?;
@@ -866,9 +963,20 @@ pub fn epoll_register(probe: &Probe) -> Result<(), String> {
     ensure!(
         printed(&server, "hello from B", SHORT_WAIT)
             && printed(&server, "again from A", SHORT_WAIT),
-        "a second client sent a line and the first another: your server did not print both within 3 s"
+        "a second client sent a line and the first another: your server did not print both within 3 s{}",
+        registration_problem(&server, listener)
+            .map(|problem| format!(": {problem}"))
+            .unwrap_or_default()
     );
     probe.step("a second client and the first both sent lines: both printed");
+    // Both clients' lines were printed, so both are registered by now.
+    if let Some(problem) = registration_problem(&server, listener) {
+        return Err(format!("the kernel's registrations show it: {problem}"));
+    }
+    probe.step(format!(
+        "in /proc/{}/fdinfo of its epoll descriptor: the listening socket and both clients registered for EPOLLIN | EPOLLET, each with its own descriptor as the data",
+        server.pid()
+    ));
     drop(alice);
     ensure!(
         printed(&server, "offline", SHORT_WAIT),
