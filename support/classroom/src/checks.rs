@@ -995,9 +995,25 @@ pub fn read_whole_head(probe: &Probe) -> Result<(), String> {
         "GET /Alice in one piece was answered {status:?}, {body:?}; expected 200 and \"Hello, Alice!\\n\""
     );
     probe.step("GET /Alice in one piece: 200, \"Hello, Alice!\"");
-    for (first, rest) in [
-        ("GET /Al", "ice HTTP/1.1\r\nHost: localhost\r\n\r\n"),
-        ("GET /Alice HTTP/1.1\r\nHost: local", "host\r\n\r\n"),
+    for (place, first, rest, advice) in [
+        (
+            "inside the request line",
+            "GET /Al",
+            "ice HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "",
+        ),
+        (
+            "inside a header",
+            "GET /Alice HTTP/1.1\r\nHost: local",
+            "host\r\n\r\n",
+            "",
+        ),
+        (
+            "inside the blank line",
+            "GET /Alice HTTP/1.1\r\nHost: localhost\r\n",
+            "\r\n",
+            " Look for \"\\r\\n\\r\\n\" in all that has arrived, not in the last read: it may be cut too.",
+        ),
     ] {
         let mut stream = connect(server.address())?;
         send(&mut stream, first.as_bytes())?;
@@ -1005,18 +1021,35 @@ pub fn read_whole_head(probe: &Probe) -> Result<(), String> {
         // The server may have answered already and closed: a failed send
         // is then not the point; the answer is.
         let _ = write(&mut stream, rest.as_bytes());
-        let answer = read_to_eof(&mut stream, IO_WAIT)
-            .map_err(|err| format!("a request sent in two pieces: {err}{}", exit_words(&server)))?;
+        let (answer, ended) = read_for(&mut stream, IO_WAIT, |_| false);
         let text = String::from_utf8_lossy(&answer);
+        let how = match ended {
+            Ok(true) => String::new(),
+            Ok(false) => format!(", and the connection stayed open for {} s", IO_WAIT.as_secs()),
+            Err(err) => format!(", then the read failed: {err}"),
+        };
         ensure!(
             text.starts_with("HTTP/1.1 200 OK") && text.ends_with("Hello, Alice!\n"),
-            "GET /Alice sent in two pieces ({first:?}, then 0.3 s later the rest) was answered {}: read until the blank line that ends the head, however many reads it takes",
-            shown(&answer)
+            "GET /Alice sent in two pieces, cut {place} ({first:?}, then 0.3 s later {rest:?}), was answered {}{how}{}: read until the blank line that ends the head, however many reads it takes, and take the whole head.{advice}",
+            shown(&answer),
+            exit_words(&server)
         );
         probe.step(format!(
-            "GET /Alice sent in two pieces, cut after {first:?}: 200, \"Hello, Alice!\""
+            "GET /Alice sent in two pieces, cut {place}: 200, \"Hello, Alice!\""
         ));
     }
+    let mut cut = connect(server.address())?;
+    send(&mut cut, b"GET /Alice HTTP/1.1\r\nHost: localhost\r\n")?;
+    cut.shutdown(std::net::Shutdown::Write)
+        .map_err(|err| format!("shutting down the sending side: {err}"))?;
+    let (answer, _) = read_for(&mut cut, IO_WAIT, |_| false);
+    ensure!(
+        answer.starts_with(b"HTTP/1.1 400"),
+        "a client sent \"GET /Alice HTTP/1.1\\r\\nHost: localhost\\r\\n\", no blank line, then end-of-file (it shut down its sending side), and was answered {}{}: end-of-file before the blank line means the head was cut, not that it is whole: refuse it (400)",
+        shown(&answer),
+        exit_words(&server)
+    );
+    probe.step("a head cut by end-of-file before its blank line: 400, refused");
     let mut stream = connect(server.address())?;
     let mut huge = b"GET /Alice HTTP/1.1\r\n".to_vec();
     while huge.len() < 20 * 1024 {
