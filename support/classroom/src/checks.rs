@@ -2,6 +2,7 @@
 //! behaviour the lesson's own tests prove, printing each step; on failure it
 //! returns what it saw, in a student's words.
 
+use std::io::ErrorKind;
 use std::net::TcpStream;
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
@@ -88,26 +89,6 @@ fn free_port() -> Result<u16, String> {
         .map_err(|err| format!("could not find a free port: {err}"))
 }
 
-/// The IPv4 addresses that a socket listens on at `port`, as
-/// `/proc/net/tcp` shows them (state `0A` is LISTEN).
-fn listening_addresses(port: u16) -> Vec<std::net::Ipv4Addr> {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    table
-        .lines()
-        .skip(1) // the column titles
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace().skip(1);
-            let (address, line_port) = fields.next()?.split_once(':')?;
-            let state = fields.nth(1)?;
-            let address = u32::from_str_radix(address, 16).ok()?;
-            (state == "0A" && u16::from_str_radix(line_port, 16).ok()? == port)
-                // The kernel prints the address's four bytes as one number
-                // of this machine's byte order.
-                .then(|| std::net::Ipv4Addr::from(address.to_ne_bytes()))
-        })
-        .collect()
-}
-
 /// Whether another socket with SO_REUSEPORT may bind 0.0.0.0:`port` now.
 /// Linux lets it only if every socket on the port set SO_REUSEPORT too (and
 /// belongs to the same user): SO_REUSEADDR alone never lets two sockets
@@ -137,6 +118,30 @@ fn clients_queued(address: std::net::SocketAddr, count: usize, within: Duration)
     connected.len()
 }
 
+/// How many sockets the process has open (`/proc/PID/fd` links named
+/// `socket:[inode]`).
+fn open_sockets(pid: i32) -> usize {
+    descriptors_linked(pid, "socket:").len()
+}
+
+/// The process's descriptors whose link (`/proc/PID/fd/N`) starts with
+/// `prefix`, in order.
+fn descriptors_linked(pid: i32, prefix: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<i32> = entries
+        .flatten()
+        .filter(|entry| {
+            std::fs::read_link(entry.path())
+                .is_ok_and(|link| link.to_string_lossy().starts_with(prefix))
+        })
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    found.sort_unstable();
+    found
+}
+
 /// 01 (webserver1): the socket steps.
 pub fn socket_steps(probe: &Probe) -> Result<(), String> {
     let port = free_port()?;
@@ -148,7 +153,7 @@ pub fn socket_steps(probe: &Probe) -> Result<(), String> {
         "started with PORT={port}, your server bound port {}: bind server_address, which holds the port it was asked for (PORT=0: any free port)",
         server.port
     );
-    let addresses = listening_addresses(port);
+    let addresses = testkit::procs::listening_addresses(port);
     ensure!(
         addresses.is_empty() || addresses.iter().any(|address| address.is_unspecified()),
         "your server listens on {} only, so only this machine can reach it: bind server_address (0.0.0.0, every address of the machine: the Python's '')",
@@ -740,7 +745,7 @@ pub fn client_connections(probe: &Probe) -> Result<(), String> {
     let expected = clients * connections;
     ensure!(
         recorded.len() == expected,
-        "{clients} clients x {connections} connections should make {expected} connections; {} arrived{}",
+        "{clients} clients x {connections} connections should make {expected} connections; {} arrived{}. Each request goes on a connection of its own: one connect per request",
         recorded.len(),
         stderr_words(&client.stderr()).replacen("; its", "; your client's", 1)
     );
@@ -762,6 +767,45 @@ pub fn client_connections(probe: &Probe) -> Result<(), String> {
     );
     probe.step(format!(
         "and it printed {expected} 'client N: connection M' lines"
+    ));
+    connections_held_together(probe)
+}
+
+/// 11's proof that a client holds its connections open together, not one
+/// after the other: each open connection takes a descriptor, so with fewer
+/// descriptors than connections a client that keeps them all must run out
+/// (EMFILE, "Too many open files"); one that makes them all did not keep them.
+fn connections_held_together(probe: &Probe) -> Result<(), String> {
+    const LIMIT: u64 = 16;
+    const CONNECTIONS: usize = 40;
+    let listener = RecordingListener::start();
+    let mut client = probe
+        .launch()
+        .env("PORT", &listener.port().to_string())
+        .args([
+            "--max-clients=1".to_owned(),
+            format!("--max-conns={CONNECTIONS}"),
+        ])
+        .open_file_limit(LIMIT)
+        .spawn();
+    probe.step(format!(
+        "started it again with at most {LIMIT} descriptors (ulimit -n {LIMIT}): --max-clients=1 --max-conns={CONNECTIONS}"
+    ));
+    poll(Duration::from_secs(10), || client.try_exit_status()).ok_or(
+        "with ulimit -n 16, your client did not exit within 10 s: does its child exit when a connect fails?",
+    )?;
+    let recorded = panic::catch_unwind(AssertUnwindSafe(|| listener.connections_so_far()))
+        .map_err(|_| {
+            "with ulimit -n 16, the connections your client made did not all end".to_owned()
+        })?;
+    ensure!(
+        recorded.len() < CONNECTIONS,
+        "with at most {LIMIT} descriptors (ulimit -n {LIMIT}), your client made all {CONNECTIONS} connections: each open connection takes a descriptor, so it never held more than {LIMIT} at once. client3 holds every connection open until it exits, and a TcpStream is closed when it is dropped: keep them all (in a Vec, say)"
+    );
+    probe.step(format!(
+        "it made {} connections, then ran out of descriptors{}: it holds its connections open together",
+        recorded.len(),
+        stderr_words(&client.stderr())
     ));
     Ok(())
 }
@@ -789,6 +833,21 @@ fn said_about(server: &Server, client: &TcpStream, text: &str) -> bool {
     })
 }
 
+/// Whether the server has closed this connection: reading it would give
+/// end-of-file (or a reset) at once. Peeks, without waiting or consuming.
+fn closed_by_server(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let closed = match stream.peek(&mut byte) {
+        Ok(count) => count == 0,
+        Err(err) => !matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted),
+    };
+    stream.set_nonblocking(false).ok();
+    closed
+}
+
 /// 12 (nonblock_server): the non-blocking accept and read loop.
 pub fn nonblock_loop(probe: &Probe) -> Result<(), String> {
     let server = probe.start(
@@ -796,34 +855,63 @@ pub fn nonblock_loop(probe: &Probe) -> Result<(), String> {
         "Listening on port ",
     )?;
     let said = |client: &TcpStream, text: &str| said_about(&server, client, text);
+    // Why a line was not printed, when it can be seen: the server exited,
+    // or it closed a client that is still connected (recv's WouldBlock
+    // taken for a disconnect); else `otherwise`.
+    let unheard = |clients: &[(&TcpStream, &str)], otherwise: String| -> String {
+        if let Some(exit) = server.exited() {
+            return format!("{otherwise}; your server {exit}");
+        }
+        match clients.iter().find(|(client, _)| closed_by_server(client)) {
+            Some((_, name)) => format!(
+                "your server closed client {name}'s connection, though {name} is still connected and sent nothing to end it: a non-blocking recv with nothing to read fails with WouldBlock (EAGAIN), which means \"nothing now\", not a disconnect: keep the client and read it again next turn"
+            ),
+            None => otherwise,
+        }
+    };
     let mut alice = connect(server.address())?;
     write(&mut alice, b"one\n")?;
     ensure!(
         said(&alice, "one"),
-        "client A connected and sent 'one', but your server did not print it within 3 s{}",
-        server
-            .exited()
-            .map(|exit| format!("; it {exit}"))
-            .unwrap_or_default()
+        "{}",
+        unheard(
+            &[(&alice, "A")],
+            "client A connected and sent 'one', but your server did not print it within 3 s"
+                .to_owned()
+        )
     );
     probe.step("client A connected and sent 'one': printed");
     let mut bob = connect(server.address())?;
     write(&mut bob, b"two\n")?;
     ensure!(
         said(&bob, "two"),
-        "client B connected while A stayed connected, and sent 'two': your server did not print it within 3 s; is it stuck waiting for A (a blocking recv)?"
+        "{}",
+        unheard(
+            &[(&alice, "A"), (&bob, "B")],
+            "client B connected while A stayed connected, and sent 'two': your server did not print it within 3 s; is it stuck waiting for A (a blocking recv)?".to_owned()
+        )
     );
     probe.step("client B connected while A stayed, and sent 'two': printed");
-    write(&mut alice, b"three\n")?;
+    // A write to a connection the server closed may fail (reset): then
+    // the reason is the closing, not the write.
+    let sent = write(&mut alice, b"three\n");
     ensure!(
-        said(&alice, "three"),
-        "client A then sent 'three', and your server did not print it within 3 s: is it stuck in accept, waiting for a new client? (A blocking accept waits; a non-blocking one says EAGAIN at once)"
+        sent.is_ok() && said(&alice, "three"),
+        "{}",
+        unheard(
+            &[(&alice, "A"), (&bob, "B")],
+            "client A then sent 'three', and your server did not print it within 3 s: is it stuck in accept, waiting for a new client? (A blocking accept waits; a non-blocking one says EAGAIN at once)".to_owned()
+        )
     );
     probe.step("client A sent 'three': printed");
-    write(&mut bob, b"four\n")?;
+    let sent = write(&mut bob, b"four\n");
     ensure!(
-        said(&bob, "four"),
-        "client B then sent 'four', and your server did not print it within 3 s"
+        sent.is_ok() && said(&bob, "four"),
+        "{}",
+        unheard(
+            &[(&alice, "A"), (&bob, "B")],
+            "client B then sent 'four', and your server did not print it within 3 s".to_owned()
+        )
     );
     probe.step("client B sent 'four': printed");
     ensure!(
@@ -839,10 +927,14 @@ pub fn nonblock_loop(probe: &Probe) -> Result<(), String> {
         "client A closed its connection, and your server did not print that it closed it (recv returning 0 bytes means end-of-file)"
     );
     probe.step("client A closed: your server noticed and closed it too");
-    write(&mut bob, b"five\n")?;
+    let sent = write(&mut bob, b"five\n");
     ensure!(
-        said(&bob, "five"),
-        "after A left, B sent 'five', and your server did not print it"
+        sent.is_ok() && said(&bob, "five"),
+        "{}",
+        unheard(
+            &[(&bob, "B")],
+            "after A left, B sent 'five', and your server did not print it".to_owned()
+        )
     );
     probe.step("B is still served after A left");
     Ok(())
@@ -882,8 +974,19 @@ pub fn epoll_edge(probe: &Probe) -> Result<(), String> {
         lines_printed()
     );
     probe.step("all 3 accepted and their lines printed");
+    // Every client is still connected: a server that closed one took the
+    // WouldBlock that ends its reading loop for a disconnect.
+    let dropped_by_server = |clients: &[TcpStream]| -> Option<String> {
+        let number = clients.iter().position(closed_by_server)? + 1;
+        Some(format!(
+            "your server closed client {number}'s connection after reading its line, though the client is still connected: in a loop that reads until EAGAIN, WouldBlock (EAGAIN) always comes at the end; it means \"all read for now\", not a disconnect: keep the client, registered, for its next edge"
+        ))
+    };
     let big = vec![b'x'; 3000];
-    write(&mut clients[0], &big)?;
+    if write(&mut clients[0], &big).is_err() {
+        return Err(dropped_by_server(&clients)
+            .unwrap_or_else(|| "client 1 could not send 3000 bytes to your server".to_owned()));
+    }
     // The model prints `... (N bytes)` for each read: the bytes so far.
     let received = || -> usize {
         lines_about(&server, &clients[0])
@@ -893,8 +996,12 @@ pub fn epoll_edge(probe: &Probe) -> Result<(), String> {
             .sum()
     };
     let before = "hello from 1\n".len();
+    let all_received = soon(SHORT_WAIT, || received() >= before + big.len());
+    if let Some(reason) = dropped_by_server(&clients) {
+        return Err(reason);
+    }
     ensure!(
-        soon(SHORT_WAIT, || received() >= before + big.len()),
+        all_received,
         "client 1 sent 3000 bytes in one write; your server printed {} of them within 3 s. One edge, one read of 1024 bytes, and the rest waits unreported: read until EAGAIN",
         received().saturating_sub(before)
     );
@@ -907,12 +1014,143 @@ pub fn epoll_edge(probe: &Probe) -> Result<(), String> {
         "client 3 closed its connection, and your server did not print '--- offline ---' for it"
     );
     probe.step("client 3 closed: your server said it is offline");
+    // Its close follows its offline line: let it happen first, so that
+    // the count below is of the listener and clients 1 and 2.
+    soon(SHORT_WAIT, || open_sockets(server.pid()) <= 3);
+    let offline_before = offline();
+    let sockets_before = open_sockets(server.pid());
+    reset(clients.remove(1));
+    let gone = soon(SHORT_WAIT, || {
+        offline() > offline_before && open_sockets(server.pid()) < sockets_before
+    });
+    still_running(&server, "after client 2 reset its connection")?;
+    let said_offline = offline() > offline_before;
+    let sockets_after = open_sockets(server.pid());
+    let held = format!(
+        "still holds its descriptor ({sockets_before} sockets open before, {sockets_after} now)"
+    );
+    ensure!(
+        gone,
+        "client 2 reset its connection (RST), and within 3 s your server {}. Its read failed with ECONNRESET, an error that is not WouldBlock: the client is gone; report it offline and close it (edge-triggered epoll will not report it again)",
+        match (said_offline, sockets_after < sockets_before) {
+            (false, false) => format!("did not say it is offline, and {held}"),
+            (true, _) => format!("said it is offline but {held}"),
+            (false, true) => "closed its descriptor but did not say it is offline".to_owned(),
+        }
+    );
+    probe.step("client 2 reset its connection (RST): your server said it is offline and closed its descriptor");
     Ok(())
+}
+
+/// Closes `stream` with a reset (RST) instead of end-of-file (FIN), as a
+/// client that crashes or gives up does: SO_LINGER with a zero timeout.
+fn reset(stream: TcpStream) {
+    let linger = nix::libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let _ = nix::sys::socket::setsockopt(&stream, nix::sys::socket::sockopt::Linger, &linger);
+    drop(stream);
+}
+
+/// EPOLLET, edge-triggered, in a registration's event flags.
+const EPOLLET: u32 = 1 << 31;
+
+/// One descriptor registered with an epoll instance, as the kernel keeps
+/// it: a line `tfd: FD events: HEX data: HEX ...` of the instance's
+/// `/proc/PID/fdinfo/EPFD`.
+struct Registration {
+    fd: i32,
+    events: u32,
+    data: u64,
+}
+
+/// Every registration in every epoll instance the process holds.
+fn epoll_registrations(pid: i32) -> Vec<Registration> {
+    descriptors_linked(pid, "anon_inode:[eventpoll]")
+        .into_iter()
+        .filter_map(|epfd| std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}")).ok())
+        .flat_map(|info| {
+            info.lines()
+                .filter_map(|line| {
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    match words[..] {
+                        ["tfd:", fd, "events:", events, "data:", data, ..] => Some(Registration {
+                            fd: fd.parse().ok()?,
+                            events: u32::from_str_radix(events, 16).ok()?,
+                            data: u64::from_str_radix(data, 16).ok()?,
+                        }),
+                        _ => None,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What is wrong with how the server registered its sockets, if anything
+/// can be seen: each socket it holds (the listening one, `listener`, and
+/// each client) must be registered for EPOLLIN | EPOLLET, with its own
+/// descriptor as the event's data.
+fn registration_problem(server: &Server, listener: i32) -> Option<String> {
+    let registrations = epoll_registrations(server.pid());
+    for fd in descriptors_linked(server.pid(), "socket:") {
+        let what = if fd == listener {
+            format!("the listening socket (fd {fd})")
+        } else {
+            format!("a client (fd {fd})")
+        };
+        let Some(registration) = registrations.iter().find(|r| r.fd == fd) else {
+            return Some(format!(
+                "{what} is not registered with epoll (its registrations are in /proc/{}/fdinfo of the epoll descriptor): epoll_wait reports only what is registered; {}",
+                server.pid(),
+                if fd == listener {
+                    "register the listening socket before the loop"
+                } else {
+                    "register each client as it is accepted"
+                }
+            ));
+        };
+        if registration.data != fd as u64 {
+            let whose = if registration.data == listener as u64 {
+                " (the listening socket's)"
+            } else {
+                ""
+            };
+            return Some(format!(
+                "{what} is registered with {}{whose} as its data: epoll_wait hands back the data, and the loop takes it for the descriptor of the socket that is ready. Register each socket with its own descriptor as the data",
+                registration.data
+            ));
+        }
+        if registration.events & 1 == 0 {
+            return Some(format!(
+                "{what} is registered with events {:#x}, without EPOLLIN: register it for input",
+                registration.events
+            ));
+        }
+        if registration.events & EPOLLET == 0 {
+            return Some(format!(
+                "{what} is registered with events {:#x}: EPOLLIN without EPOLLET, level-triggered, so epoll_wait reports it on every call while it is readable. This chapter's server is edge-triggered: register for EPOLLIN | EPOLLET",
+                registration.events
+            ));
+        }
+    }
+    None
 }
 
 /// 14 (epoll_server): register the listening socket and each client.
 pub fn epoll_register(probe: &Probe) -> Result<(), String> {
     let server = probe.start(probe.launch(), "Listening on port ")?;
+    // Before any client, the one socket is the listening one (bound and
+    // listening before the banner).
+    let listener = match descriptors_linked(server.pid(), "socket:")[..] {
+        [fd] => fd,
+        _ => -1,
+    };
+    // A reason from the registrations when they show one, else `otherwise`.
+    let unseen = |otherwise: &str| -> String {
+        registration_problem(&server, listener).unwrap_or_else(|| otherwise.to_owned())
+    };
     let mut alice = connect(server.address())?;
     let accepted = soon(SHORT_WAIT, || {
         server.count_lines(|line| line.starts_with("new client")) > 0
@@ -920,13 +1158,15 @@ pub fn epoll_register(probe: &Probe) -> Result<(), String> {
     still_running(&server, "after a client connected")?;
     ensure!(
         accepted,
-        "a client connected, and within 3 s your server did not print 'new client ...': epoll_wait never reported the listening socket; is it registered?"
+        "a client connected, and within 3 s your server did not print 'new client ...': {}",
+        unseen("epoll_wait never reported the listening socket; is it registered?")
     );
     probe.step("a client connected: your server accepted it");
     write(&mut alice, b"hello from A\n")?;
     ensure!(
         printed(&server, "hello from A", SHORT_WAIT),
-        "the client sent 'hello from A', and within 3 s your server did not print it: epoll_wait never reported the client; is it registered?"
+        "the client sent 'hello from A', and within 3 s your server did not print it: {}",
+        unseen("epoll_wait never reported the client; is it registered?")
     );
     probe.step("it sent a line: printed");
     let mut bob = connect(server.address())?;
@@ -935,9 +1175,20 @@ pub fn epoll_register(probe: &Probe) -> Result<(), String> {
     ensure!(
         printed(&server, "hello from B", SHORT_WAIT)
             && printed(&server, "again from A", SHORT_WAIT),
-        "a second client sent a line and the first another: your server did not print both within 3 s"
+        "a second client sent a line and the first another: your server did not print both within 3 s{}",
+        registration_problem(&server, listener)
+            .map(|problem| format!(": {problem}"))
+            .unwrap_or_default()
     );
     probe.step("a second client and the first both sent lines: both printed");
+    // Both clients' lines were printed, so both are registered by now.
+    if let Some(problem) = registration_problem(&server, listener) {
+        return Err(format!("the kernel's registrations show it: {problem}"));
+    }
+    probe.step(format!(
+        "in /proc/{}/fdinfo of its epoll descriptor: the listening socket and both clients registered for EPOLLIN | EPOLLET, each with its own descriptor as the data",
+        server.pid()
+    ));
     drop(alice);
     ensure!(
         printed(&server, "offline", SHORT_WAIT),
@@ -956,9 +1207,25 @@ pub fn read_whole_head(probe: &Probe) -> Result<(), String> {
         "GET /Alice in one piece was answered {status:?}, {body:?}; expected 200 and \"Hello, Alice!\\n\""
     );
     probe.step("GET /Alice in one piece: 200, \"Hello, Alice!\"");
-    for (first, rest) in [
-        ("GET /Al", "ice HTTP/1.1\r\nHost: localhost\r\n\r\n"),
-        ("GET /Alice HTTP/1.1\r\nHost: local", "host\r\n\r\n"),
+    for (place, first, rest, advice) in [
+        (
+            "inside the request line",
+            "GET /Al",
+            "ice HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "",
+        ),
+        (
+            "inside a header",
+            "GET /Alice HTTP/1.1\r\nHost: local",
+            "host\r\n\r\n",
+            "",
+        ),
+        (
+            "inside the blank line",
+            "GET /Alice HTTP/1.1\r\nHost: localhost\r\n",
+            "\r\n",
+            " Look for \"\\r\\n\\r\\n\" in all that has arrived, not in the last read: it may be cut too.",
+        ),
     ] {
         let mut stream = connect(server.address())?;
         send(&mut stream, first.as_bytes())?;
@@ -966,18 +1233,35 @@ pub fn read_whole_head(probe: &Probe) -> Result<(), String> {
         // The server may have answered already and closed: a failed send
         // is then not the point; the answer is.
         let _ = write(&mut stream, rest.as_bytes());
-        let answer = read_to_eof(&mut stream, IO_WAIT)
-            .map_err(|err| format!("a request sent in two pieces: {err}{}", exit_words(&server)))?;
+        let (answer, ended) = read_for(&mut stream, IO_WAIT, |_| false);
         let text = String::from_utf8_lossy(&answer);
+        let how = match ended {
+            Ok(true) => String::new(),
+            Ok(false) => format!(", and the connection stayed open for {} s", IO_WAIT.as_secs()),
+            Err(err) => format!(", then the read failed: {err}"),
+        };
         ensure!(
             text.starts_with("HTTP/1.1 200 OK") && text.ends_with("Hello, Alice!\n"),
-            "GET /Alice sent in two pieces ({first:?}, then 0.3 s later the rest) was answered {}: read until the blank line that ends the head, however many reads it takes",
-            shown(&answer)
+            "GET /Alice sent in two pieces, cut {place} ({first:?}, then 0.3 s later {rest:?}), was answered {}{how}{}: read until the blank line that ends the head, however many reads it takes, and take the whole head.{advice}",
+            shown(&answer),
+            exit_words(&server)
         );
         probe.step(format!(
-            "GET /Alice sent in two pieces, cut after {first:?}: 200, \"Hello, Alice!\""
+            "GET /Alice sent in two pieces, cut {place}: 200, \"Hello, Alice!\""
         ));
     }
+    let mut cut = connect(server.address())?;
+    send(&mut cut, b"GET /Alice HTTP/1.1\r\nHost: localhost\r\n")?;
+    cut.shutdown(std::net::Shutdown::Write)
+        .map_err(|err| format!("shutting down the sending side: {err}"))?;
+    let (answer, _) = read_for(&mut cut, IO_WAIT, |_| false);
+    ensure!(
+        answer.starts_with(b"HTTP/1.1 400"),
+        "a client sent \"GET /Alice HTTP/1.1\\r\\nHost: localhost\\r\\n\", no blank line, then end-of-file (it shut down its sending side), and was answered {}{}: end-of-file before the blank line means the head was cut, not that it is whole: refuse it (400)",
+        shown(&answer),
+        exit_words(&server)
+    );
+    probe.step("a head cut by end-of-file before its blank line: 400, refused");
     let mut stream = connect(server.address())?;
     let mut huge = b"GET /Alice HTTP/1.1\r\n".to_vec();
     while huge.len() < 20 * 1024 {

@@ -100,11 +100,18 @@ pub fn tasks_of_user(uid: u32) -> u64 {
 
 /// Whether a TCP socket listens on `port` (IPv4).
 pub fn listening(port: u16) -> bool {
-    procfs::net::tcp().is_ok_and(|sockets| {
-        sockets
-            .iter()
-            .any(|socket| socket.state == TcpState::Listen && socket.local_address.port() == port)
-    })
+    !listening_addresses(port).is_empty()
+}
+
+/// The IPv4 addresses that sockets listen on at `port` (`0.0.0.0`: every
+/// interface).
+pub fn listening_addresses(port: u16) -> Vec<std::net::IpAddr> {
+    let sockets = procfs::net::tcp().unwrap_or_default();
+    sockets
+        .iter()
+        .filter(|socket| socket.state == TcpState::Listen && socket.local_address.port() == port)
+        .map(|socket| socket.local_address.ip())
+        .collect()
 }
 
 #[cfg(test)]
