@@ -13,7 +13,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -62,8 +62,8 @@ fn run() -> Result<()> {
         .bind(&server_address.into())
         .with_context(|| format!("bind {server_address}"))?;
     listener.listen(10).context("listen")?;
-    // Edge-triggered accept loops until EAGAIN: only a non-blocking socket
-    // ever says EAGAIN instead of putting the process to sleep.
+    // Non-blocking, as every socket under epoll: a client that resets
+    // before accept runs makes accept fail at once, not sleep.
     listener
         .set_nonblocking(true)
         .context("set the listening socket non-blocking")?;
@@ -107,57 +107,60 @@ fn run() -> Result<()> {
     }
 }
 
-/// Accepts until EAGAIN: one edge may announce several clients.
+/// Accepts one client per event, as the course does: enough when clients
+/// come one at a time. Edge-triggered, one event may announce several, and
+/// those after the first would wait, unaccepted, for the next one: the
+/// exercise epoll_edge accepts until EAGAIN.
 #[allow(unused_variables)] // epoll: for the registration you write
 fn accept_every_waiting_client(
     listener: &Socket,
     epoll: &Epoll,
     connections: &mut HashMap<RawFd, Client>,
 ) -> Result<()> {
-    loop {
-        let (socket, address) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(error) => {
-                // A client that reset while queued, or out of descriptors:
-                // this model reports it and goes on (nonblock_server and
-                // epoll_server show the full remedy for the latter).
-                println!("accept: {error}");
-                return Ok(());
-            }
-        };
-        let address = address
-            .as_socket()
-            .context("a client that is not an internet socket")?;
-        println!("new client {address}");
-        socket
-            .set_nonblocking(true)
-            .context("set a client non-blocking")?;
-        let socket = TcpStream::from(socket);
-        let fd = socket.as_raw_fd();
-        // EXERCISE (2 of 2): register the client with `epoll`, for input,
-        // edge-triggered, its descriptor `fd` as the event's data.
-        connections.insert(fd, Client { socket, address });
-    }
+    let (socket, address) = match listener.accept() {
+        Ok(accepted) => accepted,
+        Err(error) => {
+            // A client that reset while queued, or out of descriptors:
+            // this model reports it and goes on (nonblock_server and
+            // epoll_server show the full remedy for the latter).
+            println!("accept: {error}");
+            return Ok(());
+        }
+    };
+    let address = address
+        .as_socket()
+        .context("a client that is not an internet socket")?;
+    println!("new client {address}");
+    socket
+        .set_nonblocking(true)
+        .context("set a client non-blocking")?;
+    let socket = TcpStream::from(socket);
+    let fd = socket.as_raw_fd();
+    // EXERCISE (2 of 2): register the client with `epoll`, for input,
+    // edge-triggered, its descriptor `fd` as the event's data.
+    connections.insert(fd, Client { socket, address });
+    Ok(())
 }
 
-/// Reads and prints until EAGAIN. Returns false when the client is gone
-/// (end of file, or an error such as a reset).
+/// Reads once per event, at most 1024 bytes, as the course does: enough for
+/// a line typed into nc. Edge-triggered, the rest of a longer message would
+/// wait, unreported, until the client sends more: the exercise epoll_edge
+/// reads until EAGAIN. Returns false when the client is gone (end of file,
+/// or an error such as a reset).
 fn read_until_would_block(client: &mut Client, buffer: &mut [u8]) -> bool {
-    loop {
-        match client.socket.read(buffer) {
-            Ok(0) => return false,
-            Ok(count) => println!(
+    match client.socket.read(buffer) {
+        Ok(0) => false,
+        Ok(count) => {
+            println!(
                 "recv from {} ({count} bytes): {}",
                 client.address,
                 String::from_utf8_lossy(&buffer[..count]).trim_end()
-            ),
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return true,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => {
-                println!("{}: {error}", client.address);
-                return false;
-            }
+            );
+            true
+        }
+        Err(error) => {
+            println!("{}: {error}", client.address);
+            false
         }
     }
 }
