@@ -266,6 +266,55 @@ pub fn sleep_after_answer(probe: &Probe) -> Result<(), String> {
     Ok(())
 }
 
+/// The processes under `pid` (children, their children, ...) that still run:
+/// every state but `Z` (a zombie has exited).
+fn running_descendants(pid: i32) -> Vec<i32> {
+    let mut running = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        for child in testkit::procs::children_of(parent) {
+            if child.state != 'Z' {
+                running.push(child.pid);
+            }
+            parents.push(child.pid);
+        }
+    }
+    running.sort_unstable();
+    running
+}
+
+/// The inode of the socket listening on TCP `port` (`/proc/net/tcp`).
+fn listening_inode(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let local_port = fields.get(1)?.rsplit_once(':')?.1;
+        let listening = *fields.get(3)? == "0A"; // TCP_LISTEN
+        (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+            .then(|| fields.get(9)?.parse().ok())
+            .flatten()
+    })
+}
+
+/// The inodes of the sockets process `pid` holds (`/proc/PID/fd`).
+fn socket_inodes(pid: i32) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
 /// 06 (webserver3c): a child per client.
 pub fn fork_per_client(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch().env("SLEEP_SECS", "3"))?;
@@ -308,6 +357,48 @@ pub fn fork_per_client(probe: &Probe) -> Result<(), String> {
         "answered by PIDs {} and {}, both children of your server (PID {server_pid})",
         lines[0].pid, lines[1].pid
     ));
+    // While they serve (3 s), a child that kept the listening socket shows
+    // it in /proc/PID/fd; said after the count below, a bigger mistake.
+    let listening = listening_inode(server.port);
+    let kept_listening = lines[..2]
+        .iter()
+        .map(|line| line.pid)
+        .find(|&pid| listening.is_some_and(|inode| socket_inodes(pid).contains(&inode)));
+    const MORE: usize = 6;
+    for number in 1..=MORE {
+        let mut client = hello_sent(&server)?;
+        read_until(&mut client, b"Hello, World!", IO_WAIT).map_err(|err| {
+            format!(
+                "client {} of {MORE} more, one after another: {err}{}",
+                number,
+                exit_words(&server)
+            )
+        })?;
+    }
+    probe.step(format!(
+        "{MORE} more clients, one after another: each greeted"
+    ));
+    let mut running = Vec::new();
+    let all_exited = soon(Duration::from_secs(3) + SHORT_WAIT, || {
+        running = running_descendants(server_pid);
+        running.is_empty()
+    });
+    still_running(&server, "after 8 clients")?;
+    ensure!(
+        all_exited,
+        "each child serves its client for 3 s, and 6 s after the last greeting {} processes under your server are still running (PIDs {running:?}): a child that does not exit after serving falls back into the accept loop and becomes one more server. End the child with process::exit(0)",
+        running.len()
+    );
+    probe.step(format!(
+        "3 s later all {} children had exited: no process left but the server",
+        2 + MORE
+    ));
+    if let Some(pid) = kept_listening {
+        return Err(format!(
+            "while it served client 1 or 2, child PID {pid} still holds the listening socket: fork copied it, and only the child can close its copy (drop(listen_socket), first thing). Until every such child exits, the port stays held: stop the server, and it cannot be started again on that port"
+        ));
+    }
+    probe.step("the children had closed their copy of the listening socket");
     Ok(())
 }
 
