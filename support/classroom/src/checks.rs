@@ -402,12 +402,27 @@ pub fn fork_per_client(probe: &Probe) -> Result<(), String> {
     Ok(())
 }
 
-/// 07 (webserver3d): the parent closes its copy.
-pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
-    let server = probe.start_http(probe.launch())?;
-    let mut client = hello_sent(&server)?;
-    let mut answer = read_until(&mut client, b"Hello, World!", IO_WAIT)?;
-    probe.step("GET /hello: the greeting arrived");
+/// 07: `GET /hello` on a new connection: the greeting, then end-of-file
+/// within [`SHORT_WAIT`].
+fn greeted_then_closed(server: &Server) -> Result<(), String> {
+    let mut client = hello_sent(server)?;
+    let (mut answer, end) = read_for(&mut client, IO_WAIT, |received| {
+        contains(received, b"Hello, World!")
+    });
+    if !contains(&answer, b"Hello, World!") {
+        return Err(match end {
+            Ok(false) => format!(
+                "GET /hello: no greeting within {} s{}",
+                IO_WAIT.as_secs(),
+                exit_words(server)
+            ),
+            _ => format!(
+                "GET /hello: the connection ended after {}, before the greeting{}. Did the parent call shutdown? shutdown(2) ends the connection itself, for every process that holds it, the child too; close (drop) ends only the parent's descriptor",
+                shown(&answer),
+                exit_words(server)
+            ),
+        });
+    }
     let rest = read_to_eof(&mut client, SHORT_WAIT).map_err(|_| {
         "you received the greeting, but the connection stayed open for 3 s: the child closed its copy of the client socket, but another process still holds one (the parent's), so no FIN is sent"
             .to_owned()
@@ -419,10 +434,40 @@ pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
         shown(&answer),
         shown(GREETING)
     );
-    probe.step("then end-of-file: the connection was really closed");
+    Ok(())
+}
+
+/// How many children of the server still run (not zombies).
+fn running_children(server: &Server) -> usize {
+    server
+        .children()
+        .iter()
+        .filter(|child| child.state != 'Z')
+        .count()
+}
+
+/// A client that connects and sends nothing: once the server has forked its
+/// child, that child waits in recv, as a slow client's would.
+fn slow_client(probe: &Probe, server: &Server) -> Result<TcpStream, String> {
+    let already = running_children(server);
+    let slow = connect(server.address())?;
+    ensure!(
+        soon(IO_WAIT, || running_children(server) > already),
+        "a client connected, and within 5 s your server forked no child for it{}",
+        exit_words(server)
+    );
+    probe.step("a slow client connected and sent nothing: its child waits for its request");
+    Ok(slow)
+}
+
+/// 07 (webserver3d): the parent closes its copy.
+pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
+    let server = probe.start_http(probe.launch())?;
+    greeted_then_closed(&server)?;
+    probe.step("GET /hello: the greeting, then end-of-file: the connection was really closed");
     let before = open_descriptors(server.pid());
     for _ in 0..10 {
-        greeting_answered(&probe.quiet(), &server)?;
+        greeted_then_closed(&server)?;
     }
     let after = open_descriptors(server.pid());
     ensure!(
@@ -432,6 +477,16 @@ pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
     probe.step(format!(
         "10 more clients answered; the server holds {after} descriptors, as before ({before})"
     ));
+    let mut slow = slow_client(probe, &server)?;
+    greeted_then_closed(&server).map_err(|err| {
+        format!(
+            "while the slow client's child waited for its request, another client was not served ({err}): your server waits for the child before accepting the next client. Close the parent's copy at once: the child's copy keeps the connection open"
+        )
+    })?;
+    probe.step("meanwhile another client was answered, and its connection closed");
+    send(&mut slow, &get_request("/hello"))?;
+    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
+    probe.step("the slow client was answered too");
     Ok(())
 }
 
@@ -446,25 +501,76 @@ fn zombies_left(server: &Server) -> usize {
     left
 }
 
+/// The PID of the child that printed the `number`th (from 1) `Child PID: N.
+/// Parent PID M` line.
+fn child_of_line(server: &Server, number: usize) -> Result<i32, String> {
+    poll(IO_WAIT, || {
+        server
+            .stdout_lines()
+            .iter()
+            .filter_map(|line| ChildLine::parse(line))
+            .nth(number - 1)
+            .map(|line| line.pid)
+    })
+    .ok_or_else(|| {
+        format!("a child answered, but your server did not print its 'Child PID: N. Parent PID M' line (number {number})")
+    })
+}
+
+/// The child `pid` (`who`) has exited: within [`SHORT_WAIT`] it must be
+/// reaped, the server still running, and `Child PID terminated ...` printed.
+fn reaped_with_status(server: &Server, pid: i32, who: &str) -> Result<(), String> {
+    let reaped = soon(SHORT_WAIT, || testkit::procs::process_state(pid).is_none());
+    still_running(server, &format!("after {who} exited"))?;
+    ensure!(
+        reaped,
+        "{who} (PID {pid}) exited, and 3 s later it is still a zombie (state Z in /proc, <defunct> in ps): nobody waited for it. Only a SIGCHLD handler runs when a child exits: it should wait for it; {} zombie(s) in all",
+        server.zombie_children().len()
+    );
+    ensure!(
+        printed(server, &format!("Child {pid} terminated"), SHORT_WAIT),
+        "{who} (PID {pid}) was reaped, but your server did not print 'Child {pid} terminated with status 0'. Is SIGCHLD ignored? Then the kernel reaps each child itself, and its exit status is lost; the handler should wait for the child and print the status wait returned"
+    );
+    Ok(())
+}
+
 /// 08 (webserver3e): a SIGCHLD handler that waits.
 pub fn sigchld_handler(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
     greeting_answered(probe, &server)?;
+    let first = child_of_line(&server, 1)?;
+    reaped_with_status(&server, first, "the child that answered")?;
+    probe.step(format!(
+        "its child (PID {first}) exited and was reaped: no zombie, and 'Child {first} terminated with status 0'"
+    ));
+    let mut slow = slow_client(probe, &server)?;
+    greeting_answered(&probe.quiet(), &server).map_err(|err| {
+        format!(
+            "while the slow client's child waited for its request, a second client was not answered ({err}): your server is waiting for a child instead of accepting. Only the handler should wait, when SIGCHLD says a child has exited"
+        )
+    })?;
+    let second = child_of_line(&server, 2)?;
+    reaped_with_status(&server, second, "the second client's child")?;
+    probe.step(format!(
+        "meanwhile a second client was answered; its child (PID {second}) exited and was reaped, with its status line"
+    ));
+    greeting_answered(&probe.quiet(), &server).map_err(|err| {
+        format!(
+            "after the second client's child was reaped, the slow client's child still running, a third client was not answered ({err}): is your handler blocked in wait, waiting for a child that has not exited? One wait per SIGCHLD is enough here"
+        )
+    })?;
+    probe.step("and a third client too, the slow client's child still running");
+    send(&mut slow, &get_request("/hello"))?;
+    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
     let left = zombies_left(&server);
-    still_running(&server, "after its child exited")?;
+    still_running(&server, "after the slow client's child exited")?;
     ensure!(
         left == 0,
-        "the child that answered exited, and 3 s later it is still a zombie (state Z in /proc, <defunct> in ps): nobody waited for it; {left} zombie(s) in all"
+        "the children exited, and {left} are still zombies 3 s later"
     );
-    probe.step("the child that answered exited and was reaped: no zombie");
-    greeting_answered(probe, &server)?;
-    let left = zombies_left(&server);
-    still_running(&server, "after its second child exited")?;
-    ensure!(
-        left == 0,
-        "the second child is still a zombie 3 s after it exited ({left} zombie(s))"
+    probe.step(
+        "the slow client was answered too; every child was reaped, and the server still runs",
     );
-    probe.step("a second child: reaped too, and the server still runs");
     Ok(())
 }
 
