@@ -578,6 +578,18 @@ pub fn sigchld_handler(probe: &Probe) -> Result<(), String> {
 pub fn restart_accept(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch().env("SLEEP_SECS", "0.5"))?;
     probe.step("started with SLEEP_SECS=0.5: each child exits 0.5 s after answering");
+    // Its descriptors before any client: the lowest number not open is the
+    // one accept would give the next connection (descriptors inherited from
+    // whoever started the check may sit above it).
+    let open: Vec<u64> = std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let next_descriptor = (0..).find(|fd| !open.contains(fd)).unwrap_or(0);
     greeting_answered(probe, &server)?;
     let reaped = soon(SHORT_WAIT, || server.children().is_empty());
     thread::sleep(Duration::from_millis(300));
@@ -595,6 +607,101 @@ pub fn restart_accept(probe: &Probe) -> Result<(), String> {
     );
     greeting_answered(probe, &server)?;
     probe.step("it answered the next client too");
+    interrupted_again_and_again(probe, &server)?;
+    does_not_spin_on_emfile(probe, next_descriptor)
+}
+
+/// 09: three children exit in turn while the server waits in one accept.
+fn interrupted_again_and_again(probe: &Probe, server: &Server) -> Result<(), String> {
+    ensure!(
+        soon(SHORT_WAIT, || server.children().is_empty()),
+        "the child that answered the second client was not reaped within 3 s"
+    );
+    const IN_TURN: usize = 3;
+    let mut slow = Vec::new();
+    for _ in 0..IN_TURN {
+        slow.push(connect(server.address())?);
+    }
+    ensure!(
+        soon(IO_WAIT, || server.children().len() >= IN_TURN),
+        "{IN_TURN} clients connected, and within 5 s your server forked a child for only {} of them",
+        server.children().len()
+    );
+    probe.step(format!(
+        "{IN_TURN} slow clients connected and sent nothing: their children wait for their requests, the server waits in accept"
+    ));
+    for (number, client) in slow.iter_mut().enumerate() {
+        send(client, &get_request("/hello"))?;
+        read_to_eof(client, IO_WAIT)
+            .map_err(|err| format!("slow client {}: {err}{}", number + 1, exit_words(server)))?;
+        // The child has closed the connection and is exiting: wait until it
+        // is reaped (so that the next exit interrupts accept anew), or until
+        // the server has died.
+        let left = IN_TURN - number - 1;
+        let outcome = poll(SHORT_WAIT, || match server.exited() {
+            Some(exit) => Some(Err(exit)),
+            None => (server.children().len() <= left).then_some(Ok(())),
+        });
+        match outcome {
+            Some(Ok(())) => {}
+            Some(Err(exit)) => {
+                return Err(format!(
+                    "{IN_TURN} children exited in turn while your server waited for its next client, and when child {} exited your server {exit}. Each SIGCHLD interrupts the accept in progress, and the same accept can be interrupted again and again: restart it every time it fails with EINTR, not once",
+                    number + 1
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "slow client {}'s child exited, and was not reaped within 3 s",
+                    number + 1
+                ))
+            }
+        }
+    }
+    probe.step(format!(
+        "they were answered in turn, and the {IN_TURN} children exited one by one, each SIGCHLD interrupting the same accept: the server survived them all"
+    ));
+    greeting_answered(&probe.quiet(), server)?;
+    probe.step("and it answered a new client");
+    Ok(())
+}
+
+/// 09: with no descriptor to spare, accept fails with EMFILE, again and
+/// again (Linux takes the descriptor before it waits for a connection): the
+/// server must not retry it at full speed.
+fn does_not_spin_on_emfile(probe: &Probe, limit: u64) -> Result<(), String> {
+    // Spawned, not started: it may be gone before its banner is read.
+    let tight = probe
+        .launch()
+        .env("SLEEP_SECS", "0.5")
+        .open_file_limit(limit)
+        .spawn();
+    let started = Instant::now();
+    probe.step(format!(
+        "started it again with no descriptor to spare (ulimit -n {limit}): accept, which takes a descriptor for the next connection before it waits, fails with EMFILE"
+    ));
+    // It may give up (return the error) or wait; it must not spin. Its CPU
+    // time counts from its start: starting takes a few milliseconds.
+    let spun = poll(IO_WAIT, || {
+        if tight.exited().is_some() {
+            return Some(None);
+        }
+        let used = testkit::procs::cpu_time(tight.pid())?;
+        (used >= Duration::from_millis(500)).then_some(Some(used))
+    });
+    if let Some(Some(used)) = spun {
+        return Err(format!(
+            "started with no descriptor to spare (ulimit -n {limit}), accept failed with EMFILE (Too many open files), and your server called it again at once, for ever: {:.1} s of CPU in {:.1} s, serving nobody. Restart accept only when it was interrupted (EINTR): another error will fail again the same way",
+            used.as_secs_f32(),
+            started.elapsed().as_secs_f32()
+        ));
+    }
+    match tight.exited() {
+        Some(exit) => probe.step(format!(
+            "accept failed with EMFILE, and your server {exit}: it did not retry blindly"
+        )),
+        None => probe.step("accept failed with EMFILE, and your server did not spin"),
+    }
     Ok(())
 }
 
