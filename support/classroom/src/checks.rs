@@ -707,19 +707,28 @@ fn does_not_spin_on_emfile(probe: &Probe, limit: u64) -> Result<(), String> {
 
 /// Makes `count` children exit while the server is stopped, so their
 /// SIGCHLDs merge into one (testkit's exit_children_while_server_is_stopped,
-/// without its panics).
-fn exit_children_while_stopped(server: &Server, count: usize) -> Result<(), String> {
+/// without its panics); returns their PIDs.
+fn exit_children_while_stopped(server: &Server, count: usize) -> Result<Vec<i32>, String> {
     // Children already there (a slow client's) are not part of the burst.
-    let already = server.children().len();
+    let already: Vec<i32> = server.children().iter().map(|child| child.pid).collect();
     let mut clients = Vec::new();
     for _ in 0..count {
         clients.push(connect(server.address())?);
     }
+    let burst = || -> Vec<i32> {
+        server
+            .children()
+            .iter()
+            .map(|child| child.pid)
+            .filter(|pid| !already.contains(pid))
+            .collect()
+    };
     ensure!(
-        soon(IO_WAIT, || server.children().len() >= already + count),
+        soon(IO_WAIT, || burst().len() >= count),
         "{count} clients connected, but within 5 s your server forked a child for only {} of them: is it stuck somewhere, such as a SIGCHLD handler waiting for a child that is still running?",
-        server.children().len().saturating_sub(already)
+        burst().len()
     );
+    let pids = burst();
     server.signal(Signal::SIGSTOP);
     let stopped = soon(IO_WAIT, || server.state() == Some('T'));
     let result = (|| {
@@ -730,11 +739,13 @@ fn exit_children_while_stopped(server: &Server, count: usize) -> Result<(), Stri
         for client in &mut clients {
             read_to_eof(client, IO_WAIT)?;
         }
+        // Exited: a zombie, or gone if the kernel reaped it (SIGCHLD ignored).
+        let exited = |pid: &i32| matches!(testkit::procs::process_state(*pid), Some('Z') | None);
         ensure!(
-            soon(IO_WAIT, || server.zombie_children().len() >= count),
+            soon(IO_WAIT, || pids.iter().all(exited)),
             "the {count} children did not all exit"
         );
-        Ok(())
+        Ok(pids)
     })();
     server.signal(Signal::SIGCONT);
     result
@@ -744,31 +755,39 @@ fn exit_children_while_stopped(server: &Server, count: usize) -> Result<(), Stri
 pub fn reap_every_child(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
     greeting_answered(probe, &server)?;
-    ensure!(
-        soon(SHORT_WAIT, || server.children().is_empty()),
-        "the child that answered GET /hello was not reaped within 3 s"
-    );
+    let first = child_of_line(&server, 1)?;
+    reaped_with_status(&server, first, "the child that answered GET /hello")?;
     // A client that has sent nothing yet: its child stays, blocked in recv,
     // through the burst, as a slow client's would.
-    let mut slow = connect(server.address())?;
-    ensure!(
-        soon(IO_WAIT, || !server.children().is_empty()),
-        "a client connected, and your server forked no child for it"
-    );
-    probe.step("a slow client connected and sent nothing: its child waits for its request");
+    let mut slow = slow_client(probe, &server)?;
     const BURST: usize = 8;
-    exit_children_while_stopped(&server, BURST)?;
+    let burst = exit_children_while_stopped(&server, BURST)?;
     probe.step(format!(
         "{BURST} clients served; their {BURST} children exited while your server was stopped (SIGSTOP), so their SIGCHLDs merged into one; then SIGCONT"
     ));
     let left = zombies_left(&server);
     still_running(&server, "after the burst")?;
     ensure!(
+        left != BURST,
+        "after {BURST} children exited, all {BURST} are still zombies 3 s later: nothing reaped them. Only a SIGCHLD handler runs when a child exits; reaping anywhere else waits for something else to happen, such as a new client"
+    );
+    ensure!(
         left == 0,
         "after {BURST} children exited, {left} are still zombies 3 s later: your handler reaped {}. One SIGCHLD can stand for many exited children: wait for them all",
         BURST - left
     );
-    probe.step(format!("all {BURST} were reaped: no zombie left"));
+    let said = |pid: &i32| {
+        server.count_lines(|line| line.starts_with(&format!("Child {pid} terminated"))) > 0
+    };
+    let all_said = soon(SHORT_WAIT, || burst.iter().all(said));
+    ensure!(
+        all_said,
+        "all {BURST} were reaped, but your server printed 'Child N terminated with status 0' for {} of them: print the status of every child you reap",
+        burst.iter().filter(|pid| said(pid)).count()
+    );
+    probe.step(format!(
+        "all {BURST} were reaped, each with its 'Child N terminated' line: no zombie left"
+    ));
     greeting_answered(probe, &server).map_err(|err| {
         format!(
             "after the burst, with the slow client's child still running, your server stopped answering ({err}): does the handler block in wait while a child runs?"
