@@ -91,7 +91,6 @@ fn serve_forever() -> Result<()> {
 
     loop {
         // socket2's accept returns EINTR to us, as C's does; std's would retry.
-        // socket2's accept returns EINTR to us, as C's does; std's would retry.
         let (client_socket, _client_address) = match listen_socket.accept() {
             Ok(accepted) => accepted,
             // restart 'accept' if it was interrupted

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo run -p ex10_reap_every_child
-//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # then: ps --ppid $(pgrep -n ex10) | grep -c defunct
+//! cargo run -p client3 -- --max-clients=128 --max-conns=1   # then: ps --ppid $(pgrep -o ex10) | grep -c defunct
 //! ```
 
 use std::io::{self, Read, Write};

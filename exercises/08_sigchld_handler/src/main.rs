@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! cargo run -p ex08_sigchld_handler
-//! curl http://localhost:8888/hello; ps -o pid,stat,cmd --ppid $(pgrep -n ex08)   # a zombie?
+//! curl http://localhost:8888/hello; ps -o pid,stat,cmd --ppid $(pgrep -o ex08)   # a zombie? (-o: the server)
 //! ```
 
 use std::io::{self, Read, Write};

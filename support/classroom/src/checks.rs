@@ -503,6 +503,55 @@ pub fn sleep_after_answer(probe: &Probe) -> Result<(), String> {
     Ok(())
 }
 
+/// The processes under `pid` (children, their children, ...) that still run:
+/// every state but `Z` (a zombie has exited).
+fn running_descendants(pid: i32) -> Vec<i32> {
+    let mut running = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        for child in testkit::procs::children_of(parent) {
+            if child.state != 'Z' {
+                running.push(child.pid);
+            }
+            parents.push(child.pid);
+        }
+    }
+    running.sort_unstable();
+    running
+}
+
+/// The inode of the socket listening on TCP `port` (`/proc/net/tcp`).
+fn listening_inode(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let local_port = fields.get(1)?.rsplit_once(':')?.1;
+        let listening = *fields.get(3)? == "0A"; // TCP_LISTEN
+        (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+            .then(|| fields.get(9)?.parse().ok())
+            .flatten()
+    })
+}
+
+/// The inodes of the sockets process `pid` holds (`/proc/PID/fd`).
+fn socket_inodes(pid: i32) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
 /// 06 (webserver3c): a child per client.
 pub fn fork_per_client(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch().env("SLEEP_SECS", "3"))?;
@@ -545,15 +594,72 @@ pub fn fork_per_client(probe: &Probe) -> Result<(), String> {
         "answered by PIDs {} and {}, both children of your server (PID {server_pid})",
         lines[0].pid, lines[1].pid
     ));
+    // While they serve (3 s), a child that kept the listening socket shows
+    // it in /proc/PID/fd; said after the count below, a bigger mistake.
+    let listening = listening_inode(server.port);
+    let kept_listening = lines[..2]
+        .iter()
+        .map(|line| line.pid)
+        .find(|&pid| listening.is_some_and(|inode| socket_inodes(pid).contains(&inode)));
+    const MORE: usize = 6;
+    for number in 1..=MORE {
+        let mut client = hello_sent(&server)?;
+        read_until(&mut client, b"Hello, World!", IO_WAIT).map_err(|err| {
+            format!(
+                "client {} of {MORE} more, one after another: {err}{}",
+                number,
+                exit_words(&server)
+            )
+        })?;
+    }
+    probe.step(format!(
+        "{MORE} more clients, one after another: each greeted"
+    ));
+    let mut running = Vec::new();
+    let all_exited = soon(Duration::from_secs(3) + SHORT_WAIT, || {
+        running = running_descendants(server_pid);
+        running.is_empty()
+    });
+    still_running(&server, "after 8 clients")?;
+    ensure!(
+        all_exited,
+        "each child serves its client for 3 s, and 6 s after the last greeting {} processes under your server are still running (PIDs {running:?}): a child that does not exit after serving falls back into the accept loop and becomes one more server. End the child with process::exit(0)",
+        running.len()
+    );
+    probe.step(format!(
+        "3 s later all {} children had exited: no process left but the server",
+        2 + MORE
+    ));
+    if let Some(pid) = kept_listening {
+        return Err(format!(
+            "while it served client 1 or 2, child PID {pid} still holds the listening socket: fork copied it, and only the child can close its copy (drop(listen_socket), first thing). Until every such child exits, the port stays held: stop the server, and it cannot be started again on that port"
+        ));
+    }
+    probe.step("the children had closed their copy of the listening socket");
     Ok(())
 }
 
-/// 07 (webserver3d): the parent closes its copy.
-pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
-    let server = probe.start_http(probe.launch())?;
-    let mut client = hello_sent(&server)?;
-    let mut answer = read_until(&mut client, b"Hello, World!", IO_WAIT)?;
-    probe.step("GET /hello: the greeting arrived");
+/// 07: `GET /hello` on a new connection: the greeting, then end-of-file
+/// within [`SHORT_WAIT`].
+fn greeted_then_closed(server: &Server) -> Result<(), String> {
+    let mut client = hello_sent(server)?;
+    let (mut answer, end) = read_for(&mut client, IO_WAIT, |received| {
+        contains(received, b"Hello, World!")
+    });
+    if !contains(&answer, b"Hello, World!") {
+        return Err(match end {
+            Ok(false) => format!(
+                "GET /hello: no greeting within {} s{}",
+                IO_WAIT.as_secs(),
+                exit_words(server)
+            ),
+            _ => format!(
+                "GET /hello: the connection ended after {}, before the greeting{}. Did the parent call shutdown? shutdown(2) ends the connection itself, for every process that holds it, the child too; close (drop) ends only the parent's descriptor",
+                shown(&answer),
+                exit_words(server)
+            ),
+        });
+    }
     let rest = read_to_eof(&mut client, SHORT_WAIT).map_err(|_| {
         "you received the greeting, but the connection stayed open for 3 s: the child closed its copy of the client socket, but another process still holds one (the parent's), so no FIN is sent"
             .to_owned()
@@ -565,10 +671,40 @@ pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
         shown(&answer),
         shown(GREETING)
     );
-    probe.step("then end-of-file: the connection was really closed");
+    Ok(())
+}
+
+/// How many children of the server still run (not zombies).
+fn running_children(server: &Server) -> usize {
+    server
+        .children()
+        .iter()
+        .filter(|child| child.state != 'Z')
+        .count()
+}
+
+/// A client that connects and sends nothing: once the server has forked its
+/// child, that child waits in recv, as a slow client's would.
+fn slow_client(probe: &Probe, server: &Server) -> Result<TcpStream, String> {
+    let already = running_children(server);
+    let slow = connect(server.address())?;
+    ensure!(
+        soon(IO_WAIT, || running_children(server) > already),
+        "a client connected, and within 5 s your server forked no child for it{}",
+        exit_words(server)
+    );
+    probe.step("a slow client connected and sent nothing: its child waits for its request");
+    Ok(slow)
+}
+
+/// 07 (webserver3d): the parent closes its copy.
+pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
+    let server = probe.start_http(probe.launch())?;
+    greeted_then_closed(&server)?;
+    probe.step("GET /hello: the greeting, then end-of-file: the connection was really closed");
     let before = open_descriptors(server.pid());
     for _ in 0..10 {
-        greeting_answered(&probe.quiet(), &server)?;
+        greeted_then_closed(&server)?;
     }
     let after = open_descriptors(server.pid());
     ensure!(
@@ -578,6 +714,16 @@ pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
     probe.step(format!(
         "10 more clients answered; the server holds {after} descriptors, as before ({before})"
     ));
+    let mut slow = slow_client(probe, &server)?;
+    greeted_then_closed(&server).map_err(|err| {
+        format!(
+            "while the slow client's child waited for its request, another client was not served ({err}): your server waits for the child before accepting the next client. Close the parent's copy at once: the child's copy keeps the connection open"
+        )
+    })?;
+    probe.step("meanwhile another client was answered, and its connection closed");
+    send(&mut slow, &get_request("/hello"))?;
+    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
+    probe.step("the slow client was answered too");
     Ok(())
 }
 
@@ -592,25 +738,76 @@ fn zombies_left(server: &Server) -> usize {
     left
 }
 
+/// The PID of the child that printed the `number`th (from 1) `Child PID: N.
+/// Parent PID M` line.
+fn child_of_line(server: &Server, number: usize) -> Result<i32, String> {
+    poll(IO_WAIT, || {
+        server
+            .stdout_lines()
+            .iter()
+            .filter_map(|line| ChildLine::parse(line))
+            .nth(number - 1)
+            .map(|line| line.pid)
+    })
+    .ok_or_else(|| {
+        format!("a child answered, but your server did not print its 'Child PID: N. Parent PID M' line (number {number})")
+    })
+}
+
+/// The child `pid` (`who`) has exited: within [`SHORT_WAIT`] it must be
+/// reaped, the server still running, and `Child PID terminated ...` printed.
+fn reaped_with_status(server: &Server, pid: i32, who: &str) -> Result<(), String> {
+    let reaped = soon(SHORT_WAIT, || testkit::procs::process_state(pid).is_none());
+    still_running(server, &format!("after {who} exited"))?;
+    ensure!(
+        reaped,
+        "{who} (PID {pid}) exited, and 3 s later it is still a zombie (state Z in /proc, <defunct> in ps): nobody waited for it. Only a SIGCHLD handler runs when a child exits: it should wait for it; {} zombie(s) in all",
+        server.zombie_children().len()
+    );
+    ensure!(
+        printed(server, &format!("Child {pid} terminated"), SHORT_WAIT),
+        "{who} (PID {pid}) was reaped, but your server did not print 'Child {pid} terminated with status 0'. Is SIGCHLD ignored? Then the kernel reaps each child itself, and its exit status is lost; the handler should wait for the child and print the status wait returned"
+    );
+    Ok(())
+}
+
 /// 08 (webserver3e): a SIGCHLD handler that waits.
 pub fn sigchld_handler(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
     greeting_answered(probe, &server)?;
+    let first = child_of_line(&server, 1)?;
+    reaped_with_status(&server, first, "the child that answered")?;
+    probe.step(format!(
+        "its child (PID {first}) exited and was reaped: no zombie, and 'Child {first} terminated with status 0'"
+    ));
+    let mut slow = slow_client(probe, &server)?;
+    greeting_answered(&probe.quiet(), &server).map_err(|err| {
+        format!(
+            "while the slow client's child waited for its request, a second client was not answered ({err}): your server is waiting for a child instead of accepting. Only the handler should wait, when SIGCHLD says a child has exited"
+        )
+    })?;
+    let second = child_of_line(&server, 2)?;
+    reaped_with_status(&server, second, "the second client's child")?;
+    probe.step(format!(
+        "meanwhile a second client was answered; its child (PID {second}) exited and was reaped, with its status line"
+    ));
+    greeting_answered(&probe.quiet(), &server).map_err(|err| {
+        format!(
+            "after the second client's child was reaped, the slow client's child still running, a third client was not answered ({err}): is your handler blocked in wait, waiting for a child that has not exited? One wait per SIGCHLD is enough here"
+        )
+    })?;
+    probe.step("and a third client too, the slow client's child still running");
+    send(&mut slow, &get_request("/hello"))?;
+    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
     let left = zombies_left(&server);
-    still_running(&server, "after its child exited")?;
+    still_running(&server, "after the slow client's child exited")?;
     ensure!(
         left == 0,
-        "the child that answered exited, and 3 s later it is still a zombie (state Z in /proc, <defunct> in ps): nobody waited for it; {left} zombie(s) in all"
+        "the children exited, and {left} are still zombies 3 s later"
     );
-    probe.step("the child that answered exited and was reaped: no zombie");
-    greeting_answered(probe, &server)?;
-    let left = zombies_left(&server);
-    still_running(&server, "after its second child exited")?;
-    ensure!(
-        left == 0,
-        "the second child is still a zombie 3 s after it exited ({left} zombie(s))"
+    probe.step(
+        "the slow client was answered too; every child was reaped, and the server still runs",
     );
-    probe.step("a second child: reaped too, and the server still runs");
     Ok(())
 }
 
@@ -618,6 +815,18 @@ pub fn sigchld_handler(probe: &Probe) -> Result<(), String> {
 pub fn restart_accept(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch().env("SLEEP_SECS", "0.5"))?;
     probe.step("started with SLEEP_SECS=0.5: each child exits 0.5 s after answering");
+    // Its descriptors before any client: the lowest number not open is the
+    // one accept would give the next connection (descriptors inherited from
+    // whoever started the check may sit above it).
+    let open: Vec<u64> = std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let next_descriptor = (0..).find(|fd| !open.contains(fd)).unwrap_or(0);
     greeting_answered(probe, &server)?;
     let reaped = soon(SHORT_WAIT, || server.children().is_empty());
     thread::sleep(Duration::from_millis(300));
@@ -635,24 +844,128 @@ pub fn restart_accept(probe: &Probe) -> Result<(), String> {
     );
     greeting_answered(probe, &server)?;
     probe.step("it answered the next client too");
+    interrupted_again_and_again(probe, &server)?;
+    does_not_spin_on_emfile(probe, next_descriptor)
+}
+
+/// 09: three children exit in turn while the server waits in one accept.
+fn interrupted_again_and_again(probe: &Probe, server: &Server) -> Result<(), String> {
+    ensure!(
+        soon(SHORT_WAIT, || server.children().is_empty()),
+        "the child that answered the second client was not reaped within 3 s"
+    );
+    const IN_TURN: usize = 3;
+    let mut slow = Vec::new();
+    for _ in 0..IN_TURN {
+        slow.push(connect(server.address())?);
+    }
+    ensure!(
+        soon(IO_WAIT, || server.children().len() >= IN_TURN),
+        "{IN_TURN} clients connected, and within 5 s your server forked a child for only {} of them",
+        server.children().len()
+    );
+    probe.step(format!(
+        "{IN_TURN} slow clients connected and sent nothing: their children wait for their requests, the server waits in accept"
+    ));
+    for (number, client) in slow.iter_mut().enumerate() {
+        send(client, &get_request("/hello"))?;
+        read_to_eof(client, IO_WAIT)
+            .map_err(|err| format!("slow client {}: {err}{}", number + 1, exit_words(server)))?;
+        // The child has closed the connection and is exiting: wait until it
+        // is reaped (so that the next exit interrupts accept anew), or until
+        // the server has died.
+        let left = IN_TURN - number - 1;
+        let outcome = poll(SHORT_WAIT, || match server.exited() {
+            Some(exit) => Some(Err(exit)),
+            None => (server.children().len() <= left).then_some(Ok(())),
+        });
+        match outcome {
+            Some(Ok(())) => {}
+            Some(Err(exit)) => {
+                return Err(format!(
+                    "{IN_TURN} children exited in turn while your server waited for its next client, and when child {} exited your server {exit}. Each SIGCHLD interrupts the accept in progress, and the same accept can be interrupted again and again: restart it every time it fails with EINTR, not once",
+                    number + 1
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "slow client {}'s child exited, and was not reaped within 3 s",
+                    number + 1
+                ))
+            }
+        }
+    }
+    probe.step(format!(
+        "they were answered in turn, and the {IN_TURN} children exited one by one, each SIGCHLD interrupting the same accept: the server survived them all"
+    ));
+    greeting_answered(&probe.quiet(), server)?;
+    probe.step("and it answered a new client");
+    Ok(())
+}
+
+/// 09: with no descriptor to spare, accept fails with EMFILE, again and
+/// again (Linux takes the descriptor before it waits for a connection): the
+/// server must not retry it at full speed.
+fn does_not_spin_on_emfile(probe: &Probe, limit: u64) -> Result<(), String> {
+    // Spawned, not started: it may be gone before its banner is read.
+    let tight = probe
+        .launch()
+        .env("SLEEP_SECS", "0.5")
+        .open_file_limit(limit)
+        .spawn();
+    let started = Instant::now();
+    probe.step(format!(
+        "started it again with no descriptor to spare (ulimit -n {limit}): accept, which takes a descriptor for the next connection before it waits, fails with EMFILE"
+    ));
+    // It may give up (return the error) or wait; it must not spin. Its CPU
+    // time counts from its start: starting takes a few milliseconds.
+    let spun = poll(IO_WAIT, || {
+        if tight.exited().is_some() {
+            return Some(None);
+        }
+        let used = testkit::procs::cpu_time(tight.pid())?;
+        (used >= Duration::from_millis(500)).then_some(Some(used))
+    });
+    if let Some(Some(used)) = spun {
+        return Err(format!(
+            "started with no descriptor to spare (ulimit -n {limit}), accept failed with EMFILE (Too many open files), and your server called it again at once, for ever: {:.1} s of CPU in {:.1} s, serving nobody. Restart accept only when it was interrupted (EINTR): another error will fail again the same way",
+            used.as_secs_f32(),
+            started.elapsed().as_secs_f32()
+        ));
+    }
+    match tight.exited() {
+        Some(exit) => probe.step(format!(
+            "accept failed with EMFILE, and your server {exit}: it did not retry blindly"
+        )),
+        None => probe.step("accept failed with EMFILE, and your server did not spin"),
+    }
     Ok(())
 }
 
 /// Makes `count` children exit while the server is stopped, so their
 /// SIGCHLDs merge into one (testkit's exit_children_while_server_is_stopped,
-/// without its panics).
-fn exit_children_while_stopped(server: &Server, count: usize) -> Result<(), String> {
+/// without its panics); returns their PIDs.
+fn exit_children_while_stopped(server: &Server, count: usize) -> Result<Vec<i32>, String> {
     // Children already there (a slow client's) are not part of the burst.
-    let already = server.children().len();
+    let already: Vec<i32> = server.children().iter().map(|child| child.pid).collect();
     let mut clients = Vec::new();
     for _ in 0..count {
         clients.push(connect(server.address())?);
     }
+    let burst = || -> Vec<i32> {
+        server
+            .children()
+            .iter()
+            .map(|child| child.pid)
+            .filter(|pid| !already.contains(pid))
+            .collect()
+    };
     ensure!(
-        soon(IO_WAIT, || server.children().len() >= already + count),
+        soon(IO_WAIT, || burst().len() >= count),
         "{count} clients connected, but within 5 s your server forked a child for only {} of them: is it stuck somewhere, such as a SIGCHLD handler waiting for a child that is still running?",
-        server.children().len().saturating_sub(already)
+        burst().len()
     );
+    let pids = burst();
     server.signal(Signal::SIGSTOP);
     let stopped = soon(IO_WAIT, || server.state() == Some('T'));
     let result = (|| {
@@ -663,11 +976,13 @@ fn exit_children_while_stopped(server: &Server, count: usize) -> Result<(), Stri
         for client in &mut clients {
             read_to_eof(client, IO_WAIT)?;
         }
+        // Exited: a zombie, or gone if the kernel reaped it (SIGCHLD ignored).
+        let exited = |pid: &i32| matches!(testkit::procs::process_state(*pid), Some('Z') | None);
         ensure!(
-            soon(IO_WAIT, || server.zombie_children().len() >= count),
+            soon(IO_WAIT, || pids.iter().all(exited)),
             "the {count} children did not all exit"
         );
-        Ok(())
+        Ok(pids)
     })();
     server.signal(Signal::SIGCONT);
     result
@@ -677,31 +992,39 @@ fn exit_children_while_stopped(server: &Server, count: usize) -> Result<(), Stri
 pub fn reap_every_child(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
     greeting_answered(probe, &server)?;
-    ensure!(
-        soon(SHORT_WAIT, || server.children().is_empty()),
-        "the child that answered GET /hello was not reaped within 3 s"
-    );
+    let first = child_of_line(&server, 1)?;
+    reaped_with_status(&server, first, "the child that answered GET /hello")?;
     // A client that has sent nothing yet: its child stays, blocked in recv,
     // through the burst, as a slow client's would.
-    let mut slow = connect(server.address())?;
-    ensure!(
-        soon(IO_WAIT, || !server.children().is_empty()),
-        "a client connected, and your server forked no child for it"
-    );
-    probe.step("a slow client connected and sent nothing: its child waits for its request");
+    let mut slow = slow_client(probe, &server)?;
     const BURST: usize = 8;
-    exit_children_while_stopped(&server, BURST)?;
+    let burst = exit_children_while_stopped(&server, BURST)?;
     probe.step(format!(
         "{BURST} clients served; their {BURST} children exited while your server was stopped (SIGSTOP), so their SIGCHLDs merged into one; then SIGCONT"
     ));
     let left = zombies_left(&server);
     still_running(&server, "after the burst")?;
     ensure!(
+        left != BURST,
+        "after {BURST} children exited, all {BURST} are still zombies 3 s later: nothing reaped them. Only a SIGCHLD handler runs when a child exits; reaping anywhere else waits for something else to happen, such as a new client"
+    );
+    ensure!(
         left == 0,
         "after {BURST} children exited, {left} are still zombies 3 s later: your handler reaped {}. One SIGCHLD can stand for many exited children: wait for them all",
         BURST - left
     );
-    probe.step(format!("all {BURST} were reaped: no zombie left"));
+    let said = |pid: &i32| {
+        server.count_lines(|line| line.starts_with(&format!("Child {pid} terminated"))) > 0
+    };
+    let all_said = soon(SHORT_WAIT, || burst.iter().all(said));
+    ensure!(
+        all_said,
+        "all {BURST} were reaped, but your server printed 'Child N terminated with status 0' for {} of them: print the status of every child you reap",
+        burst.iter().filter(|pid| said(pid)).count()
+    );
+    probe.step(format!(
+        "all {BURST} were reaped, each with its 'Child N terminated' line: no zombie left"
+    ));
     greeting_answered(probe, &server).map_err(|err| {
         format!(
             "after the burst, with the slow client's child still running, your server stopped answering ({err}): does the handler block in wait while a child runs?"
