@@ -78,8 +78,106 @@ fn check_of(name: &str) -> Option<Check> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use common::manifest::manifest;
+
+    use super::{exercises, Exercise};
+
     #[test]
     fn every_exercise_in_stages_toml_has_a_check() {
-        assert_eq!(super::exercises().len(), 15);
+        assert_eq!(exercises().len(), 15);
+    }
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn lines_of(path: &Path) -> HashSet<String> {
+        let text =
+            fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        text.lines().map(|line| line.trim().to_owned()).collect()
+    }
+
+    fn starter(exercise: &Exercise) -> PathBuf {
+        root()
+            .join("exercises")
+            .join(exercise.name)
+            .join("src/main.rs")
+    }
+
+    /// The lines a student writes: the solution's code lines the starter
+    /// lacks, long enough to be the answer rather than a brace or `Ok(())`.
+    fn answer(exercise: &Exercise) -> Vec<String> {
+        let given = lines_of(&starter(exercise));
+        let solution = root()
+            .join("exercises/solutions")
+            .join(format!("{}.rs", exercise.name));
+        let text = fs::read_to_string(&solution).expect("a solution");
+        text.lines()
+            .map(str::trim)
+            .filter(|line| line.len() >= 24 && !line.starts_with("//") && !given.contains(*line))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A handout holds every starter, and the students do the exercises in
+    /// the order handed out: no starter of an exercise handed out earlier,
+    /// and no lesson crate of an earlier chapter, may hold the lines a
+    /// later exercise asks for. (A lesson of the exercise's own chapter
+    /// does: the instructors' page says to hand the exercise out before the
+    /// chapter's code walk.)
+    #[test]
+    fn no_starter_or_earlier_lesson_gives_a_later_answer_away() {
+        let stages: Vec<&str> = manifest()
+            .stage
+            .iter()
+            .map(|stage| stage.crate_name.as_str())
+            .collect();
+        let chapter = |exercise: &Exercise| {
+            stages
+                .iter()
+                .position(|stage| *stage == exercise.stage)
+                .expect("a stage")
+        };
+        let mut leaks = Vec::new();
+        for (index, later) in exercises().iter().enumerate() {
+            let answer = answer(later);
+            let mut sources: Vec<(String, PathBuf)> = exercises()[..index]
+                .iter()
+                .map(|earlier| (format!("the starter of {}", earlier.name), starter(earlier)))
+                .collect();
+            for stage in &manifest().stage[..chapter(later)] {
+                let mut files = vec![stage.main_source()];
+                files.extend(
+                    stage
+                        .program
+                        .iter()
+                        .map(|program| stage.program_source(program)),
+                );
+                for file in files {
+                    sources.push((format!("the lesson {file}"), root().join(&file)));
+                }
+            }
+            for (what, path) in sources {
+                let lines = lines_of(&path);
+                let given: Vec<&String> =
+                    answer.iter().filter(|line| lines.contains(*line)).collect();
+                if given.len() >= 2 {
+                    leaks.push(format!(
+                        "{what} holds {} lines of {}'s answer: {given:?}",
+                        given.len(),
+                        later.name
+                    ));
+                }
+            }
+        }
+        assert!(
+            leaks.is_empty(),
+            "answers given away:\n{}",
+            leaks.join("\n")
+        );
     }
 }

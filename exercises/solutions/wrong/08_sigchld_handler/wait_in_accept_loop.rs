@@ -6,7 +6,7 @@
 //! when a child has exited, without waiting for it.
 //! Must fail saying: "waiting for a child instead of accepting"
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process;
 
@@ -58,13 +58,9 @@ fn serve_forever() -> Result<()> {
     println!("Parent PID (PPID): {}\n", getpid());
 
     loop {
-        // socket2's accept returns EINTR to us, as C's does; std's would retry.
-        let (client_socket, _client_address) = match listen_socket.accept() {
-            Ok(accepted) => accepted,
-            // restart 'accept' if it was interrupted
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err).context("accept"),
-        };
+        // Interrupted by SIGCHLD, this accept is restarted by the kernel
+        // (SA_RESTART); without it, socket2's would fail with EINTR, as C's does.
+        let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
         let mut client_connection = TcpStream::from(client_socket);
         // SAFETY: the process has one thread, so the child is a consistent copy that may
         // allocate and print (with threads, only async-signal-safe calls until exec).
