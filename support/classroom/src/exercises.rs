@@ -10,7 +10,7 @@ use crate::probe::Probe;
 
 /// One exercise: a crate `exercises/NAME` (package `exNAME`), its check.
 pub struct Exercise {
-    /// The folder under exercises/, e.g. `10_reap_every_child`.
+    /// The folder under exercises/, e.g. `11_reap_every_child`.
     pub name: &'static str,
     /// The lesson (and the book's chapter) it belongs to.
     pub stage: &'static str,
@@ -59,19 +59,19 @@ fn check_of(name: &str) -> Option<Check> {
     Some(match name {
         "01_socket_steps" => checks::socket_steps,
         "02_greet_by_name" => checks::greet_by_name,
-        "03_wsgi_app" => checks::wsgi_app,
-        "04_read_and_answer" => checks::read_and_answer,
-        "05_sleep_after_answer" => checks::sleep_after_answer,
-        "06_fork_per_client" => checks::fork_per_client,
-        "07_close_parents_copy" => checks::close_parents_copy,
-        "08_sigchld_handler" => checks::sigchld_handler,
-        "09_restart_accept" => checks::restart_accept,
-        "10_reap_every_child" => checks::reap_every_child,
-        "11_client_connections" => checks::client_connections,
-        "12_nonblock_loop" => checks::nonblock_loop,
-        "13_epoll_edge" => checks::epoll_edge,
+        "04_wsgi_app" => checks::wsgi_app,
+        "05_read_and_answer" => checks::read_and_answer,
+        "06_sleep_after_answer" => checks::sleep_after_answer,
+        "07_fork_per_client" => checks::fork_per_client,
+        "08_close_parents_copy" => checks::close_parents_copy,
+        "09_sigchld_handler" => checks::sigchld_handler,
+        "10_restart_accept" => checks::restart_accept,
+        "11_reap_every_child" => checks::reap_every_child,
+        "12_client_connections" => checks::client_connections,
+        "13_nonblock_loop" => checks::nonblock_loop,
+        "15_epoll_edge" => checks::epoll_edge,
         "14_epoll_register" => checks::epoll_register,
-        "15_read_whole_head" => checks::read_whole_head,
+        "03_read_whole_head" => checks::read_whole_head,
         _ => return None,
     })
 }
@@ -129,8 +129,14 @@ mod tests {
     /// later exercise asks for. (A lesson of the exercise's own chapter
     /// does: the instructors' page says to hand the exercise out before the
     /// chapter's code walk.)
+    /// Exercises whose answer an earlier chapter shows on purpose, and the
+    /// words with which the instructors' page says so.
+    const REPEATS: &[(&str, &str)] = &[("05_read_and_answer", "05 is its warm-up")];
+
     #[test]
     fn no_starter_or_earlier_lesson_gives_a_later_answer_away() {
+        let instructors = fs::read_to_string(root().join("docs/src/instructors.md"))
+            .expect("the instructors' page");
         let stages: Vec<&str> = manifest()
             .stage
             .iter()
@@ -144,6 +150,13 @@ mod tests {
         };
         let mut leaks = Vec::new();
         for (index, later) in exercises().iter().enumerate() {
+            if let Some((_, said)) = REPEATS.iter().find(|(name, _)| *name == later.name) {
+                assert!(
+                    instructors.contains(said),
+                    "instructors.md must say {said:?}"
+                );
+                continue;
+            }
             let answer = answer(later);
             let mut sources: Vec<(String, PathBuf)> = exercises()[..index]
                 .iter()

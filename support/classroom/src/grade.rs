@@ -636,7 +636,7 @@ mod tests {
             seconds: 1.25,
         };
         Report {
-            exercises: vec!["01_socket_steps", "15_read_whole_head", "03_wsgi_app"],
+            exercises: vec!["01_socket_steps", "03_read_whole_head", "04_wsgi_app"],
             students: vec![
                 Student {
                     name: "ada".to_owned(),
@@ -646,7 +646,7 @@ mod tests {
                             "a request in two pieces was cut, \"GET\" & <more>".to_owned(),
                         )),
                         graded(Cell::NoBuild(
-                            "exercises/03_wsgi_app/src/main.rs:4:1: error: expected item"
+                            "exercises/04_wsgi_app/src/main.rs:4:1: error: expected item"
                                 .to_owned(),
                         )),
                     ],
@@ -686,19 +686,19 @@ mod tests {
         };
         // pass, fail, no build, untouched, missing, no time
         assert_eq!(row("01_socket_steps"), ["2", "0", "0", "1", "0", "0"]);
-        assert_eq!(row("15_read_whole_head"), ["1", "1", "0", "1", "0", "0"]);
-        assert_eq!(row("03_wsgi_app"), ["0", "0", "1", "0", "1", "1"]);
-        assert!(text.contains("01 15 03  passed"), "{text}");
+        assert_eq!(row("03_read_whole_head"), ["1", "1", "0", "1", "0", "0"]);
+        assert_eq!(row("04_wsgi_app"), ["0", "0", "1", "0", "1", "1"]);
+        assert!(text.contains("01 03 04  passed"), "{text}");
         assert!(text.contains("ada       P  F  B  1/3"), "{text}");
         assert!(text.contains("cy        -  -  T  0/3"), "{text}");
         let counts = text.find("01_socket_steps").expect("counts");
         let reasons = text
-            .find("15_read_whole_head fail: a request")
+            .find("03_read_whole_head fail: a request")
             .expect("reasons");
         assert!(counts < reasons, "the counts come first");
-        assert!(text.contains("  03_wsgi_app no build: exercises/03_wsgi_app/src/main.rs:4:1"));
+        assert!(text.contains("  04_wsgi_app no build: exercises/04_wsgi_app/src/main.rs:4:1"));
         assert!(
-            text.contains("cy: 0/3 pass\n  untouched: 01 15\n  no time: 03\n"),
+            text.contains("cy: 0/3 pass\n  untouched: 01 03\n  no time: 04\n"),
             "{text}"
         );
         assert!(
@@ -711,7 +711,7 @@ mod tests {
     fn the_csv_has_a_row_per_student_and_a_column_per_exercise_in_order() {
         assert_eq!(
             csv(&class()),
-            "student,passed,01_socket_steps,15_read_whole_head,03_wsgi_app\n\
+            "student,passed,01_socket_steps,03_read_whole_head,04_wsgi_app\n\
              ada,1,pass,fail,no build\n\
              \"bo, jr\",2,pass,pass,missing\n\
              cy,0,untouched,untouched,no time\n"
@@ -721,7 +721,7 @@ mod tests {
     #[test]
     fn the_json_has_every_outcome_with_its_reason() {
         let parsed: serde_json::Value = serde_json::from_str(&json(&class())).expect("JSON");
-        assert_eq!(parsed["exercises"][1], "15_read_whole_head");
+        assert_eq!(parsed["exercises"][1], "03_read_whole_head");
         let ada = &parsed["students"][0];
         assert_eq!(ada["student"], "ada");
         assert_eq!(ada["passed"], 1);
@@ -745,7 +745,7 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("<failure type=\"fail\" message=\"a request in two pieces was cut, &quot;GET&quot; &amp; &lt;more&gt;\"/>"), "{xml}");
-        assert!(xml.contains("<error type=\"no build\" message=\"exercises/03_wsgi_app/src/main.rs:4:1: error: expected item\"/>"), "{xml}");
+        assert!(xml.contains("<error type=\"no build\" message=\"exercises/04_wsgi_app/src/main.rs:4:1: error: expected item\"/>"), "{xml}");
         assert!(xml.contains("<testsuite name=\"bo, jr\""), "{xml}");
         assert!(
             xml.contains("<failure type=\"untouched\" message=\"the starter, untouched\"/>"),

@@ -720,25 +720,25 @@ mod tests {
 
     #[test]
     fn an_exercise_is_found_by_name_number_start_or_word() {
-        assert_eq!(found("08_sigchld_handler"), "08_sigchld_handler");
-        assert_eq!(found("exercises/08_sigchld_handler/"), "08_sigchld_handler");
-        assert_eq!(found("8"), "08_sigchld_handler");
-        assert_eq!(found("08"), "08_sigchld_handler");
+        assert_eq!(found("09_sigchld_handler"), "09_sigchld_handler");
+        assert_eq!(found("exercises/09_sigchld_handler/"), "09_sigchld_handler");
+        assert_eq!(found("9"), "09_sigchld_handler");
+        assert_eq!(found("09"), "09_sigchld_handler");
         assert_eq!(found("1"), "01_socket_steps");
-        assert_eq!(found("15"), "15_read_whole_head");
-        assert_eq!(found("08_sig"), "08_sigchld_handler");
-        assert_eq!(found("sigchld"), "08_sigchld_handler");
-        assert_eq!(found("SIGCHLD"), "08_sigchld_handler");
-        assert_eq!(found("reap"), "10_reap_every_child");
-        assert_eq!(found("nonblock"), "12_nonblock_loop");
-        assert_eq!(found("sigchld_h"), "08_sigchld_handler");
+        assert_eq!(found("3"), "03_read_whole_head");
+        assert_eq!(found("09_sig"), "09_sigchld_handler");
+        assert_eq!(found("sigchld"), "09_sigchld_handler");
+        assert_eq!(found("SIGCHLD"), "09_sigchld_handler");
+        assert_eq!(found("reap"), "11_reap_every_child");
+        assert_eq!(found("nonblock"), "13_nonblock_loop");
+        assert_eq!(found("sigchld_h"), "09_sigchld_handler");
     }
 
     #[test]
     fn an_ambiguous_or_unknown_name_says_what_it_could_be() {
         let epoll = found("epoll");
         assert!(
-            epoll.contains("14_epoll_register") && epoll.contains("13_epoll_edge"),
+            epoll.contains("14_epoll_register") && epoll.contains("15_epoll_edge"),
             "{epoll}"
         );
         assert!(
@@ -800,8 +800,8 @@ mod tests {
         assert_eq!(
             numbers,
             [
-                "01", "02", "15", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "14",
-                "13"
+                "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14",
+                "15"
             ]
         );
     }
@@ -817,18 +817,18 @@ mod tests {
 
     #[test]
     fn a_pass_counts_only_for_the_sources_it_checked() {
-        let text = "01_socket_steps pass 0000000000000001\n02_greet_by_name pass 0000000000000001\n15_read_whole_head fail 0000000000000001\n03_wsgi_app pass\n";
+        let text = "01_socket_steps pass 0000000000000001\n02_greet_by_name pass 0000000000000001\n03_read_whole_head fail 0000000000000001\n04_wsgi_app pass\n";
         // 02 was reset (or edited) since it passed: its hash is another now.
         let progress = progress(text, &[("02_greet_by_name", 7)]);
         assert_eq!(progress.state("01_socket_steps"), State::Done);
         assert_eq!(progress.state("02_greet_by_name"), State::Changed);
-        assert_eq!(progress.state("15_read_whole_head"), State::Failed);
+        assert_eq!(progress.state("03_read_whole_head"), State::Failed);
         assert_eq!(
-            progress.state("03_wsgi_app"),
+            progress.state("04_wsgi_app"),
             State::Done,
             "a file without hashes"
         );
-        assert_eq!(progress.state("04_read_and_answer"), State::NotChecked);
+        assert_eq!(progress.state("05_read_and_answer"), State::NotChecked);
         assert_eq!(
             progress.next_not_done().map(|e| e.name),
             Some("02_greet_by_name")
@@ -838,32 +838,32 @@ mod tests {
     #[test]
     fn next_is_the_next_not_done_in_order_after_the_current() {
         let text =
-            "01_socket_steps pass 0000000000000001\n04_read_and_answer pass 0000000000000001\n";
+            "01_socket_steps pass 0000000000000001\n05_read_and_answer pass 0000000000000001\n";
         let progress = progress(text, &[]);
         let next = |current| progress.next_after(Some(current)).map(|e| e.name);
-        assert_eq!(next("02_greet_by_name"), Some("15_read_whole_head"));
+        assert_eq!(next("02_greet_by_name"), Some("03_read_whole_head"));
         assert_eq!(
-            next("03_wsgi_app"),
-            Some("05_sleep_after_answer"),
-            "04 is done"
+            next("04_wsgi_app"),
+            Some("06_sleep_after_answer"),
+            "05 is done"
         );
-        assert_eq!(next("14_epoll_register"), Some("13_epoll_edge"));
+        assert_eq!(next("14_epoll_register"), Some("15_epoll_edge"));
         assert_eq!(
-            next("13_epoll_edge"),
+            next("15_epoll_edge"),
             Some("02_greet_by_name"),
             "round to the first skipped"
         );
         let all_but_one: String = exercises()
             .iter()
-            .filter(|e| e.name != "07_close_parents_copy")
+            .filter(|e| e.name != "08_close_parents_copy")
             .map(|e| format!("{} pass 0000000000000001\n", e.name))
             .collect();
         let progress = super::tests::progress(&all_but_one, &[]);
-        let after_seven = progress.next_after(Some("07_close_parents_copy"));
+        let after_seven = progress.next_after(Some("08_close_parents_copy"));
         assert!(after_seven.is_none(), "none but the current");
         assert_eq!(
             progress.next_after(Some("01_socket_steps")).map(|e| e.name),
-            Some("07_close_parents_copy")
+            Some("08_close_parents_copy")
         );
     }
 

@@ -86,7 +86,7 @@ pub struct Sleep {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exercise {
-    /// The folder under `exercises/`, e.g. `10_reap_every_child`.
+    /// The folder under `exercises/`, e.g. `11_reap_every_child`.
     pub name: String,
     /// What its check proves, in a few words.
     pub concept: String,

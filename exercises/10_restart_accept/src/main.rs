@@ -1,0 +1,122 @@
+//! Exercise 10_restart_accept (webserver3f): restart accept after EINTR.
+//!
+//! The statement is in README.md next to this folder's Cargo.toml; the
+//! check is `cargo ex check 10_restart_accept`. Everything but the part marked
+//! `EXERCISE` is webserver3f as the lesson wrote it.
+//!
+//! Try it by hand:
+//!
+//! ```text
+//! SLEEP_SECS=1 cargo run -p ex09_restart_accept
+//! curl http://localhost:8888/hello   # a second later the child exits: does the server survive?
+//! ```
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process;
+use std::thread;
+
+use anyhow::{Context, Result};
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
+use nix::errno::Errno;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::wait::wait;
+use nix::unistd::{fork, getpid, getppid, ForkResult};
+use socket2::{Domain, Socket, Type};
+
+/// The `backlog` of listen(2): how many connections the kernel keeps
+/// completed and waiting for `accept` while the server is busy.
+const REQUEST_QUEUE_SIZE: i32 = 5;
+
+const SLEEP_SECONDS: u64 = 3; // SLEEP_SECS=2 shortens it
+
+/// The SIGCHLD handler. It interrupts whatever the parent was doing, so it
+/// calls only async-signal-safe functions (no `println!`, no allocation) and
+/// keeps `errno` as it found it.
+extern "C" fn grim_reaper(_signal_number: i32) {
+    let saved_errno = Errno::last_raw();
+    if let Ok(status) = wait() {
+        common::print_child_status(status); // one write(2), nothing allocated
+    }
+    Errno::set_raw(saved_errno);
+}
+
+/// Reads the request, prints it and sends the greeting.
+///
+/// Like the Python, it reads once, at most 1024 bytes: enough for curl's
+/// request. A production server reads until the blank line that ends the
+/// request head, however many reads that takes, and limits its size.
+fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
+    let mut request = [0u8; 1024];
+    let received = client_connection
+        .read(&mut request)
+        .context("recv from client")?;
+    println!("Child PID: {}. Parent PID {}", getpid(), getppid());
+    // The bytes are whatever the client sent: print them lossily, so that a
+    // client sending bytes that are not UTF-8 cannot stop the server.
+    println!("{}", String::from_utf8_lossy(&request[..received]));
+    client_connection
+        .write_all(common::HTTP_RESPONSE)
+        .context("send to client")?;
+    thread::sleep(common::sleep_duration(SLEEP_SECONDS)); // so that the parent blocks in accept first
+    Ok(())
+}
+
+fn serve_forever() -> Result<()> {
+    let server_address = common::server_address()?;
+
+    let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
+    // Without SO_REUSEADDR, a restarted server could not bind its port
+    // while connections of the previous run linger in TIME_WAIT.
+    listen_socket
+        .set_reuse_address(true)
+        .context("setsockopt SO_REUSEADDR")?;
+    listen_socket
+        .bind(&server_address.into())
+        .with_context(|| format!("bind {server_address}"))?;
+    listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+    let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
+    println!("Serving HTTP on port {port} ...");
+    println!("Parent PID (PPID): {}\n", getpid());
+
+    let grim_reaper_action = SigAction::new(
+        SigHandler::Handler(grim_reaper),
+        // BUG ON PURPOSE: no SA_RESTART, so a blocked accept fails with EINTR
+        // when the handler returns (nix's signal() would set it, hiding the bug).
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: grim_reaper is async-signal-safe (see above) and shares no data.
+    unsafe { sigaction(Signal::SIGCHLD, &grim_reaper_action) }.context("sigaction SIGCHLD")?;
+
+    loop {
+        // socket2's accept returns EINTR to us, as C's does; std's would retry.
+        // EXERCISE: when a child exits, the SIGCHLD handler runs while the
+        // server is blocked here, and accept then fails with EINTR
+        // (io::ErrorKind::Interrupted): the server dies. Restart accept then.
+        let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
+        let mut client_connection = TcpStream::from(client_socket);
+        // SAFETY: the process has one thread, so the child is a consistent copy that may
+        // allocate and print (with threads, only async-signal-safe calls until exec).
+        match unsafe { fork() }.context("fork")? {
+            ForkResult::Child => {
+                drop(listen_socket); // close child copy
+                if let Err(err) = handle_request(&mut client_connection) {
+                    eprintln!("{err:#}");
+                }
+                drop(client_connection);
+                process::exit(0) // child exits here (Python's os._exit: no destructors, no flush)
+            }
+            ForkResult::Parent { .. } => {
+                // Close the parent's copy and loop over to accept. The
+                // connection stays open: the child still holds its copy.
+                drop(client_connection);
+            }
+        }
+    }
+}
+
+fn main() {
+    // --help, one-line errors and exit codes: the same for every stage.
+    common::run(env!("CARGO_BIN_NAME"), serve_forever);
+}

@@ -1,0 +1,111 @@
+//! WRONG ANSWER to 09_sigchld_handler: the handler calls wait() in a loop
+//! until it fails. After reaping the child that exited, wait blocks for the
+//! next one to exit: while any other child still serves a client, the
+//! server sits in its handler and accepts no one. (To reap in a loop, as
+//! exercise 11 does, each waitpid needs WNOHANG.)
+//! Must fail saying: "blocked in wait"
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process;
+
+use anyhow::{Context, Result};
+use common::println; // std's println!, except that a closed or full stdout cannot stop the server
+use nix::errno::Errno;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::wait::wait;
+use nix::unistd::{fork, getpid, getppid, ForkResult};
+use socket2::{Domain, Socket, Type};
+
+/// The `backlog` of listen(2): how many connections the kernel keeps
+/// completed and waiting for `accept` while the server is busy.
+const REQUEST_QUEUE_SIZE: i32 = 1024;
+
+/// The SIGCHLD handler. It interrupts whatever the parent was doing, so it
+/// calls only async-signal-safe functions (no `println!`, no allocation) and
+/// keeps `errno` as it found it.
+extern "C" fn grim_reaper(_signal_number: i32) {
+    let saved_errno = Errno::last_raw();
+    // The mistake: a blocking wait, again and again, until none is left.
+    while let Ok(status) = wait() {
+        common::print_child_status(status); // one write(2), nothing allocated
+    }
+    Errno::set_raw(saved_errno);
+}
+
+/// Reads the request, prints it and sends the greeting.
+///
+/// Like the Python, it reads once, at most 1024 bytes: enough for curl's
+/// request. A production server reads until the blank line that ends the
+/// request head, however many reads that takes, and limits its size.
+fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
+    let mut request = [0u8; 1024];
+    let received = client_connection
+        .read(&mut request)
+        .context("recv from client")?;
+    println!("Child PID: {}. Parent PID {}", getpid(), getppid());
+    // The bytes are whatever the client sent: print them lossily, so that a
+    // client sending bytes that are not UTF-8 cannot stop the server.
+    println!("{}", String::from_utf8_lossy(&request[..received]));
+    client_connection
+        .write_all(common::HTTP_RESPONSE)
+        .context("send to client")?;
+    Ok(())
+}
+
+fn serve_forever() -> Result<()> {
+    let server_address = common::server_address()?;
+
+    let listen_socket = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket")?;
+    // Without SO_REUSEADDR, a restarted server could not bind its port
+    // while connections of the previous run linger in TIME_WAIT.
+    listen_socket
+        .set_reuse_address(true)
+        .context("setsockopt SO_REUSEADDR")?;
+    listen_socket
+        .bind(&server_address.into())
+        .with_context(|| format!("bind {server_address}"))?;
+    listen_socket.listen(REQUEST_QUEUE_SIZE).context("listen")?;
+    let port = common::bound_port(&listen_socket)?; // PORT=0: the one the kernel chose
+    println!("Serving HTTP on port {port} ...");
+    println!("Parent PID (PPID): {}\n", getpid());
+
+    let grim_reaper_action = SigAction::new(
+        SigHandler::Handler(grim_reaper),
+        // SA_RESTART: the kernel restarts the accept the signal interrupts
+        // (without it, accept fails with EINTR and the server dies).
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: grim_reaper is async-signal-safe (see above) and shares no data.
+    unsafe { sigaction(Signal::SIGCHLD, &grim_reaper_action) }.context("sigaction SIGCHLD")?;
+
+    loop {
+        // Interrupted by SIGCHLD, this accept is restarted by the kernel
+        // (SA_RESTART); without it, socket2's would fail with EINTR, as C's does.
+        let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
+        let mut client_connection = TcpStream::from(client_socket);
+        // SAFETY: the process has one thread, so the child is a consistent copy that may
+        // allocate and print (with threads, only async-signal-safe calls until exec).
+        match unsafe { fork() }.context("fork")? {
+            ForkResult::Child => {
+                drop(listen_socket); // close child copy
+                if let Err(err) = handle_request(&mut client_connection) {
+                    eprintln!("{err:#}");
+                }
+                drop(client_connection);
+                process::exit(0) // child exits here (Python's os._exit: no destructors, no flush)
+            }
+            ForkResult::Parent { .. } => {
+                // Close the parent's copy and loop over to accept. The
+                // connection stays open: the child still holds its copy.
+                drop(client_connection);
+            }
+        }
+    }
+}
+
+fn main() {
+    // --help, one-line errors and exit codes: the same for every stage.
+    common::run(env!("CARGO_BIN_NAME"), serve_forever);
+}
