@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddrV4, TcpStream};
 
 use anyhow::{Context, Result};
-use common::println; // std's println!, except that a closed or full stdout cannot stop the server
+use common::{eprintln, println}; // std's, except that a closed or full log cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The `backlog` of listen(2), 1 as in the Python: how many completed
@@ -87,8 +87,10 @@ impl WebServer {
             .read(&mut request)
             .context("recv from client")?;
         // The bytes are whatever the client sent: print them lossily, so that
-        // a client sending bytes that are not UTF-8 cannot stop the server.
-        println!("{}", String::from_utf8_lossy(&request[..received]));
+        // a client sending bytes that are not UTF-8 cannot stop the server,
+        // and with control characters escaped, so that it cannot drive the
+        // terminal (the chapter says why).
+        println!("{}", common::printable(&request[..received]));
         client_connection
             .write_all(common::HTTP_RESPONSE)
             .context("send to client")?;

@@ -28,7 +28,7 @@ use std::time::SystemTime;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, ValueEnum};
-use common::println; // std's println!, except that a closed or full stdout cannot stop the server
+use common::{eprintln, println}; // std's, except that a closed or full log cannot stop the server
 use socket2::{Domain, Socket, Type};
 use wsgi_http::{Incoming, Request};
 

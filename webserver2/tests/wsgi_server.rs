@@ -52,6 +52,32 @@ fn keeps_answering_when_nobody_reads_its_log() {
 }
 
 #[test]
+fn keeps_answering_when_its_stderr_reader_goes_away() {
+    testkit::contract_cli_log::survives_a_closed_stderr_of(with_hello, 3);
+}
+
+#[test]
+fn keeps_answering_when_nobody_reads_its_stderr() {
+    testkit::contract_cli_log::survives_a_full_stderr_of(with_hello, 200);
+}
+
+#[test]
+fn keeps_answering_when_nobody_reads_its_terminal() {
+    testkit::contract_cli_log::survives_a_terminal_nobody_reads_of(with_hello, 400);
+}
+
+#[test]
+fn keeps_answering_when_its_terminal_reads_slowly() {
+    testkit::contract_cli_log::survives_a_slow_terminal_of(with_hello, 400);
+}
+
+#[test]
+fn shows_what_a_client_sent_with_control_characters_escaped() {
+    let server = contract::start_for_the_log(with_hello());
+    contract::escapes_what_clients_send(&server, true);
+}
+
+#[test]
 fn without_a_known_application_it_lists_them_and_exits_with_2() {
     for arguments in [&[][..], &["flask"][..]] {
         let mut process = Launch::new(BINARY).args(arguments).spawn();

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use anyhow::{Context, Result};
-use common::println; // std's println!, except that a closed or full stdout cannot stop the server
+use common::{eprintln, println}; // std's, except that a closed or full log cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The `backlog` of listen(2): how many connections the kernel keeps
@@ -31,8 +31,9 @@ fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
         .read(&mut request)
         .context("recv from client")?;
     // The bytes are whatever the client sent: print them lossily, so that a
-    // client sending bytes that are not UTF-8 cannot stop the server.
-    println!("{}", String::from_utf8_lossy(&request[..received]));
+    // client sending bytes that are not UTF-8 cannot stop the server, and
+    // with control characters escaped, so that it cannot drive the terminal.
+    println!("{}", common::printable(&request[..received]));
     client_connection
         .write_all(common::HTTP_RESPONSE)
         .context("send to client")?;

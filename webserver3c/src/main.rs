@@ -14,7 +14,7 @@ use std::process;
 use std::thread;
 
 use anyhow::{Context, Result};
-use common::println; // std's println!, except that a closed or full stdout cannot stop the server
+use common::{eprintln, println}; // std's, except that a closed or full log cannot stop the server
 use nix::unistd::{fork, getpid, getppid, ForkResult};
 use socket2::{Domain, Socket, Type};
 
@@ -37,8 +37,9 @@ fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
         .context("recv from client")?;
     println!("Child PID: {}. Parent PID {}", getpid(), getppid());
     // The bytes are whatever the client sent: print them lossily, so that a
-    // client sending bytes that are not UTF-8 cannot stop the server.
-    println!("{}", String::from_utf8_lossy(&request[..received]));
+    // client sending bytes that are not UTF-8 cannot stop the server, and
+    // with control characters escaped, so that it cannot drive the terminal.
+    println!("{}", common::printable(&request[..received]));
     client_connection
         .write_all(common::HTTP_RESPONSE)
         .context("send to client")?;

@@ -5,8 +5,12 @@
 //!
 //! * how a lesson starts and fails ([`run`]): `--help`, no other arguments,
 //!   one-line errors with a hint, exit codes 0, 1 and 2;
-//! * printing that never stops a server ([`println!`], [`SignalSafeLine`]):
-//!   a line is dropped, not blocked on, when nobody reads standard output;
+//! * printing that never stops a server ([`println!`], [`eprintln!`],
+//!   [`SignalSafeLine`]): a line is dropped, not blocked on, when nobody
+//!   reads standard output or standard error, be it a pipe or a terminal;
+//! * what a client sent, shown in a log with its control characters
+//!   escaped, so that it cannot drive the terminal ([`printable`],
+//!   [`printable_line`]);
 //! * the greeting every Part 3 stage sends ([`HTTP_RESPONSE`]);
 //! * the address the stages listen on, `'', 8888` in the Python ([`HOST`],
 //!   [`DEFAULT_PORT`], [`server_address`]), and the port the kernel really
@@ -28,10 +32,12 @@
 pub mod http_date;
 pub mod manifest;
 pub mod output;
+mod printable;
 pub mod request_head;
 mod stage;
 
 pub use output::{print_child_status, SignalSafeLine};
+pub use printable::{printable, printable_line, printable_line_cut};
 pub use stage::{exit_with_error, run};
 
 use std::env;

@@ -1,67 +1,219 @@
-//! Printing that never stops a server: [`println!`](crate::println) and
-//! [`SignalSafeLine`].
+//! Printing that never stops a server: [`println!`](crate::println),
+//! [`eprintln!`](crate::eprintln) and [`SignalSafeLine`].
 //!
-//! A server's log is standard output, and whoever reads it can go away
-//! (`server | head -1` closes the pipe after one line) or stop reading (a
-//! pipe holds 64 KiB; `server | sleep 1000` fills it). With std's
-//! `println!`, the first case panics ("failed printing to stdout: Broken
-//! pipe") and kills the server, and the second blocks the server inside
-//! `write(2)` until somebody reads: it stops answering. Both are wrong for a
-//! server, whose job is its clients, not its log.
+//! A server has two logs, standard output and standard error, and whoever
+//! reads either can go away (`server | head -1` closes the pipe after one
+//! line) or stop reading (a pipe holds 64 KiB; `server | sleep 1000` fills
+//! it; a terminal nobody reads, or that shows 100 bytes a second, fills
+//! too). With std's `println!` and `eprintln!`, the first case panics
+//! ("failed printing to stdout: Broken pipe") and kills the server, and the
+//! second blocks the server inside `write(2)` until somebody reads: it stops
+//! answering. Both are wrong for a server, whose job is its clients, not its
+//! log.
 //!
-//! So every lesson prints through this module. Each line goes out with one
-//! `write(2)`, and only when standard output can take it at once (`poll`
-//! with a zero timeout says so); otherwise the line is dropped and counted,
-//! and the next line that does get through is preceded by a note of how
-//! many were lost. (POLLOUT on a pipe promises room for one write of
-//! `PIPE_BUF` bytes, no more, so a longer line is cut to that.) A production server does the same in spirit: its log
-//! buffers or drops, and never blocks the loop that accepts clients.
+//! So every lesson prints through this module, under one rule for both
+//! logs: each line goes out whole, with one `write(2)`, only when the log
+//! can take all of it right now; otherwise it is dropped and counted, and
+//! the next line that does get through is preceded by a note of how many
+//! were lost. How "right now" is known depends on what the log is, which is
+//! looked at once ([`fstat`](nix::sys::stat::fstat)):
 //!
-//! One gap remains in the forking stages: parent and children share the
-//! pipe, so a child can fill it between the parent's `poll` and its
-//! `write`. The parent then blocks until the reader drains the pipe; the
-//! chapters on 3c–3g say so.
+//! * a pipe (or anything else): `poll` with a zero timeout. POLLOUT on a
+//!   pipe promises room for one write of `PIPE_BUF` bytes, so a line is cut
+//!   to that and then always fits;
+//! * a terminal: POLLOUT promises only "some room", and a line longer than
+//!   that room would leave the write waiting. Setting O_NONBLOCK on
+//!   descriptor 1 is not an option: that flag belongs to the open file
+//!   description, which the user's shell shares, and would find set. So
+//!   each line is written through a description of its own, opened
+//!   non-blocking for that line (`open("/proc/self/fd/1", O_WRONLY |
+//!   O_NONBLOCK)`) and closed after it: a full terminal answers EAGAIN
+//!   (the line is dropped) or takes part of the line; the rest is then lost,
+//!   and the next write first ends the cut line with a marker, [`CUT`];
+//! * a socket: `send` with MSG_DONTWAIT, non-blocking for that call only
+//!   (a part taken is marked the same way);
+//! * a regular file: a plain `write`, which does not wait for a reader.
+//!
+//! A production server does the same in spirit: its log buffers or drops,
+//! and never blocks the loop that accepts clients.
+//!
+//! One gap remains in the forking stages when a log is a pipe: parent and
+//! children share it, so a child can fill it between the parent's `poll`
+//! and its `write`. The parent then blocks until the reader drains the pipe;
+//! the chapters on 3c–3g say so.
 
+use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::num::NonZeroUsize;
-use std::os::fd::BorrowedFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
+use nix::sys::socket::{send, MsgFlags};
+use nix::sys::stat::{fstat, Mode, SFlag};
 use nix::sys::wait::WaitStatus;
 
-/// Lines dropped since the last line that got out. An atomic, because the
-/// signal handlers of 3e–3g print too, and an atomic is async-signal-safe
-/// where a lock is not. Used until [`share_dropped_count_with_children`]
-/// moves the count to memory that forked children share.
-static DROPPED: AtomicU64 = AtomicU64::new(0);
-
-/// The count in a page shared with every child forked after it was set up:
-/// in the forking stages the children print, and each would otherwise count
-/// its drops in its own copy of [`DROPPED`], lost when it exits.
-static SHARED_DROPPED: OnceLock<&'static AtomicU64> = OnceLock::new();
-
-/// Where lines dropped are counted: the shared page when there is one. A
-/// `OnceLock::get` is one atomic load, safe in a signal handler.
-fn dropped() -> &'static AtomicU64 {
-    SHARED_DROPPED.get().copied().unwrap_or(&DROPPED)
+/// One of the two logs a server writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Log {
+    /// Descriptor 1: what the lessons print.
+    Stdout,
+    /// Descriptor 2: the trouble of one client, a failed fork.
+    Stderr,
 }
 
-/// Moves the count of dropped lines into an anonymous `MAP_SHARED` page,
+/// What a log is counted in: lines dropped since the last line that got
+/// out, and whether the last write took only part of its line. Atomics,
+/// because the signal handlers of 3e–3g print too, and an atomic is
+/// async-signal-safe where a lock is not.
+#[derive(Default)]
+struct Tally {
+    dropped: AtomicU64,
+    cut: AtomicBool,
+}
+
+/// Both logs' tallies.
+#[derive(Default)]
+struct Tallies {
+    stdout: Tally,
+    stderr: Tally,
+}
+
+/// The tallies of this process, used until
+/// [`share_dropped_count_with_children`] moves them to memory that forked
+/// children share.
+static TALLIES: Tallies = Tallies {
+    stdout: Tally {
+        dropped: AtomicU64::new(0),
+        cut: AtomicBool::new(false),
+    },
+    stderr: Tally {
+        dropped: AtomicU64::new(0),
+        cut: AtomicBool::new(false),
+    },
+};
+
+/// The tallies in a page shared with every child forked after it was set
+/// up: in the forking stages the children print, and each would otherwise
+/// count its drops in its own copy of [`TALLIES`], lost when it exits.
+static SHARED_TALLIES: OnceLock<&'static Tallies> = OnceLock::new();
+
+/// What each log is, looked at once (see [`look_at_the_logs`]).
+static STDOUT_KIND: OnceLock<Kind> = OnceLock::new();
+static STDERR_KIND: OnceLock<Kind> = OnceLock::new();
+
+/// What a log's descriptor is, which says how to write to it without
+/// waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A terminal: written through a non-blocking description of its own.
+    Terminal,
+    /// A socket: `send` with MSG_DONTWAIT.
+    Socket,
+    /// A regular file: a plain `write`.
+    File,
+    /// A pipe, or anything else: `poll`, then `write`.
+    Polled,
+}
+
+/// Ends a line of which a terminal or a socket took only a part, before the
+/// next line: the rest of the cut line is lost.
+pub const CUT: &str = " [line cut: the log had no room for the rest]\n";
+
+impl Log {
+    fn fd(self) -> BorrowedFd<'static> {
+        // SAFETY: descriptors 1 and 2 are open for the whole life of the
+        // process (std's runtime opens /dev/null there before `main` if
+        // they were closed) and nothing here closes them; they are only
+        // borrowed for each call.
+        unsafe { BorrowedFd::borrow_raw(self as i32 + 1) }
+    }
+
+    /// The log's own path in /proc, to open a description of its own.
+    fn proc_path(self) -> &'static CStr {
+        match self {
+            Log::Stdout => c"/proc/self/fd/1",
+            Log::Stderr => c"/proc/self/fd/2",
+        }
+    }
+
+    /// Where the log's lines are counted: the shared page when there is
+    /// one. A `OnceLock::get` is one atomic load, safe in a signal handler.
+    fn tally(self) -> &'static Tally {
+        let tallies = SHARED_TALLIES.get().copied().unwrap_or(&TALLIES);
+        match self {
+            Log::Stdout => &tallies.stdout,
+            Log::Stderr => &tallies.stderr,
+        }
+    }
+
+    fn kind_cell(self) -> &'static OnceLock<Kind> {
+        match self {
+            Log::Stdout => &STDOUT_KIND,
+            Log::Stderr => &STDERR_KIND,
+        }
+    }
+
+    /// What the log is, as [`look_at_the_logs`] found it; if it has not
+    /// run, `Polled`, which is safe for any descriptor but a terminal's
+    /// "some room". Async-signal-safe: one atomic load.
+    fn kind(self) -> Kind {
+        self.kind_cell().get().copied().unwrap_or(Kind::Polled)
+    }
+
+    /// What the log says when lines were dropped.
+    fn name(self) -> &'static str {
+        match self {
+            Log::Stdout => "standard output",
+            Log::Stderr => "standard error",
+        }
+    }
+}
+
+/// Looks once at what standard output and standard error are (a terminal,
+/// a socket, a file, a pipe), which says how to write to each without
+/// waiting. Called at start by [`run`](crate::run), and by the first line
+/// printed; until then a signal handler's line is written as to a pipe.
+pub fn look_at_the_logs() {
+    for log in [Log::Stdout, Log::Stderr] {
+        log.kind_cell().get_or_init(|| kind_of(log.fd()));
+    }
+}
+
+fn kind_of(fd: BorrowedFd) -> Kind {
+    let Ok(status) = fstat(fd) else {
+        return Kind::Polled;
+    };
+    let format = SFlag::from_bits_truncate(status.st_mode) & SFlag::S_IFMT;
+    if format == SFlag::S_IFREG {
+        Kind::File
+    } else if format == SFlag::S_IFSOCK {
+        Kind::Socket
+    } else if format == SFlag::S_IFCHR && nix::unistd::isatty(fd).unwrap_or(false) {
+        Kind::Terminal
+    } else {
+        Kind::Polled
+    }
+}
+
+/// Moves the tallies of dropped lines into an anonymous `MAP_SHARED` page,
 /// which `fork` shares instead of copying, so that the note of dropped lines
 /// counts what every process of a forking server dropped. Called once, at
 /// start, by [`run`](crate::run); without it the count is per process.
 pub fn share_dropped_count_with_children() {
-    if SHARED_DROPPED.get().is_some() {
+    if SHARED_TALLIES.get().is_some() {
         return;
     }
-    let length = NonZeroUsize::new(std::mem::size_of::<AtomicU64>()).expect("not zero");
+    let length = NonZeroUsize::new(std::mem::size_of::<Tallies>()).expect("not zero");
     // SAFETY: a fresh anonymous mapping, not backed by any file, and never
     // unmapped: the pointer stays valid for the whole life of the process
     // (and of its forked children, which share the page). The kernel fills
-    // it with zeros, a valid AtomicU64 of 0, and mmap aligns it to a page.
+    // it with zeros, valid atomics of 0 and false, and mmap aligns it to a
+    // page.
     let Ok(page) = (unsafe {
         mmap_anonymous(
             None,
@@ -72,9 +224,9 @@ pub fn share_dropped_count_with_children() {
     }) else {
         return; // no shared page: each process counts its own
     };
-    // SAFETY: see above; AtomicU64 allows shared access from any process.
-    let counter: &'static AtomicU64 = unsafe { page.cast::<AtomicU64>().as_ref() };
-    let _ = SHARED_DROPPED.set(counter);
+    // SAFETY: see above; atomics allow shared access from any process.
+    let tallies: &'static Tallies = unsafe { page.cast::<Tallies>().as_ref() };
+    let _ = SHARED_TALLIES.set(tallies);
 }
 
 /// Like std's `println!`, for the lessons: the line is written with one
@@ -93,6 +245,22 @@ macro_rules! println {
     };
 }
 
+/// Like std's `eprintln!`, under [`println!`](crate::println)'s rule, for
+/// standard error: one `write(2)` of the whole line when standard error can
+/// take it now, else the line is dropped and counted; never a block, never
+/// a panic (std's panics when the reader of stderr is gone).
+///
+/// A lesson imports both with `use common::{eprintln, println};`.
+#[macro_export]
+macro_rules! eprintln {
+    () => {
+        $crate::output::eprint_line("")
+    };
+    ($($argument:tt)*) => {
+        $crate::output::eprint_line(&::std::format!($($argument)*))
+    };
+}
+
 /// The most one `write(2)` to a pipe takes whole, with no other writer's
 /// bytes in between and, once `poll` has said POLLOUT, without waiting for
 /// room: POSIX's `PIPE_BUF`, 4096 bytes on Linux. A longer write takes what
@@ -105,11 +273,21 @@ pub const PIPE_BUF: usize = 4096;
 /// A line longer than [`PIPE_BUF`] (newline included) is cut to fit, at a
 /// character boundary: written whole, it could block.
 pub fn print_line(text: &str) {
+    write_line(Log::Stdout, text);
+}
+
+/// [`print_line`] for standard error; see [`eprintln!`](crate::eprintln).
+pub fn eprint_line(text: &str) {
+    write_line(Log::Stderr, text);
+}
+
+fn write_line(log: Log, text: &str) {
+    look_at_the_logs();
     let text = cut_to_fit_a_pipe_write(text);
     let mut line = String::with_capacity(text.len() + 1);
     line.push_str(text);
     line.push('\n');
-    write_or_drop(line.as_bytes());
+    write_or_drop(log, line.as_bytes());
 }
 
 /// The longest start of `text` that, with a newline, is at most
@@ -122,37 +300,114 @@ fn cut_to_fit_a_pipe_write(text: &str) -> &str {
     &text[..end]
 }
 
-/// One `write(2)` of `bytes` (at most [`PIPE_BUF`]) to standard output if
-/// `poll` says it will not block, else a dropped line. Async-signal-safe:
-/// `poll` and `write` are, and nothing here allocates or locks.
-fn write_or_drop(bytes: &[u8]) {
-    // SAFETY: descriptor 1, standard output, is open for the whole life of
-    // the process (std's runtime opens /dev/null there before `main` if it
-    // was closed) and nothing here closes it; it is only borrowed for these
-    // calls.
-    let stdout = unsafe { BorrowedFd::borrow_raw(1) };
-    if !can_take_a_write_now(stdout) {
-        dropped().fetch_add(1, Ordering::Relaxed);
-        return;
+/// A log opened for one line: how to write to it without waiting.
+enum Target {
+    /// The log's descriptor, written as its [`Kind`] says.
+    Shared(BorrowedFd<'static>, Kind),
+    /// A non-blocking description of the terminal, of this line's own;
+    /// closed when dropped.
+    Own(OwnedFd),
+}
+
+impl Target {
+    fn open(log: Log) -> Target {
+        let kind = log.kind();
+        if kind == Kind::Terminal {
+            // O_NOCTTY: never become the process's controlling terminal.
+            let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+            if let Ok(own) = open(log.proc_path(), flags, Mode::empty()) {
+                return Target::Own(own);
+            }
+            // No /proc, no permission, no descriptor left: as a pipe.
+            return Target::Shared(log.fd(), Kind::Polled);
+        }
+        Target::Shared(log.fd(), kind)
     }
-    let lost = dropped().swap(0, Ordering::Relaxed);
+
+    /// One write of `bytes` that does not wait: how many were taken, or
+    /// EAGAIN when none could be now (or another error).
+    fn write_now(&self, bytes: &[u8]) -> Result<usize, Errno> {
+        match self {
+            Target::Own(own) => nix::unistd::write(own, bytes),
+            Target::Shared(fd, Kind::Socket) => send(
+                fd.as_raw_fd(),
+                bytes,
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+            ),
+            Target::Shared(fd, Kind::File) => nix::unistd::write(fd, bytes),
+            Target::Shared(fd, _) => {
+                if can_take_a_write_now(*fd) {
+                    nix::unistd::write(fd, bytes)
+                } else {
+                    Err(Errno::EAGAIN)
+                }
+            }
+        }
+    }
+
+    /// Writes `bytes` whole, or tells why not: `Cut` when only a part went
+    /// out (the line is then unfinished on the log).
+    fn write_whole(&self, bytes: &[u8]) -> Written {
+        match self.write_now(bytes) {
+            Ok(count) if count == bytes.len() => Written::Whole,
+            Ok(0) | Err(_) => Written::Not,
+            Ok(_) => Written::Cut,
+        }
+    }
+}
+
+/// What became of one write.
+#[derive(PartialEq, Eq)]
+enum Written {
+    Whole,
+    Cut,
+    Not,
+}
+
+/// Writes `bytes` (at most [`PIPE_BUF`]) to `log` whole if it can take
+/// them now, else counts a dropped line. Async-signal-safe: `open`, `poll`,
+/// `write`, `send` and `close` are, and nothing here allocates or locks.
+fn write_or_drop(log: Log, bytes: &[u8]) {
+    let tally = log.tally();
+    let target = Target::open(log);
+    // A line cut short on the log is ended first, so that this one starts
+    // on a line of its own.
+    if tally.cut.load(Ordering::Relaxed) {
+        if target.write_whole(CUT.as_bytes()) != Written::Whole {
+            tally.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        tally.cut.store(false, Ordering::Relaxed);
+    }
+    let lost = tally.dropped.swap(0, Ordering::Relaxed);
     if lost > 0 {
         let mut note = SignalSafeLine::new();
         let _ = writeln!(
             note,
-            "({lost} lines of log dropped: nobody was reading standard output)"
+            "({lost} lines of log dropped: nobody was reading {})",
+            log.name()
         );
-        let _ = nix::unistd::write(stdout, note.as_bytes());
-        // The note may have taken the last of the room POLLOUT promised.
-        if !can_take_a_write_now(stdout) {
-            dropped().fetch_add(1, Ordering::Relaxed);
-            return;
+        match target.write_whole(note.as_bytes()) {
+            Written::Whole => {}
+            Written::Cut => {
+                tally.cut.store(true, Ordering::Relaxed);
+                tally.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Written::Not => {
+                tally.dropped.fetch_add(lost + 1, Ordering::Relaxed);
+                return;
+            }
         }
     }
-    // A short or failed write (EPIPE: the reader is gone) loses this line;
-    // Rust ignores SIGPIPE, so the process lives on.
-    if nix::unistd::write(stdout, bytes).is_err() {
-        dropped().fetch_add(1, Ordering::Relaxed);
+    // A failed write (EAGAIN: no room now; EPIPE: the reader is gone) loses
+    // this line; Rust ignores SIGPIPE, so the process lives on.
+    match target.write_whole(bytes) {
+        Written::Whole => {}
+        Written::Cut => tally.cut.store(true, Ordering::Relaxed),
+        Written::Not => {
+            tally.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -236,7 +491,7 @@ impl SignalSafeLine {
         }
         self.buffer[self.length] = b'\n';
         self.length += 1;
-        write_or_drop(&self.buffer[..self.length]);
+        write_or_drop(Log::Stdout, &self.buffer[..self.length]);
     }
 }
 
@@ -265,6 +520,7 @@ mod tests {
     #[test]
     fn a_forked_child_counts_its_dropped_lines_where_the_parent_sees_them() {
         share_dropped_count_with_children();
+        let dropped = || &Log::Stdout.tally().dropped;
         let before = dropped().load(Ordering::SeqCst);
         // SAFETY: the child makes only async-signal-safe calls (an atomic
         // add and _exit), as a child of a multi-threaded process must.

@@ -5,7 +5,7 @@
 //! serve_forever)`, so nothing here ever shows up in a diff between stages.
 
 use std::env;
-use std::io;
+use std::io::{self, Write};
 use std::process;
 
 use anyhow::{Error, Result};
@@ -27,13 +27,14 @@ pub fn run(name: &str, serve: impl FnOnce() -> Result<()>) -> ! {
             print_help(name, lesson);
             process::exit(0);
         }
-        eprintln!(
+        say_before_exit(&format!(
             "{name}: unexpected argument {argument:?}; it takes none (settings come from \
              PORT and SLEEP_SECS; try --help)"
-        );
+        ));
         process::exit(2);
     }
     crate::output::share_dropped_count_with_children();
+    crate::output::look_at_the_logs();
     if let Err(err) = crate::check_sleep_secs() {
         exit_with_error(name, &err);
     }
@@ -46,8 +47,16 @@ pub fn run(name: &str, serve: impl FnOnce() -> Result<()>) -> ! {
 /// Prints `NAME: ERROR` on one line, with a hint for the errors learners
 /// meet most, and exits with code 1.
 pub fn exit_with_error(name: &str, err: &Error) -> ! {
-    eprintln!("{name}: {err:#}{}", hint(err));
+    say_before_exit(&format!("{name}: {err:#}{}", hint(err)));
     process::exit(1);
+}
+
+/// The last words of a lesson that exits: one line on stderr, in one
+/// plain `write`, whatever becomes of it. Unlike a server's log lines it
+/// may wait for a full pipe (the process is ending anyway), and unlike
+/// std's `eprintln!` it does not panic when nobody reads stderr.
+fn say_before_exit(line: &str) {
+    let _ = io::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
 /// A hint to add to an error line, or nothing.

@@ -20,7 +20,6 @@
 //! and `write`, as many as answering a small request, which matters when
 //! measuring the I/O model rather than the log.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use common::println;
@@ -62,7 +61,7 @@ impl Log {
         if !self.quiet {
             println!(
                 "{address}: {} -> {} {} ({} bytes)",
-                printable(request_line, MAX_LOGGED_REQUEST_LINE),
+                common::printable_line_cut(request_line, MAX_LOGGED_REQUEST_LINE),
                 response.status().code(),
                 response.status().reason(),
                 response.content_length()
@@ -89,52 +88,19 @@ impl Log {
     }
 }
 
-/// `text` with control characters escaped (`\u{1b}`) and cut to about
-/// `limit` bytes, at a character boundary.
-fn printable(text: &str, limit: usize) -> Cow<'_, str> {
-    if text.len() <= limit && !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut shown = String::with_capacity(limit + 3);
-    for character in text.chars() {
-        if shown.len() >= limit {
-            shown.push_str("...");
-            break;
-        }
-        if character.is_control() {
-            shown.extend(character.escape_default());
-        } else {
-            shown.push(character);
-        }
-    }
-    Cow::Owned(shown)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn request_lines_are_shown_without_control_characters() {
-        assert_eq!(printable("GET / HTTP/1.1", 200), "GET / HTTP/1.1");
-        assert_eq!(
-            printable("GET /\u{1b}[2J HTTP/1.1", 200),
-            "GET /\\u{1b}[2J HTTP/1.1"
-        );
-        assert!(!printable("\u{7f}\u{9b}\0", 200)
-            .chars()
-            .any(char::is_control));
-    }
-
-    #[test]
-    fn long_request_lines_are_cut() {
-        let long = format!("GET /{} HTTP/1.1", "张".repeat(3000));
-        let shown = printable(&long, MAX_LOGGED_REQUEST_LINE);
+    fn long_request_lines_are_cut_and_control_characters_escaped() {
+        let long = format!("GET /\u{1b}[2J{} HTTP/1.1", "张".repeat(3000));
+        let shown = common::printable_line_cut(&long, MAX_LOGGED_REQUEST_LINE);
         assert!(
             shown.len() <= MAX_LOGGED_REQUEST_LINE + 3 + 3,
             "{}",
             shown.len()
         );
-        assert!(shown.ends_with("..."));
+        assert!(shown.starts_with("GET /\\u{1b}[2J") && shown.ends_with("..."));
     }
 }

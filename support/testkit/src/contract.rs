@@ -84,6 +84,64 @@ pub fn prints_each_request_line(server: &Server) {
     server.wait_for_line("the second request", |line| line == "GET /second HTTP/1.1");
 }
 
+/// A request whose target holds what a terminal obeys: an escape sequence
+/// that retitles the window (OSC 0, ended by BEL), one that clears the
+/// screen, a carriage return that sends the cursor back to overwrite the
+/// line with a forged one, a backspace, and a C1 control (U+009B, CSI in
+/// one character). `HOSTILE` marks it in the log.
+pub const HOSTILE_REQUEST: &[u8] = b"GET /HOSTILE\x1b]0;retitled\x07\x1b[2J\rforged line\x08 \xc2\x9b31m HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+
+/// A server that prints what a client sent shows its control characters
+/// escaped (`\x1b`), so that a client cannot drive the terminal reading
+/// the log (move the cursor, retitle the window, forge log lines). The
+/// only control bytes on stdout and stderr are line ends, `\n` or `\r\n`.
+///
+/// `then_more` sends one plain request after the hostile one and waits for
+/// its line, by which time the hostile one's is out too; without it (a
+/// server that serves one client only), the test waits for the `HOSTILE`
+/// line itself, which such a server must print.
+pub fn escapes_what_clients_send(server: &Server, then_more: bool) {
+    // One read of the answer, not a read to end-of-file: webserver3d's
+    // parent keeps every connection open.
+    let mut stream = server.connect();
+    stream.write_all(HOSTILE_REQUEST).expect("send a request");
+    let _ = stream.read(&mut [0u8; 64]);
+    if then_more {
+        let mut stream = server.connect();
+        send_request(&mut stream, "/after-the-hostile-one");
+        let _ = stream.read(&mut [0u8; 64]);
+        server.wait_for_line("the plain request after the hostile one", |line| {
+            line.contains("/after-the-hostile-one")
+        });
+    } else {
+        server.wait_for_line("the hostile request", |line| line.contains("HOSTILE"));
+    }
+    for (log, text) in [("stdout", server.stdout()), ("stderr", server.stderr())] {
+        if let Some(at) = raw_control_character(text.as_bytes()) {
+            let around = &text.as_bytes()[at.saturating_sub(40)..(at + 40).min(text.len())];
+            panic!(
+                "a control character from the client, raw on {log} at byte {at}: {:?}",
+                String::from_utf8_lossy(around)
+            );
+        }
+    }
+}
+
+/// Where `bytes` hold a control character other than a line end (`\n`, or
+/// `\r` right before one): C0, DEL, or C1 (in UTF-8, `\xc2\x80` to
+/// `\xc2\x9f`).
+pub fn raw_control_character(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().enumerate().position(|(at, &byte)| {
+        let next = bytes.get(at + 1).copied();
+        match byte {
+            b'\n' => false,
+            b'\r' => next != Some(b'\n'),
+            0xc2 => next.is_some_and(|next| (0x80..=0x9f).contains(&next)),
+            _ => byte < 0x20 || byte == 0x7f,
+        }
+    })
+}
+
 /// Something a client does to a server that it should survive.
 type Misbehaviour = fn(&Server);
 
@@ -135,10 +193,19 @@ pub fn survives_hostile_clients(server: &Server) {
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
 }
 
+/// The server, its output drained, started as the log scenarios start it
+/// (from the repository root, `SLEEP_SECS=0`); its banner is any line that
+/// says `on port N`.
+pub fn start_for_the_log(launch: Launch) -> Server {
+    crate::contract_cli_log::in_the_repository(launch).start_with_banner("")
+}
+
 /// The contract of a server binary, as `#[test]`s: a bad `PORT` and an
 /// address in use each give a one-line error and exit code 1; `--help`
 /// exits 0 and an unknown argument 2; the server keeps answering when the
-/// reader of its stdout goes away or stops reading; with `sleeps`, a bad
+/// reader of its stdout or its stderr goes away or stops reading, and when
+/// its stdout is a terminal nobody reads or that reads slowly; it shows
+/// what a client sent with control characters escaped; with `sleeps`, a bad
 /// `SLEEP_SECS` is a one-line error too.
 ///
 /// ```text
@@ -166,6 +233,12 @@ macro_rules! server_contract_tests {
         fn keeps_answering_when_its_log_reader_goes_away() {
             $crate::contract_cli_log::survives_a_closed_stdout($binary, 1);
         }
+
+        #[test]
+        fn shows_what_a_client_sent_with_control_characters_escaped() {
+            let server = $crate::contract::start_for_the_log($crate::Launch::new($binary));
+            $crate::contract::escapes_what_clients_send(&server, false);
+        }
     };
     (@startup $binary:expr) => {
         #[test]
@@ -192,6 +265,32 @@ macro_rules! server_contract_tests {
         #[test]
         fn keeps_answering_when_nobody_reads_its_log() {
             $crate::contract_cli_log::survives_a_full_stdout($binary, 400);
+        }
+
+        #[test]
+        fn keeps_answering_when_its_stderr_reader_goes_away() {
+            $crate::contract_cli_log::survives_a_closed_stderr_of(|| $crate::Launch::new($binary), 3);
+        }
+
+        #[test]
+        fn keeps_answering_when_nobody_reads_its_stderr() {
+            $crate::contract_cli_log::survives_a_full_stderr_of(|| $crate::Launch::new($binary), 200);
+        }
+
+        #[test]
+        fn keeps_answering_when_nobody_reads_its_terminal() {
+            $crate::contract_cli_log::survives_a_terminal_nobody_reads_of(|| $crate::Launch::new($binary), 400);
+        }
+
+        #[test]
+        fn keeps_answering_when_its_terminal_reads_slowly() {
+            $crate::contract_cli_log::survives_a_slow_terminal_of(|| $crate::Launch::new($binary), 400);
+        }
+
+        #[test]
+        fn shows_what_a_client_sent_with_control_characters_escaped() {
+            let server = $crate::contract::start_for_the_log($crate::Launch::new($binary));
+            $crate::contract::escapes_what_clients_send(&server, true);
         }
     };
     (@sleep $binary:expr) => {

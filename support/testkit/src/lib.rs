@@ -20,7 +20,7 @@
 //! | [`contract`] | what every server binary promises, and [`server_contract_tests!`] |
 //! | `listeners` | servers for client tests: [`RecordingListener`], [`ScriptedListener`], [`RefusingPort`], [`UnacceptingListener`] |
 //! | [`static_server`] | the static servers' shared scenarios, and [`static_server_scenario_tests!`] |
-//! | `stdout_pipe` | [`StdoutPipe`]: a server's stdout held by the test itself |
+//! | `stdout_pipe` | [`LogPipe`]: a server's stdout or stderr, a pipe or a terminal held by the test itself |
 //! | `unprivileged` | [`Launch::unprivileged_with_process_limit`]: `ulimit -u` as the user nobody |
 //! | `contract_cli_log` | `--help`, unknown arguments, and a log reader that leaves or stops reading |
 //! | `temp_dir` | [`TempDir`], on `tempfile` |
@@ -56,6 +56,6 @@ pub use process::{parse_banner, Launch, Process, Server};
 pub use procs::{children_of, cpu_time, process_state, resident_memory, ProcessState};
 pub use resources::raise_open_file_limit;
 pub use run::within;
-pub use stdout_pipe::StdoutPipe;
+pub use stdout_pipe::{LogPipe, StdoutPipe};
 pub use temp_dir::TempDir;
 pub use wait::{eventually, PATIENCE};

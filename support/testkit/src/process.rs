@@ -121,7 +121,14 @@ impl Launch {
     /// HTTP, whose banner says something else (`Listening on port N ...`).
     /// An empty prefix takes any line with `on port N`.
     pub fn start_with_banner(self, prefix: &str) -> Server {
-        let mut process = self.spawn();
+        Server::after_banner(self.spawn(), prefix)
+    }
+}
+
+impl Server {
+    /// The server `process` is, once its first line of stdout, drained as
+    /// it comes, is a banner `{prefix}N ...`.
+    pub(crate) fn after_banner(mut process: Process, prefix: &str) -> Server {
         let banner = eventually(PATIENCE, "the server's first line", || {
             if let Some(first) = process.stdout_lines().into_iter().next() {
                 return Some(first);

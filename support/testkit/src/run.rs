@@ -19,7 +19,7 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -39,6 +39,12 @@ pub enum Output {
     /// stdout is a pipe the caller takes with [`Running::take_stdout`] and
     /// reads (or not) itself; stderr is drained.
     StdoutHeld,
+    /// stderr is a pipe the caller takes with [`Running::take_stderr`];
+    /// stdout is drained.
+    StderrHeld,
+    /// stdout is what the caller set on the command (a terminal, say), and
+    /// is not read here; stderr is drained.
+    StdoutGiven,
 }
 
 /// Limits and identity set in the child between fork and exec.
@@ -70,6 +76,8 @@ pub struct Running {
     stderr: Collected,
     /// stdout's pipe while the caller has not taken it ([`Output::StdoutHeld`]).
     held_stdout: Option<ChildStdout>,
+    /// stderr's pipe while the caller has not taken it ([`Output::StderrHeld`]).
+    held_stderr: Option<ChildStderr>,
     /// Its exit status, once reaped.
     status: Option<ExitStatus>,
 }
@@ -81,8 +89,11 @@ impl Running {
         command.stdin(Stdio::null()).process_group(0);
         let mut merged_reader = None;
         match output {
-            Output::Separate | Output::StdoutHeld => {
+            Output::Separate | Output::StdoutHeld | Output::StderrHeld => {
                 command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+            Output::StdoutGiven => {
+                command.stderr(Stdio::piped());
             }
             Output::Merged => {
                 let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -127,7 +138,12 @@ impl Running {
         let (stdout, held_stdout) = match (output, merged_reader) {
             (Output::Merged, Some(reader)) => (Collected::drain(reader), None),
             (Output::StdoutHeld, _) => (Collected::finished(), child.stdout.take()),
+            (Output::StdoutGiven, _) => (Collected::finished(), None),
             _ => (Collected::drain(child.stdout.take().expect("piped")), None),
+        };
+        let held_stderr = match output {
+            Output::StderrHeld => child.stderr.take(),
+            _ => None,
         };
         let stderr = match child.stderr.take() {
             Some(pipe) if output != Output::Merged => Collected::drain(pipe),
@@ -139,6 +155,7 @@ impl Running {
             stdout,
             stderr,
             held_stdout,
+            held_stderr,
             status: None,
         })
     }
@@ -170,6 +187,11 @@ impl Running {
     /// stdout's pipe, once, with [`Output::StdoutHeld`].
     pub fn take_stdout(&mut self) -> Option<ChildStdout> {
         self.held_stdout.take()
+    }
+
+    /// stderr's pipe, once, with [`Output::StderrHeld`].
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.held_stderr.take()
     }
 
     /// Waits until `done` holds for the lines so far; false after `timeout`.

@@ -218,7 +218,7 @@ pub fn print_request(request: &Request) {
 /// its size.
 pub fn print_message(direction: char, head: &str, body: &[u8]) {
     for line in head.lines() {
-        println!("{direction} {line}");
+        println!("{direction} {}", common::printable_line(line));
     }
     println!("{direction}");
     let text = std::str::from_utf8(body).ok().filter(|text| {
@@ -228,7 +228,9 @@ pub fn print_message(direction: char, head: &str, body: &[u8]) {
                 .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     });
     match text {
-        Some(text) => text.lines().for_each(|line| println!("{direction} {line}")),
+        Some(text) => text
+            .lines()
+            .for_each(|line| println!("{direction} {}", common::printable_line(line))),
         None if body.is_empty() => {}
         None => println!("{direction} [{} bytes of body]", body.len()),
     }

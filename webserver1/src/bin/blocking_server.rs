@@ -38,7 +38,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use common::println; // std's println!, except that a closed or full stdout cannot stop the server
+use common::{eprintln, println}; // std's, except that a closed or full log cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The chapter's port. `PORT` overrides it, as for every server here.
@@ -78,10 +78,11 @@ fn handle_request(client_connection: &mut TcpStream, work: Duration) -> Result<(
     let received = client_connection
         .read(&mut request)
         .context("recv from client")?;
-    // Debug formatting quotes the text and escapes control characters, so
+    // Quoted, on one line, with control characters escaped, so that
     // whatever a client sends cannot drive the terminal the log goes to.
     let message = String::from_utf8_lossy(&request[..received]);
-    println!("Server recv from {client_address}: {message:?}");
+    let message = common::printable_line(&message);
+    println!("Server recv from {client_address}: \"{message}\"");
     thread::sleep(work);
     client_connection
         .write_all(SERVER_MESSAGE)

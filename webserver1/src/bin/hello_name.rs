@@ -51,8 +51,8 @@ use std::io::Write;
 use std::net::TcpStream;
 
 use anyhow::{Context, Result};
-use common::println; // std's println!, except that a closed or full stdout cannot stop the server
 use common::request_head::{self, Incoming, RequestHead};
+use common::{eprintln, println}; // std's, except that a closed or full log cannot stop the server
 use socket2::{Domain, Socket, Type};
 
 /// The `backlog` of listen(2), 1 as in the chapter's script.
@@ -148,10 +148,11 @@ fn handle_request(client_connection: &mut TcpStream) -> Result<()> {
                 Answer::refusal(error.status(), error.reason()),
             ),
         };
-    // Debug formatting quotes the line and escapes control characters, so
-    // that a hostile request cannot drive the terminal the log goes to.
+    // Quoted, with control characters escaped, so that a hostile request
+    // cannot drive the terminal the log goes to.
     println!(
-        "request received: {request_line:?}, answered {}",
+        "request received: \"{}\", answered {}",
+        common::printable_line(&request_line),
         answer.status
     );
     let head_only = request_line.starts_with("HEAD ");
