@@ -98,6 +98,20 @@ pub fn tasks_of_user(uid: u32) -> u64 {
         .sum()
 }
 
+/// How many of the user `uid`'s processes are zombies: exited, and not yet
+/// reaped by their parent (an orphan's parent is init, which reaps it when
+/// it gets to it).
+pub fn zombies_of_user(uid: u32) -> usize {
+    all_processes()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|process| process.uid().ok() == Some(uid))
+        .filter_map(|process| process.stat().ok())
+        .filter(|stat| stat.state == 'Z')
+        .count()
+}
+
 /// Whether a TCP socket listens on `port` (IPv4).
 pub fn listening(port: u16) -> bool {
     !listening_addresses(port).is_empty()

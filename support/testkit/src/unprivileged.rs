@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use nix::unistd::{Uid, User};
 
-use crate::procs::tasks_of_user;
+use crate::procs::{tasks_of_user, zombies_of_user};
 use crate::{Launch, TempDir};
 
 impl Launch {
@@ -52,7 +52,13 @@ impl Launch {
         // RLIMIT_NPROC counts every task of the user: what nobody runs
         // already, plus the server and its children. Set while still root
         // (see `Running::start`), then the user.
-        self.limits.processes = Some(tasks_of_user(nobody.uid.as_raw()) + processes);
+        // Zombies count too, until reaped: the children of a server an
+        // earlier test killed are orphans that init reaps when it gets to
+        // them. Counted now, they would leave this server their slots once
+        // gone, and its forks would fail later than the test expects.
+        let uid = nobody.uid.as_raw();
+        crate::within(crate::PATIENCE, || (zombies_of_user(uid) == 0).then_some(()));
+        self.limits.processes = Some(tasks_of_user(uid) + processes);
         self.limits.user = Some((nobody.uid, nobody.gid));
         Some(self)
     }
