@@ -57,7 +57,9 @@ impl Launch {
         // them. Counted now, they would leave this server their slots once
         // gone, and its forks would fail later than the test expects.
         let uid = nobody.uid.as_raw();
-        crate::within(crate::PATIENCE, || (zombies_of_user(uid) == 0).then_some(()));
+        crate::within(crate::PATIENCE, || {
+            (zombies_of_user(uid) == 0).then_some(())
+        });
         self.limits.processes = Some(tasks_of_user(uid) + processes);
         self.limits.user = Some((nobody.uid, nobody.gid));
         Some(self)
