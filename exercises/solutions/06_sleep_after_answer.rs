@@ -7,7 +7,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! SLEEP_SECS=10 cargo run -p ex05_sleep_after_answer
+//! SLEEP_SECS=10 cargo run -p ex06_sleep_after_answer
 //! curl http://localhost:8888/hello   # in two terminals at once: the second waits
 //! ```
 

@@ -7,7 +7,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! SLEEP_SECS=10 cargo run -p ex06_fork_per_client
+//! SLEEP_SECS=10 cargo run -p ex07_fork_per_client
 //! curl localhost:8888/hello & curl localhost:8888/hello &   # both answered at once
 //! ```
 

@@ -9,7 +9,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex08_sigchld_handler
+//! cargo run -p ex09_sigchld_handler
 //! curl http://localhost:8888/hello; ps -o pid,stat,cmd --ppid $(pgrep -o ex09)   # a zombie? (-o: the server)
 //! ```
 

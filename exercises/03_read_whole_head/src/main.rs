@@ -8,7 +8,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex15_read_whole_head
+//! cargo run -p ex03_read_whole_head
 //! curl http://localhost:8888/Alice                 # Hello, Alice!
 //! curl -i http://localhost:8888/%1B%5B31mred       # 400 Bad Request
 //! ```

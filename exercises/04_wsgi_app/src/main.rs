@@ -8,7 +8,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex03_wsgi_app
+//! cargo run -p ex04_wsgi_app
 //! curl -i http://localhost:8888/Alice     # Hello, Alice! (visit number 1)
 //! curl -i -X POST http://localhost:8888/  # 405
 //! ```

@@ -7,7 +7,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex04_read_and_answer
+//! cargo run -p ex05_read_and_answer
 //! curl -v http://localhost:8888/hello
 //! ```
 

@@ -7,7 +7,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex07_close_parents_copy
+//! cargo run -p ex08_close_parents_copy
 //! curl http://localhost:8888/hello   # the greeting, then it hangs: Ctrl-C
 //! ```
 

@@ -7,7 +7,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! SLEEP_SECS=1 cargo run -p ex09_restart_accept
+//! SLEEP_SECS=1 cargo run -p ex10_restart_accept
 //! curl http://localhost:8888/hello   # a second later the child exits: does the server survive?
 //! ```
 

@@ -7,7 +7,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex10_reap_every_child
+//! cargo run -p ex11_reap_every_child
 //! cargo run -p client3 -- --max-clients=128 --max-conns=1   # then: ps --ppid $(pgrep -o ex11) | grep -c defunct
 //! ```
 

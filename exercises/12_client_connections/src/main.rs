@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! cargo run -p webserver3g                     # in one terminal
-//! cargo run -p ex11_client_connections -- --max-clients=2 --max-conns=3
+//! cargo run -p ex12_client_connections -- --max-clients=2 --max-conns=3
 //! ```
 
 use std::io::Write;
@@ -90,7 +90,7 @@ fn run() -> Result<()> {
 
 fn main() {
     if let Err(err) = run() {
-        eprintln!("ex11_client_connections: {err:#}");
+        eprintln!("ex12_client_connections: {err:#}");
         process::exit(1);
     }
 }

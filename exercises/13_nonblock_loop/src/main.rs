@@ -8,7 +8,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex12_nonblock_loop    # port 7899
+//! cargo run -p ex13_nonblock_loop    # port 7899
 //! nc localhost 7899                    # in two terminals: type lines in each
 //! ```
 

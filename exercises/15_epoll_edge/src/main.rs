@@ -8,7 +8,7 @@
 //! Try it by hand:
 //!
 //! ```text
-//! cargo run -p ex13_epoll_edge        # port 7788
+//! cargo run -p ex15_epoll_edge        # port 7788
 //! nc localhost 7788                    # type lines; Ctrl-D to close
 //! ```
 

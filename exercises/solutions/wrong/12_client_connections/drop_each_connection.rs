@@ -86,7 +86,7 @@ fn run() -> Result<()> {
 
 fn main() {
     if let Err(err) = run() {
-        eprintln!("ex11_client_connections: {err:#}");
+        eprintln!("ex12_client_connections: {err:#}");
         process::exit(1);
     }
 }
