@@ -553,8 +553,8 @@ fn reset(name: &str) -> Result<bool> {
     if !status.success() {
         bail!("git checkout -- {source} failed");
     }
-    let hash = source_hash(&workspace.exercise_dir(exercise).join("src"));
-    Progress::load(&workspace).record(exercise.name, false, hash);
+    // Its progress stays as it was: a pass recorded for other sources shows
+    // as "changed since it passed" (not done), a failure as failed.
     println!("{source} is back to its last committed version (the starter, unless you committed your work).");
     Ok(true)
 }
