@@ -796,6 +796,11 @@ pub fn sigchld_handler(probe: &Probe) -> Result<(), String> {
             "after the second client's child was reaped, the slow client's child still running, a third client was not answered ({err}): is your handler blocked in wait, waiting for a child that has not exited? One wait per SIGCHLD is enough here"
         )
     })?;
+    // Its child is reaped before the slow client's is let go: two children
+    // exiting together make one SIGCHLD, and one wait per signal (the
+    // lesson's handler) would leave one of them a zombie: exercise 11.
+    let third = child_of_line(&server, 3)?;
+    reaped_with_status(&server, third, "the third client's child")?;
     probe.step("and a third client too, the slow client's child still running");
     send(&mut slow, &get_request("/hello"))?;
     read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
