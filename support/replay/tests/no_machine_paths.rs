@@ -35,7 +35,7 @@ fn no_committed_file_names_a_path_of_the_machine_it_was_made_on() {
         }
     };
     // An absolute path starts the word (after a space, a quote or the line's
-    // start), so that `up/root/..` is not one.
+    // start), so that a relative `x/tmp/y` is not one.
     let machine_path = Regex::new(&format!(
         r"(^|[^\w./~-])/({})/",
         MACHINE_DIRECTORIES.join("|")

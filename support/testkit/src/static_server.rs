@@ -532,7 +532,7 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
     const SECRET: &str = "the secret outside the root";
     let outside = TempDir::new("outside");
     let secret = outside.write("secret.txt", SECRET);
-    let root = outside.path().join("root");
+    let root = outside.path().join("site");
     fs::create_dir(&root).unwrap();
     fs::write(root.join("index.html"), "inside").unwrap();
     std::os::unix::fs::symlink(&secret, root.join("escape.txt")).unwrap();
@@ -568,7 +568,7 @@ pub fn never_serves_a_file_outside_the_root(binary: &str, extra: &[&str]) {
         "http://localhost/../secret.txt",
         "/escape.txt",
         "/up/secret.txt",
-        "/up/root/../secret.txt",
+        "/up/site/../secret.txt",
         absolute,
         &rooted,
         &dotted,
