@@ -36,3 +36,23 @@ fn polls_every_socket_and_prints_what_each_client_sent() {
         line == format!("--- {address} closed; closing it too ---")
     });
 }
+
+#[test]
+fn shows_a_clients_control_characters_escaped() {
+    let server = Launch::new(env!("CARGO_BIN_EXE_nonblock_model"))
+        .env("SLEEP_SECS", "0.01")
+        .start_with_banner("Listening on port ");
+    let mut client = server.connect();
+    // Clear the screen, retitle the window, ring the bell: a terminal would
+    // obey each if the model printed them as they came.
+    client.write_all(b"\x1b[2J\x1b]0;owned\x07hi").unwrap();
+    let line = server.wait_for_line("the client's bytes", |line| line.contains(" bytes: "));
+    assert!(
+        !testkit::has_control_characters(line.as_bytes()),
+        "{line:?}"
+    );
+    assert!(
+        line.ends_with(r"\u{1b}[2J\u{1b}]0;owned\u{7}hi"),
+        "{line:?}"
+    );
+}

@@ -143,7 +143,7 @@ fn read_until_would_block(client: &mut Client, buffer: &mut [u8]) -> bool {
             Ok(count) => println!(
                 "recv from {} ({count} bytes): {}",
                 client.address,
-                String::from_utf8_lossy(&buffer[..count]).trim_end()
+                common::printable(&buffer[..count]).trim_end()
             ),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return true,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}

@@ -96,7 +96,7 @@ fn run() -> Result<()> {
                 println!(
                     "--- {} sent {count} bytes: {}",
                     client.address,
-                    String::from_utf8_lossy(&buffer[..count]).trim_end()
+                    common::printable(&buffer[..count]).trim_end()
                 );
                 true
             }
