@@ -249,15 +249,14 @@ fn grade_one(
     let started = Instant::now();
     let left = deadline.saturating_duration_since(started);
     let starter = source.exercise_dir(exercise).join("src");
-    let mut copied = Ok(());
+    // A folder that cannot be copied (an unreadable file) fails this one
+    // cell, with the reason; the rest of the class is still graded.
     let cell = classify(theirs, &starter, left, || {
-        copied = copy.put_student(exercise, theirs);
-        if copied.is_err() {
-            return Outcome::Fail("could not copy the student's src/".to_owned());
+        match copy.put_student(exercise, theirs) {
+            Ok(()) => build_and_check(copy, exercise, false, Some(left)),
+            Err(err) => Outcome::Fail(format!("could not copy the student's src/: {err:#}")),
         }
-        build_and_check(copy, exercise, false, Some(left))
     });
-    copied?;
     let seconds = if matches!(cell, Cell::Pass | Cell::Fail(_) | Cell::NoBuild(_)) {
         started.elapsed().as_secs_f32()
     } else {

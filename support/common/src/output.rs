@@ -307,6 +307,9 @@ enum Target {
     /// A non-blocking description of the terminal, of this line's own;
     /// closed when dropped.
     Own(OwnedFd),
+    /// A terminal this line cannot be written to without a risk of waiting:
+    /// no descriptor was left to open a description of its own.
+    Unwritable,
 }
 
 impl Target {
@@ -315,11 +318,16 @@ impl Target {
         if kind == Kind::Terminal {
             // O_NOCTTY: never become the process's controlling terminal.
             let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-            if let Ok(own) = open(log.proc_path(), flags, Mode::empty()) {
-                return Target::Own(own);
-            }
-            // No /proc, no permission, no descriptor left: as a pipe.
-            return Target::Shared(log.fd(), Kind::Polled);
+            return match open(log.proc_path(), flags, Mode::empty()) {
+                Ok(own) => Target::Own(own),
+                // Out of descriptors (the static servers meet it under
+                // load): a terminal's POLLOUT promises less room than a
+                // line may need, so the line is dropped, not risked.
+                Err(Errno::EMFILE | Errno::ENFILE) => Target::Unwritable,
+                // No /proc, or no permission: as a pipe, or the log would
+                // stay empty for good.
+                Err(_) => Target::Shared(log.fd(), Kind::Polled),
+            };
         }
         Target::Shared(log.fd(), kind)
     }
@@ -328,6 +336,7 @@ impl Target {
     /// EAGAIN when none could be now (or another error).
     fn write_now(&self, bytes: &[u8]) -> Result<usize, Errno> {
         match self {
+            Target::Unwritable => Err(Errno::EAGAIN),
             Target::Own(own) => nix::unistd::write(own, bytes),
             Target::Shared(fd, Kind::Socket) => send(
                 fd.as_raw_fd(),
@@ -390,8 +399,9 @@ fn write_or_drop(log: Log, bytes: &[u8]) {
         match target.write_whole(note.as_bytes()) {
             Written::Whole => {}
             Written::Cut => {
+                // The note is cut: the count it carried is not told yet.
                 tally.cut.store(true, Ordering::Relaxed);
-                tally.dropped.fetch_add(1, Ordering::Relaxed);
+                tally.dropped.fetch_add(lost + 1, Ordering::Relaxed);
                 return;
             }
             Written::Not => {
