@@ -5,7 +5,8 @@ use clap::ValueEnum;
 use nix::sys::epoll::EpollFlags;
 
 /// `--trigger`: how epoll reports a ready socket, once when it becomes ready
-/// (edge, EPOLLET) or for as long as it stays ready (level, the default).
+/// (edge, EPOLLET) or for as long as it stays ready (level, epoll's own
+/// default; this server's is edge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Trigger {
     Edge,

@@ -33,8 +33,7 @@ impl Exercise {
 }
 
 /// Every exercise, in the order to hand them out: stages.toml's, which is
-/// the book's (15 comes after 02, 14 before 13; the numbers name, they do
-/// not order). What each is and its minutes come from stages.toml, its
+/// the book's and the order of their numbers. What each is and its minutes come from stages.toml, its
 /// check from [`check_of`].
 pub fn exercises() -> &'static [Exercise] {
     static EXERCISES: OnceLock<Vec<Exercise>> = OnceLock::new();

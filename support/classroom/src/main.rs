@@ -418,7 +418,7 @@ fn list() -> Result<bool> {
         None => println!("Every exercise passes. Well done."),
     }
     println!("Verbs: list, check [NAME|--all], hint [NAME] [--more], watch, reset NAME (cargo ex --help).");
-    println!("NAME: the whole name, its number (8) or a word of it (sigchld).");
+    println!("NAME: the whole name, its number (9) or a word of it (sigchld).");
     Ok(true)
 }
 
@@ -555,7 +555,7 @@ fn reset(name: &str) -> Result<bool> {
     }
     // Its progress stays as it was: a pass recorded for other sources shows
     // as "changed since it passed" (not done), a failure as failed.
-    println!("{source} is back to its last committed version (the starter, unless you committed your work).");
+    println!("{source}: its files are back to their last committed version (the starter, unless you committed your work); files you added are left as they are.");
     Ok(true)
 }
 

@@ -8,7 +8,9 @@
 //! with another, and some terminals obey C1 controls (U+009B is a whole
 //! `ESC [`) or answer queries by typing into the shell. A request is
 //! whatever a client chose to send, so printed raw it lets any client
-//! drive the terminal of whoever watches the log, and forge log lines.
+//! drive the terminal of whoever watches the log. (Line ends stay, so a
+//! request prints as its lines; one of them may still look like a line of
+//! the server's own.)
 //! Escaped, those bytes show as text (`\u{1b}[2J`), as Rust's
 //! `char::escape_default` writes them, and do nothing.
 

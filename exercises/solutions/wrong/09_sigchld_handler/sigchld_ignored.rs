@@ -64,8 +64,8 @@ fn serve_forever() -> Result<()> {
     unsafe { sigaction(Signal::SIGCHLD, &ignore) }.context("sigaction SIGCHLD")?;
 
     loop {
-        // Interrupted by SIGCHLD, this accept is restarted by the kernel
-        // (SA_RESTART); without it, socket2's would fail with EINTR, as C's does.
+        // No handler runs here (SIGCHLD ignored, or left to its default), so
+        // no signal interrupts this accept.
         let (client_socket, _client_address) = listen_socket.accept().context("accept")?;
         let mut client_connection = TcpStream::from(client_socket);
         // SAFETY: the process has one thread, so the child is a consistent copy that may

@@ -60,8 +60,7 @@ fn serve_forever() -> Result<()> {
     // The mistake: ignore SIGCHLD, so that the kernel reaps the children.
     let grim_reaper_action = SigAction::new(
         SigHandler::SigIgn,
-        // Still no SA_RESTART: a blocked accept fails with EINTR when the
-        // handler returns, and the loop below restarts it by hand.
+        // No handler runs, so no signal interrupts accept.
         SaFlags::empty(),
         SigSet::empty(),
     );
