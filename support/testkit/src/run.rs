@@ -18,7 +18,7 @@
 //! `process_group(0)` and `pre_exec` does the rest.
 
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{kill, killpg, SigSet, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{setgid, setgroups, setuid, Gid, Pid, Uid};
 
 /// Where a program's stdout and stderr go.
@@ -202,7 +203,17 @@ impl Running {
     /// The exit status, if the program has exited (it is then reaped).
     pub fn try_status(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
+            // WNOWAIT: look without reaping. The leader stays a zombie, so
+            // its PID, the group's id, cannot go to another process until
+            // Drop has killed the group and reaped it.
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+            self.status = match waitid(Id::Pid(Pid::from_raw(self.pid())), flags) {
+                Ok(WaitStatus::Exited(_, code)) => Some(ExitStatus::from_raw(code << 8)),
+                Ok(WaitStatus::Signaled(_, signal, core)) => Some(ExitStatus::from_raw(
+                    signal as i32 | if core { 0x80 } else { 0 },
+                )),
+                _ => None,
+            };
         }
         self.status
     }
@@ -240,15 +251,15 @@ impl Running {
             return true;
         }
         self.signal_group(Signal::SIGKILL);
-        self.status = self.child.wait().ok();
+        within(Duration::from_secs(5), || self.try_status());
         false
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // The group's id is the leader's PID, and the leader is not reaped
-        // before this (or has just been, by us): the id cannot have been
+        // The group's id is the leader's PID, and the leader is reaped only
+        // here (every look before was WNOWAIT): the id cannot have been
         // reused by a stranger.
         self.signal_group(Signal::SIGKILL);
         let _ = self.child.wait();
@@ -367,6 +378,23 @@ mod tests {
             .expect("sh exits");
         assert!(status.success());
         assert_eq!(running.lines(), ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn an_exit_seen_leaves_the_leader_unreaped_until_drop() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "exit 3"]);
+        let mut running = Running::start(command, Output::Separate, Limits::default()).unwrap();
+        let status = running
+            .wait_exit(Duration::from_secs(10))
+            .expect("sh exits");
+        assert_eq!(status.code(), Some(3));
+        // Still a zombie: its PID, the group's id, is not free for another
+        // process while the Running may still signal the group.
+        assert_eq!(crate::process_state(running.pid()), Some('Z'));
+        let pid = running.pid();
+        drop(running);
+        assert_eq!(crate::process_state(pid), None, "reaped on drop");
     }
 
     #[test]
