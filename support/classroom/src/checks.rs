@@ -75,9 +75,7 @@ fn printed(server: &Server, text: &str, within: Duration) -> bool {
 
 /// How many descriptors the process has open (`/proc/PID/fd`).
 fn open_descriptors(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|entries| entries.count())
-        .unwrap_or(0)
+    testkit::procs::descriptors(pid).len()
 }
 
 /// A port that is free now: the kernel picks it for a socket that is then
@@ -121,25 +119,7 @@ fn clients_queued(address: std::net::SocketAddr, count: usize, within: Duration)
 /// How many sockets the process has open (`/proc/PID/fd` links named
 /// `socket:[inode]`).
 fn open_sockets(pid: i32) -> usize {
-    descriptors_linked(pid, "socket:").len()
-}
-
-/// The process's descriptors whose link (`/proc/PID/fd/N`) starts with
-/// `prefix`, in order.
-fn descriptors_linked(pid: i32, prefix: &str) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return Vec::new();
-    };
-    let mut found: Vec<i32> = entries
-        .flatten()
-        .filter(|entry| {
-            std::fs::read_link(entry.path())
-                .is_ok_and(|link| link.to_string_lossy().starts_with(prefix))
-        })
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-        .collect();
-    found.sort_unstable();
-    found
+    testkit::procs::descriptors_linked(pid, "socket:").len()
 }
 
 /// 01 (webserver1): the socket steps.
@@ -520,38 +500,6 @@ fn running_descendants(pid: i32) -> Vec<i32> {
     running
 }
 
-/// The inode of the socket listening on TCP `port` (`/proc/net/tcp`).
-fn listening_inode(port: u16) -> Option<u64> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let local_port = fields.get(1)?.rsplit_once(':')?.1;
-        let listening = *fields.get(3)? == "0A"; // TCP_LISTEN
-        (listening && u16::from_str_radix(local_port, 16).ok()? == port)
-            .then(|| fields.get(9)?.parse().ok())
-            .flatten()
-    })
-}
-
-/// The inodes of the sockets process `pid` holds (`/proc/PID/fd`).
-fn socket_inodes(pid: i32) -> Vec<u64> {
-    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
-        .filter_map(|target| {
-            let target = target.to_string_lossy().into_owned();
-            target
-                .strip_prefix("socket:[")?
-                .strip_suffix(']')?
-                .parse()
-                .ok()
-        })
-        .collect()
-}
-
 /// 06 (webserver3c): a child per client.
 pub fn fork_per_client(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch().env("SLEEP_SECS", "3"))?;
@@ -596,11 +544,10 @@ pub fn fork_per_client(probe: &Probe) -> Result<(), String> {
     ));
     // While they serve (3 s), a child that kept the listening socket shows
     // it in /proc/PID/fd; said after the count below, a bigger mistake.
-    let listening = listening_inode(server.port);
-    let kept_listening = lines[..2]
-        .iter()
-        .map(|line| line.pid)
-        .find(|&pid| listening.is_some_and(|inode| socket_inodes(pid).contains(&inode)));
+    let listening = testkit::procs::listening_inode(server.port);
+    let kept_listening = lines[..2].iter().map(|line| line.pid).find(|&pid| {
+        listening.is_some_and(|inode| testkit::procs::socket_inodes(pid).contains(&inode))
+    });
     const MORE: usize = 6;
     for number in 1..=MORE {
         let mut client = hello_sent(&server)?;
@@ -823,14 +770,10 @@ pub fn restart_accept(probe: &Probe) -> Result<(), String> {
     // Its descriptors before any client: the lowest number not open is the
     // one accept would give the next connection (descriptors inherited from
     // whoever started the check may sit above it).
-    let open: Vec<u64> = std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let open: Vec<u64> = testkit::procs::descriptors(server.pid())
+        .iter()
+        .map(|(number, _)| *number as u64)
+        .collect();
     let next_descriptor = (0..).find(|fd| !open.contains(fd)).unwrap_or(0);
     greeting_answered(probe, &server)?;
     let reaped = soon(SHORT_WAIT, || server.children().is_empty());
@@ -1395,7 +1338,7 @@ struct Registration {
 
 /// Every registration in every epoll instance the process holds.
 fn epoll_registrations(pid: i32) -> Vec<Registration> {
-    descriptors_linked(pid, "anon_inode:[eventpoll]")
+    testkit::procs::descriptors_linked(pid, "anon_inode:[eventpoll]")
         .into_iter()
         .filter_map(|epfd| std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}")).ok())
         .flat_map(|info| {
@@ -1422,7 +1365,7 @@ fn epoll_registrations(pid: i32) -> Vec<Registration> {
 /// descriptor as the event's data.
 fn registration_problem(server: &Server, listener: i32) -> Option<String> {
     let registrations = epoll_registrations(server.pid());
-    for fd in descriptors_linked(server.pid(), "socket:") {
+    for fd in testkit::procs::descriptors_linked(server.pid(), "socket:") {
         let what = if fd == listener {
             format!("the listening socket (fd {fd})")
         } else {
@@ -1471,7 +1414,7 @@ pub fn epoll_register(probe: &Probe) -> Result<(), String> {
     let server = probe.start(probe.launch(), "Listening on port ")?;
     // Before any client, the one socket is the listening one (bound and
     // listening before the banner).
-    let listener = match descriptors_linked(server.pid(), "socket:")[..] {
+    let listener = match testkit::procs::descriptors_linked(server.pid(), "socket:")[..] {
         [fd] => fd,
         _ => -1,
     };

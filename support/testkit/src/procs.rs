@@ -112,6 +112,55 @@ pub fn zombies_of_user(uid: u32) -> usize {
         .count()
 }
 
+/// A process's open descriptors and what each links to (`socket:[INODE]`,
+/// `anon_inode:[eventpoll]`, a path), by number, from `/proc/PID/fd`.
+pub fn descriptors(pid: i32) -> Vec<(i32, String)> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(i32, String)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let number = entry.file_name().to_str()?.parse().ok()?;
+            let link = std::fs::read_link(entry.path()).ok()?;
+            Some((number, link.to_string_lossy().into_owned()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The descriptors of a process whose link starts with `prefix`, by number.
+pub fn descriptors_linked(pid: i32, prefix: &str) -> Vec<i32> {
+    descriptors(pid)
+        .into_iter()
+        .filter(|(_, link)| link.starts_with(prefix))
+        .map(|(number, _)| number)
+        .collect()
+}
+
+/// The inodes of the sockets a process holds.
+pub fn socket_inodes(pid: i32) -> Vec<u64> {
+    descriptors(pid)
+        .iter()
+        .filter_map(|(_, link)| {
+            link.strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// The inode of the socket listening on TCP `port` (IPv4).
+pub fn listening_inode(port: u16) -> Option<u64> {
+    let sockets = procfs::net::tcp().ok()?;
+    sockets
+        .iter()
+        .find(|socket| socket.state == TcpState::Listen && socket.local_address.port() == port)
+        .map(|socket| socket.inode)
+}
+
 /// Whether a TCP socket listens on `port` (IPv4).
 pub fn listening(port: u16) -> bool {
     !listening_addresses(port).is_empty()
@@ -156,6 +205,12 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         assert!(listening(port));
+        let inode = listening_inode(port).expect("its inode");
+        assert!(
+            socket_inodes(me).contains(&inode),
+            "the listener among our sockets"
+        );
+        assert!(!descriptors_linked(me, "socket:").is_empty());
         drop(listener);
         assert!(!listening(port));
     }

@@ -109,5 +109,5 @@ fn run(lab: &mut Lab) -> Result<()> {
 
 /// How many descriptors `pid` has open, from /proc.
 fn descriptors(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |entries| entries.count())
+    testkit::procs::descriptors(pid).len()
 }
