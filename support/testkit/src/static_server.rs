@@ -18,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::http::read_head;
+use crate::run::{Limits, Output, Running};
 use crate::{
     contract, cpu_time, eventually, raise_open_file_limit, raw_request, read_response, request,
     request_for, resident_memory, stays_open_for, tcp_end, Launch, Response, Server, TempDir,
@@ -1170,27 +1171,29 @@ pub fn answers_a_small_file_in_at_most_4_system_calls(binary: &str, extra: &[&st
     let mut client = HttpClient::connect(&server);
     assert_eq!(client.get("/small.html").status, 200); // cached from now on
     let summary = site.path().join("strace.txt");
-    let strace = std::process::Command::new("strace")
-        .args(["-c", "-f", "-o"])
-        .arg(&summary)
-        .args(["-p", &server.pid().to_string()])
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    let Ok(mut strace) = strace else {
+    let Some(strace_path) = crate::tools::STRACE.path() else {
         eprintln!("skipped: strace is not installed");
         return;
     };
+    let mut command = std::process::Command::new(strace_path);
+    command
+        .args(["-c", "-f", "-o"])
+        .arg(&summary)
+        .args(["-p", &server.pid().to_string()]);
+    // A group of its own, killed if an assertion below fails first.
+    let mut strace = Running::start(command, Output::Separate, Limits::default())
+        .unwrap_or_else(|err| panic!("{err}"));
     thread::sleep(Duration::from_secs(1)); // attached by then
-    if strace.try_wait().unwrap().is_some() {
+    if strace.try_status().is_some() {
         eprintln!("skipped: strace could not attach (ptrace not permitted?)");
         return;
     }
     for _ in 0..COUNTED_REQUESTS {
         assert_eq!(client.get("/small.html").body.len(), 200);
     }
-    let strace_pid = nix::unistd::Pid::from_raw(strace.id() as i32);
-    nix::sys::signal::kill(strace_pid, nix::sys::signal::Signal::SIGINT).unwrap();
-    strace.wait().unwrap();
+    // SIGINT: strace detaches and writes its summary.
+    strace.signal(nix::sys::signal::Signal::SIGINT);
+    strace.wait_exit(PATIENCE).expect("strace ends on SIGINT");
     let table = fs::read_to_string(&summary).unwrap();
     let calls: usize = table
         .lines()
