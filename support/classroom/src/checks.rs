@@ -644,6 +644,13 @@ fn slow_client(probe: &Probe, server: &Server) -> Result<TcpStream, String> {
     Ok(slow)
 }
 
+/// The slow client sends its request at last and must be answered.
+fn slow_client_answered(mut slow: TcpStream) -> Result<(), String> {
+    send(&mut slow, &get_request("/hello"))?;
+    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
+    Ok(())
+}
+
 /// 07 (webserver3d): the parent closes its copy.
 pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
     let server = probe.start_http(probe.launch())?;
@@ -661,15 +668,14 @@ pub fn close_parents_copy(probe: &Probe) -> Result<(), String> {
     probe.step(format!(
         "10 more clients answered; the server holds {after} descriptors, as before ({before})"
     ));
-    let mut slow = slow_client(probe, &server)?;
+    let slow = slow_client(probe, &server)?;
     greeted_then_closed(&server).map_err(|err| {
         format!(
             "while the slow client's child waited for its request, another client was not served ({err}): your server waits for the child before accepting the next client. Close the parent's copy at once: the child's copy keeps the connection open"
         )
     })?;
     probe.step("meanwhile another client was answered, and its connection closed");
-    send(&mut slow, &get_request("/hello"))?;
-    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
+    slow_client_answered(slow)?;
     probe.step("the slow client was answered too");
     Ok(())
 }
@@ -727,7 +733,7 @@ pub fn sigchld_handler(probe: &Probe) -> Result<(), String> {
     probe.step(format!(
         "its child (PID {first}) exited and was reaped: no zombie, and 'Child {first} terminated with status 0'"
     ));
-    let mut slow = slow_client(probe, &server)?;
+    let slow = slow_client(probe, &server)?;
     greeting_answered(&probe.quiet(), &server).map_err(|err| {
         format!(
             "while the slow client's child waited for its request, a second client was not answered ({err}): your server is waiting for a child instead of accepting. Only the handler should wait, when SIGCHLD says a child has exited"
@@ -749,8 +755,7 @@ pub fn sigchld_handler(probe: &Probe) -> Result<(), String> {
     let third = child_of_line(&server, 3)?;
     reaped_with_status(&server, third, "the third client's child")?;
     probe.step("and a third client too, the slow client's child still running");
-    send(&mut slow, &get_request("/hello"))?;
-    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
+    slow_client_answered(slow)?;
     let left = zombies_left(&server);
     still_running(&server, "after the slow client's child exited")?;
     ensure!(
@@ -944,7 +949,7 @@ pub fn reap_every_child(probe: &Probe) -> Result<(), String> {
     reaped_with_status(&server, first, "the child that answered GET /hello")?;
     // A client that has sent nothing yet: its child stays, blocked in recv,
     // through the burst, as a slow client's would.
-    let mut slow = slow_client(probe, &server)?;
+    let slow = slow_client(probe, &server)?;
     const BURST: usize = 8;
     let burst = exit_children_while_stopped(&server, BURST)?;
     probe.step(format!(
@@ -979,8 +984,7 @@ pub fn reap_every_child(probe: &Probe) -> Result<(), String> {
         )
     })?;
     probe.step("and, the slow client's child still running, it answered a new client");
-    send(&mut slow, &get_request("/hello"))?;
-    read_to_eof(&mut slow, IO_WAIT).map_err(|err| format!("the slow client: {err}"))?;
+    slow_client_answered(slow)?;
     probe.step("the slow client was answered too");
     Ok(())
 }
