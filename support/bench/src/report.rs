@@ -122,16 +122,6 @@ pub fn markdown(results: &Results) -> String {
     text
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break
-/// (RFC 4180): the workload labels have commas.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 /// `results.csv`: one line per row, the median run's figures.
 pub fn csv(results: &Results) -> String {
     let mut text = String::from(
@@ -142,8 +132,8 @@ pub fn csv(results: &Results) -> String {
     for row in &results.rows {
         let run = &row.median_run;
         let fields = [
-            csv_field(&row.workload),
-            csv_field(&row.server),
+            testkit::csv::field(&row.workload),
+            testkit::csv::field(&row.server),
             row.tool.name().to_owned(),
             format!("{:.1}", row.requests_per_s),
             optional(row.vs_nginx),
@@ -340,8 +330,6 @@ mod tests {
             lines.next().unwrap(),
             "\"close, hello\",webserver3a,loadgen,2000.0,2.000,0,2048,0.25,0.50,18699,1.000,0.472,false"
         );
-        assert_eq!(csv_field("a \"b\", c"), "\"a \"\"b\"\", c\"");
-        assert_eq!(csv_field("nginx"), "nginx");
     }
 
     #[test]

@@ -360,26 +360,17 @@ pub fn summary(report: &Report) -> String {
     out
 }
 
-/// A CSV field, quoted when it must be.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 /// One row per student: the count passed, then each exercise's outcome, in
 /// the order handed out (the reasons are in the JSON and the JUnit XML).
 pub fn csv(report: &Report) -> String {
     let mut out = String::from("student,passed");
     for exercise in &report.exercises {
         out.push(',');
-        out.push_str(&csv_field(exercise));
+        out.push_str(&testkit::csv::field(exercise));
     }
     out.push('\n');
     for student in &report.students {
-        out.push_str(&csv_field(&student.name));
+        out.push_str(&testkit::csv::field(&student.name));
         let _ = write!(out, ",{}", student.passed());
         for graded in &student.results {
             out.push(',');

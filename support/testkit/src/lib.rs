@@ -28,6 +28,7 @@
 pub mod contract;
 #[doc(hidden)]
 pub mod contract_cli_log;
+pub mod csv;
 mod forking;
 mod http;
 mod listeners;
