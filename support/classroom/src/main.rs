@@ -621,34 +621,22 @@ fn verify(names: &[String]) -> Result<bool> {
     );
     let mut problems = Vec::new();
     let mut wrong_answers = 0;
+    // Each run: what it is, the outcome, and what verify makes of it.
+    let mut judge = |exercise: &Exercise, what: &str, outcome, must_pass, words: &[String]| {
+        let (said, problem) = verdict(outcome, must_pass, words);
+        if let Some(problem) = problem {
+            problems.push(format!("{}: {what} {problem}", exercise.name));
+        }
+        said
+    };
     for exercise in chosen.iter().copied() {
         let started = Instant::now();
         copy.put_starter(&source, exercise)?;
         let starter = build_and_check(&copy, exercise, false, None);
-        let starter_words = match &starter {
-            Outcome::Fail(reason) => format!("fails: {reason}"),
-            Outcome::Pass => {
-                problems.push(format!("{}: the starter passes its check", exercise.name));
-                "PASSES (it must fail)".to_owned()
-            }
-            Outcome::NoBuild(messages) => {
-                problems.push(format!("{}: the starter does not build", exercise.name));
-                format!("DOES NOT BUILD: {}", grade::first_compiler_error(messages))
-            }
-        };
+        let starter_words = judge(exercise, "the starter", starter, false, &[]);
         copy.put_solution(&source, exercise)?;
         let solution = build_and_check(&copy, exercise, false, None);
-        let solution_words = match &solution {
-            Outcome::Pass => "passes".to_owned(),
-            Outcome::Fail(reason) => {
-                problems.push(format!("{}: the solution fails its check", exercise.name));
-                format!("FAILS: {reason}")
-            }
-            Outcome::NoBuild(messages) => {
-                problems.push(format!("{}: the solution does not build", exercise.name));
-                format!("DOES NOT BUILD: {}", grade::first_compiler_error(messages))
-            }
-        };
+        let solution_words = judge(exercise, "the solution", solution, true, &[]);
         println!(
             "{:<25} starter {starter_words}\n{:<25} solution {solution_words} ({:.1} s)",
             exercise.name,
@@ -659,38 +647,9 @@ fn verify(names: &[String]) -> Result<bool> {
             wrong_answers += 1;
             copy.put_main(exercise, &wrong.file)?;
             let name = wrong.file.file_stem().unwrap_or_default().to_string_lossy();
-            let words = match build_and_check(&copy, exercise, false, None) {
-                Outcome::Fail(reason) => {
-                    let reason_lower = reason.to_lowercase();
-                    let missing: Vec<&String> = wrong
-                        .words
-                        .iter()
-                        .filter(|word| !reason_lower.contains(&word.to_lowercase()))
-                        .collect();
-                    if missing.is_empty() {
-                        let quoted: Vec<String> =
-                            wrong.words.iter().map(|word| format!("{word:?}")).collect();
-                        format!("fails, saying {}", quoted.join(" and "))
-                    } else {
-                        problems.push(format!(
-                            "{}: wrong answer {name} fails without saying {missing:?}",
-                            exercise.name
-                        ));
-                        format!("FAILS FOR ANOTHER REASON: {reason}")
-                    }
-                }
-                Outcome::Pass => {
-                    problems.push(format!("{}: wrong answer {name} passes", exercise.name));
-                    "PASSES (it must fail)".to_owned()
-                }
-                Outcome::NoBuild(messages) => {
-                    problems.push(format!(
-                        "{}: wrong answer {name} does not build",
-                        exercise.name
-                    ));
-                    format!("DOES NOT BUILD: {}", grade::first_compiler_error(&messages))
-                }
-            };
+            let outcome = build_and_check(&copy, exercise, false, None);
+            let what = format!("wrong answer {name}");
+            let words = judge(exercise, &what, outcome, false, &wrong.words);
             println!("{:<25} wrong: {name} {words}", "");
         }
     }
@@ -704,6 +663,42 @@ fn verify(names: &[String]) -> Result<bool> {
     } else {
         println!("verify: {}", problems.join("; "));
         Ok(false)
+    }
+}
+
+/// What verify says of one run, and the problem when it is not what was
+/// expected: a solution must pass; a starter or a wrong answer must fail,
+/// a wrong answer with each of its `words` (ignoring case) in the reason.
+fn verdict(outcome: Outcome, must_pass: bool, words: &[String]) -> (String, Option<String>) {
+    match outcome {
+        Outcome::Pass if must_pass => ("passes".to_owned(), None),
+        Outcome::Pass => (
+            "PASSES (it must fail)".to_owned(),
+            Some("passes its check".to_owned()),
+        ),
+        Outcome::Fail(reason) if must_pass => (
+            format!("FAILS: {reason}"),
+            Some("fails its check".to_owned()),
+        ),
+        Outcome::Fail(reason) => {
+            let lower = reason.to_lowercase();
+            let missing: Vec<&String> = (words.iter())
+                .filter(|word| !lower.contains(&word.to_lowercase()))
+                .collect();
+            let quoted: Vec<String> = words.iter().map(|word| format!("{word:?}")).collect();
+            match (words.is_empty(), missing.is_empty()) {
+                (true, _) => (format!("fails: {reason}"), None),
+                (false, true) => (format!("fails, saying {}", quoted.join(" and ")), None),
+                (false, false) => (
+                    format!("FAILS FOR ANOTHER REASON: {reason}"),
+                    Some(format!("fails without saying {missing:?}")),
+                ),
+            }
+        }
+        Outcome::NoBuild(messages) => (
+            format!("DOES NOT BUILD: {}", grade::first_compiler_error(&messages)),
+            Some("does not build".to_owned()),
+        ),
     }
 }
 
