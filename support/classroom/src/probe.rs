@@ -10,11 +10,11 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 // testkit's own: the byte search, and its bounded wait that returns None
 // instead of panicking (named poll here, beside the checks' other steps).
 pub use testkit::{contains, within as poll, Server};
@@ -108,17 +108,11 @@ pub trait Exited {
 
 impl Exited for Process {
     fn exited(&self) -> Option<String> {
-        // try_exit_status needs &mut; /proc tells without reaping: a
-        // process that has exited is a zombie (or gone) until waited for.
-        if !matches!(testkit::process_state(self.pid()), Some('Z') | None) {
-            return None;
-        }
-        // The exit status read without reaping (waitid with WNOWAIT), so
-        // that Process's drop still reaps it.
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
-        let status = match waitid(Id::Pid(Pid::from_raw(self.pid())), flags) {
-            Ok(WaitStatus::Exited(_, code)) => format!("exited with code {code}"),
-            Ok(WaitStatus::Signaled(_, signal, _)) => format!("was killed by {signal}"),
+        // Seen without reaping, so that the process's drop still reaps it.
+        let status = self.status_now()?;
+        let status = match (status.code(), status.signal().map(Signal::try_from)) {
+            (Some(code), _) => format!("exited with code {code}"),
+            (None, Some(Ok(signal))) => format!("was killed by {signal}"),
             _ => "exited".to_owned(),
         };
         Some(format!("{status}{}", stderr_words(&self.stderr())))

@@ -9,7 +9,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | `wait` | [`PATIENCE`] and [`eventually`]: every bounded wait |
-//! | `process` | [`Launch`], [`Process`], [`Server`], banner parsing |
+//! | `process` | [`Launch`], [`Process`] (a [`run::Running`] with panicking waits), [`Server`], banner parsing |
 //! | `http` | the raw HTTP client: [`connect`], [`request`], [`read_response`], [`Response`], ... |
 //! | [`run`] | [`run::Running`]: the one process runner of the tooling (groups, drained output, bounded waits) |
 //! | [`procs`] | `/proc` readings (the `procfs` crate): children, states, CPU, memory, listening sockets |

@@ -1,6 +1,6 @@
 //! Starting a lesson binary and watching it run: [`Launch`] (how to start
-//! it), [`Process`] (the running binary, its output and exit) and
-//! [`Server`] (a process that printed its `Serving HTTP on port N ...`
+//! it), [`Process`] (the one runner, [`Running`], with waits that panic)
+//! and [`Server`] (a process that printed its `Serving HTTP on port N ...`
 //! banner, and the port it named).
 
 use std::ffi::{OsStr, OsString};
@@ -10,8 +10,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 use std::thread;
-
-use nix::sys::signal::Signal;
 
 use crate::http::{connect, read_response, read_to_eof, request_for, send_request, Response};
 use crate::procs::{children_of, process_state, ProcessState};
@@ -107,7 +105,7 @@ impl Launch {
         // Running (spawn returns once exec has succeeded), the binary no
         // longer needs its file: a copy in `scratch` can go.
         drop(self.scratch.take());
-        Process { running }
+        running
     }
 
     /// Starts the binary and waits for its `Serving HTTP on port N ...`
@@ -128,12 +126,12 @@ impl Launch {
 impl Server {
     /// The server `process` is, once its first line of stdout, drained as
     /// it comes, is a banner `{prefix}N ...`.
-    pub(crate) fn after_banner(mut process: Process, prefix: &str) -> Server {
+    pub(crate) fn after_banner(process: Process, prefix: &str) -> Server {
         let banner = eventually(PATIENCE, "the server's first line", || {
             if let Some(first) = process.stdout_lines().into_iter().next() {
                 return Some(first);
             }
-            if let Some(status) = process.try_exit_status() {
+            if let Some(status) = process.status_now() {
                 panic!(
                     "{} exited with {status} before printing its banner; stderr: {}",
                     process.program(),
@@ -184,33 +182,20 @@ pub(crate) fn parse_port_line(line: &str, prefix: &str) -> Option<u16> {
         .ok()
 }
 
-/// A running lesson binary, for tests: [`Running`] whose waits panic with
-/// a message instead of returning `None`. Dropping it kills its whole
-/// process group.
-pub struct Process {
-    pub(crate) running: Running,
-}
+/// A running lesson binary, for tests: the one process runner,
+/// [`Running`], with the waits below, which panic with a message instead
+/// of returning `None`. Dropping it kills its whole process group.
+pub type Process = Running;
 
-impl Process {
-    pub fn pid(&self) -> i32 {
-        self.running.pid()
-    }
-
-    pub(crate) fn program(&self) -> &str {
-        self.running.program()
-    }
-
-    /// Everything the process (and its children) printed so far, by line.
-    pub fn stdout_lines(&self) -> Vec<String> {
-        self.running.lines()
-    }
-
+impl Running {
+    /// Everything the process (and its children) printed so far.
     pub fn stdout(&self) -> String {
-        self.running.output()
+        self.output()
     }
 
-    pub fn stderr(&self) -> String {
-        self.running.stderr()
+    /// The same, by line.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.lines()
     }
 
     /// Waits until some line of stdout satisfies `matches`; returns it.
@@ -246,15 +231,16 @@ impl Process {
         })
     }
 
-    /// The exit status, if the process has exited.
+    /// The exit status, if the process has exited (`&mut`, as callers
+    /// written for the former wrapper hold it).
     pub fn try_exit_status(&mut self) -> Option<ExitStatus> {
-        self.running.try_status()
+        self.try_status()
     }
 
     /// Waits (bounded) for the process to exit; returns its exit code.
     /// Panics if it is still running after [`PATIENCE`] or died of a signal.
     pub fn wait_for_exit(&mut self) -> i32 {
-        let status = self.running.wait_exit(PATIENCE).unwrap_or_else(|| {
+        let status = self.wait_exit(PATIENCE).unwrap_or_else(|| {
             panic!("timed out after {PATIENCE:?} waiting for the process to exit")
         });
         status.code().unwrap_or_else(|| {
@@ -269,7 +255,7 @@ impl Process {
 
     /// Whether the process is still running (not exited, not a zombie).
     pub fn is_running(&mut self) -> bool {
-        self.try_exit_status().is_none()
+        self.try_status().is_none()
     }
 
     /// The processes whose parent is this one, with their `/proc` state.
@@ -289,11 +275,6 @@ impl Process {
     /// This process's own state in `/proc` (`S`, `R`, `T` when stopped, …).
     pub fn state(&self) -> Option<char> {
         process_state(self.pid())
-    }
-
-    /// Sends a signal to this process only (not its children).
-    pub fn signal(&self, signal: Signal) {
-        self.running.signal(signal);
     }
 }
 

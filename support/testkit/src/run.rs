@@ -79,8 +79,6 @@ pub struct Running {
     held_stdout: Option<ChildStdout>,
     /// stderr's pipe while the caller has not taken it ([`Output::StderrHeld`]).
     held_stderr: Option<ChildStderr>,
-    /// Its exit status, once reaped.
-    status: Option<ExitStatus>,
 }
 
 impl Running {
@@ -157,7 +155,6 @@ impl Running {
             stderr,
             held_stdout,
             held_stderr,
-            status: None,
         })
     }
 
@@ -200,22 +197,24 @@ impl Running {
         within(timeout, || done(&self.lines()).then_some(())).is_some()
     }
 
-    /// The exit status, if the program has exited (it is then reaped).
-    pub fn try_status(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            // WNOWAIT: look without reaping. The leader stays a zombie, so
-            // its PID, the group's id, cannot go to another process until
-            // Drop has killed the group and reaped it.
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-            self.status = match waitid(Id::Pid(Pid::from_raw(self.pid())), flags) {
-                Ok(WaitStatus::Exited(_, code)) => Some(ExitStatus::from_raw(code << 8)),
-                Ok(WaitStatus::Signaled(_, signal, core)) => Some(ExitStatus::from_raw(
-                    signal as i32 | if core { 0x80 } else { 0 },
-                )),
-                _ => None,
-            };
+    /// The exit status, if the program has exited. It is not reaped:
+    /// WNOWAIT looks without reaping, so the leader stays a zombie and its
+    /// PID, the group's id, cannot go to another process until Drop has
+    /// killed the group and reaped it.
+    pub fn status_now(&self) -> Option<ExitStatus> {
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(Pid::from_raw(self.pid())), flags) {
+            Ok(WaitStatus::Exited(_, code)) => Some(ExitStatus::from_raw(code << 8)),
+            Ok(WaitStatus::Signaled(_, signal, core)) => Some(ExitStatus::from_raw(
+                signal as i32 | if core { 0x80 } else { 0 },
+            )),
+            _ => None,
         }
-        self.status
+    }
+
+    /// The same, for callers that hold the runner mutably.
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        self.status_now()
     }
 
     /// Waits at most `timeout` for the program to exit; then at most one

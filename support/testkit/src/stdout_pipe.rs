@@ -41,7 +41,7 @@ impl Launch {
     /// stays empty: its stdout is the pipe's.
     pub fn start_with_stdout_pipe(self, prefix: &str) -> (Server, LogPipe) {
         let mut process = self.spawn_with(Output::StdoutHeld);
-        let pipe = process.running.take_stdout().expect("stdout is held");
+        let pipe = process.take_stdout().expect("stdout is held");
         LogPipe::new(pipe.into()).read_banner(process, prefix)
     }
 
@@ -49,7 +49,7 @@ impl Launch {
     /// stdout is drained as usual and carries the banner `{prefix}N ...`.
     pub fn start_with_stderr_pipe(self, prefix: &str) -> (Server, LogPipe) {
         let mut process = self.spawn_with(Output::StderrHeld);
-        let pipe = process.running.take_stderr().expect("stderr is held");
+        let pipe = process.take_stderr().expect("stderr is held");
         let server = Server::after_banner(process, prefix);
         (server, LogPipe::new(pipe.into()))
     }
@@ -75,9 +75,9 @@ impl LogPipe {
     }
 
     /// Reads the banner, the server's first line, from this log.
-    fn read_banner(mut self, mut process: crate::Process, prefix: &str) -> (Server, LogPipe) {
+    fn read_banner(mut self, process: crate::Process, prefix: &str) -> (Server, LogPipe) {
         let Some(banner) = self.read_line(PATIENCE) else {
-            let status = process.try_exit_status();
+            let status = process.status_now();
             panic!(
                 "{} printed no banner (exit status {status:?}); stderr: {}",
                 process.program(),
