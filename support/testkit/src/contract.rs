@@ -231,7 +231,7 @@ macro_rules! server_contract_tests {
 
         #[test]
         fn keeps_answering_when_its_log_reader_goes_away() {
-            $crate::contract_cli_log::survives_a_closed_stdout($binary, 1);
+            $crate::contract_cli_log::survives_a_closed_stdout_of(|| $crate::Launch::new($binary), 1);
         }
 
         #[test]
@@ -259,12 +259,12 @@ macro_rules! server_contract_tests {
     (@log $binary:expr) => {
         #[test]
         fn keeps_answering_when_its_log_reader_goes_away() {
-            $crate::contract_cli_log::survives_a_closed_stdout($binary, 3);
+            $crate::contract_cli_log::survives_a_closed_stdout_of(|| $crate::Launch::new($binary), 3);
         }
 
         #[test]
         fn keeps_answering_when_nobody_reads_its_log() {
-            $crate::contract_cli_log::survives_a_full_stdout($binary, 400);
+            $crate::contract_cli_log::survives_a_full_stdout_of(|| $crate::Launch::new($binary), 400);
         }
 
         #[test]

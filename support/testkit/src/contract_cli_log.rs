@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crate::{Launch, LogPipe, Server, StdoutPipe, PATIENCE};
+use crate::{Launch, LogPipe, Server, PATIENCE};
 
 /// What the note says that comes before the first line after some were
 /// dropped, on stdout or stderr.
@@ -51,14 +51,8 @@ pub fn answers_help_and_refuses_unknown_arguments(binary: &str) {
 /// must go on answering (std's `println!` would panic, and kill it).
 /// `requests` is how many clients to try after the reader is gone: 3e,
 /// which dies of its first child's SIGCHLD by design, gets one.
-pub fn survives_a_closed_stdout(binary: &str, requests: usize) {
-    survives_a_closed_stdout_of(|| Launch::new(binary), requests);
-}
-
-/// [`survives_a_closed_stdout`] for a server started by `launch` (for one
-/// that needs arguments).
 pub fn survives_a_closed_stdout_of(launch: impl Fn() -> Launch, requests: usize) {
-    let (server, stdout) = start_with_pipe(launch());
+    let (server, stdout) = in_the_repository(launch()).start_with_stdout_pipe("");
     drop(stdout);
     for request in 0..requests {
         assert_answered(&server, "/hello", request, "after the log reader left");
@@ -67,46 +61,22 @@ pub fn survives_a_closed_stdout_of(launch: impl Fn() -> Launch, requests: usize)
 }
 
 /// `server | sleep 1000`: the reader never reads, so the pipe fills (64 KiB)
-/// and a blocking `write(2)` would stop the server. Each request here has a
-/// path of about a kilobyte, which every server logs (the static servers
-/// cut it to 200 bytes), so `requests` of them overflow the pipe several
-/// times. The server must answer them all; and when the test reads the pipe
-/// at last and sends one more request, the next line out is the note of how
-/// many lines were dropped meanwhile (in a forking server too: the count is
-/// shared with the children).
-pub fn survives_a_full_stdout(binary: &str, requests: usize) {
-    survives_a_full_stdout_of(|| Launch::new(binary), requests);
-}
-
-/// [`survives_a_full_stdout`] for a server started by `launch`.
+/// and a blocking `write(2)` would stop the server. The `requests` requests
+/// have long paths (see [`send_long_requests`]), so they overflow the pipe
+/// several times. The server must answer them all; and once the test reads
+/// the pipe at last, the next line out is the note of how many lines were
+/// dropped meanwhile (in a forking server too: the count is shared with
+/// the children).
 pub fn survives_a_full_stdout_of(launch: impl Fn() -> Launch, requests: usize) {
-    let (server, mut stdout) = start_with_pipe(launch());
-    let long_path = format!("/{}", "x".repeat(900));
-    for request in 0..requests {
-        assert_answered(&server, &long_path, request, "with a full log pipe");
-    }
+    let (server, mut stdout) = in_the_repository(launch()).start_with_stdout_pipe("");
+    send_long_requests(&server, requests, "with a full log pipe");
     let backlog = stdout.read_what_is_there();
     assert!(
         backlog.len() >= 32 * 1024,
         "the pipe held only {} bytes: it should have filled",
         backlog.len()
     );
-    // The note comes with the first line that gets out after the drain,
-    // which may be the server's last words on the final connection, read
-    // with the backlog; else one more request makes a line.
-    if !backlog.contains("lines of log dropped") {
-        assert_answered(&server, "/hello", requests, "once the log was read");
-        let mut seen = Vec::new();
-        loop {
-            let Some(line) = stdout.read_line(PATIENCE) else {
-                panic!("no note of dropped lines once the log was read; lines: {seen:?}");
-            };
-            if line.contains("lines of log dropped") {
-                break;
-            }
-            seen.push(line);
-        }
-    }
+    expect_the_note(&server, &mut stdout, &backlog, requests, "stdout");
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
 }
 
@@ -161,7 +131,8 @@ pub fn survives_a_full_stderr_of(launch: impl Fn() -> Launch, errors: usize) {
 pub fn survives_a_terminal_nobody_reads_of(launch: impl Fn() -> Launch, requests: usize) {
     let (server, mut terminal) = in_the_repository(launch()).start_with_stdout_on_terminal("");
     send_long_requests(&server, requests, "with nobody reading its terminal");
-    read_until_the_note(&server, &mut terminal, requests, "the terminal");
+    let backlog = terminal.read_what_is_there();
+    expect_the_note(&server, &mut terminal, &backlog, requests, "the terminal");
 }
 
 /// The same, with a terminal that is read 100 bytes a second (a slow
@@ -185,7 +156,8 @@ pub fn survives_a_slow_terminal_of(launch: impl Fn() -> Launch, requests: usize)
     send_long_requests(&server, requests, "with a slow terminal");
     stop.store(true, Ordering::SeqCst);
     reader.join().expect("the slow reader");
-    read_until_the_note(&server, &mut terminal, requests, "the terminal");
+    let backlog = terminal.read_what_is_there();
+    expect_the_note(&server, &mut terminal, &backlog, requests, "the terminal");
 }
 
 /// `requests` requests, each with a path of about a kilobyte, which every
@@ -198,16 +170,15 @@ fn send_long_requests(server: &Server, requests: usize, when: &str) {
     }
 }
 
-/// Reads what `log` holds, the backlog; the note of dropped lines comes
-/// with the first line that gets out once there is room, which may be the
-/// server's last words on the final connection, read with the backlog;
-/// else one more request makes a line, and the note must come before it.
-fn read_until_the_note(server: &Server, log: &mut LogPipe, requests: usize, what: &str) {
-    if log.read_what_is_there().contains(DROPPED_NOTE) {
-        return;
+/// The note of dropped lines comes with the first line that gets out once
+/// there is room, which may be the server's last words on the final
+/// connection, read with the `backlog`; else one more request makes a
+/// line, and the note must come before it.
+fn expect_the_note(server: &Server, log: &mut LogPipe, backlog: &str, requests: usize, what: &str) {
+    if !backlog.contains(DROPPED_NOTE) {
+        assert_answered(server, "/hello", requests, "once the log was read");
+        wait_for_the_note(log, what);
     }
-    assert_answered(server, "/hello", requests, "once the log was read");
-    wait_for_the_note(log, what);
 }
 
 /// Reads `log` until a line with the note of dropped lines; panics with
@@ -233,12 +204,6 @@ fn reset_before_sending(server: &Server) {
     socket2::SockRef::from(&stream)
         .set_linger(Some(Duration::ZERO))
         .expect("SO_LINGER");
-}
-
-/// Starts the server with stdout a pipe the test holds, from the repository
-/// root, with `SLEEP_SECS=0` (see [`in_the_repository`]).
-fn start_with_pipe(launch: Launch) -> (Server, StdoutPipe) {
-    in_the_repository(launch).start_with_stdout_pipe("")
 }
 
 /// The launch from the repository root (where the static servers find

@@ -57,6 +57,6 @@ pub use process::{parse_banner, Launch, Process, Server};
 pub use procs::{children_of, cpu_time, process_state, resident_memory, ProcessState};
 pub use resources::raise_open_file_limit;
 pub use run::within;
-pub use stdout_pipe::{LogPipe, StdoutPipe};
+pub use stdout_pipe::LogPipe;
 pub use temp_dir::TempDir;
 pub use wait::{eventually, PATIENCE};

@@ -139,6 +139,11 @@ impl HttpClient {
         self.exchange(request("HEAD", path).as_bytes(), true)
     }
 
+    /// `method target` with more header lines ([`request_with`]).
+    fn ask(&mut self, method: &str, target: &str, headers: &[&str]) -> Response {
+        self.exchange(&request_with(method, target, headers), method == "HEAD")
+    }
+
     /// `GET path`, and whether it got a 200, with no panic: for a server
     /// that may turn the connection away.
     fn try_get_ok(&mut self, path: &str) -> bool {
@@ -1018,8 +1023,7 @@ pub fn answers_conditional_requests_with_304(binary: &str, extra: &[&str]) {
         ("HEAD", format!("If-None-Match: {tag}")),
     ] {
         let what = format!("{method} with {header}");
-        let request = request_with(method, "/a.txt", &[&header]);
-        let response = client.exchange(&request, method == "HEAD");
+        let response = client.ask(method, "/a.txt", &[&header]);
         assert_eq!(response.status, 304, "{what}");
         assert_eq!(response.header("etag"), Some(tag), "{what}");
         let modified = response.header("last-modified");
@@ -1030,13 +1034,11 @@ pub fn answers_conditional_requests_with_304(binary: &str, extra: &[&str]) {
     }
     // A tag that does not match wins over a date that does.
     let since = format!("If-Modified-Since: {last_modified}");
-    let request = request_with("GET", "/a.txt", &["If-None-Match: \"other\"", &since]);
-    let changed = client.exchange(&request, false);
+    let changed = client.ask("GET", "/a.txt", &["If-None-Match: \"other\"", &since]);
     assert_answer(&changed, 200, "first", "a tag that does not match");
     // An older date: the file is newer, 200.
     let old = "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT";
-    let request = request_with("GET", "/a.txt", &[old]);
-    assert_eq!(client.exchange(&request, false).status, 200, "{old}");
+    assert_eq!(client.ask("GET", "/a.txt", &[old]).status, 200, "{old}");
 }
 
 /// `Accept-Ranges: bytes`; one range gets 206 with `Content-Range` and
@@ -1143,7 +1145,7 @@ pub fn sends_ranges_of_a_large_file_byte_exact(binary: &str, extra: &[&str]) {
         (SIZE - 70_000, SIZE - 1),
     ] {
         let range = format!("Range: bytes={first}-{last}");
-        let part = client.exchange(&request_with("GET", "/large.bin", &[&range]), false);
+        let part = client.ask("GET", "/large.bin", &[&range]);
         assert_eq!(part.status, 206, "{range}");
         assert!(part.body == content[first..=last], "bytes {first}-{last}");
         assert_eq!(client.get("/b.txt").body_text(), "second", "after {range}");
@@ -1237,17 +1239,17 @@ pub fn serves_a_file_modified_after_the_year_9999(binary: &str, extra: &[&str]) 
             .unwrap_or_else(|err| panic!("Last-Modified {modified:?}: {err}"));
         assert!(modified <= date, "Last-Modified after Date ({attempt})");
         let tag = response.header("etag").expect("an ETag");
-        let request = request_with("GET", "/future.txt", &[&format!("If-None-Match: {tag}")]);
-        assert_eq!(
-            client.exchange(&request, false).status,
-            304,
-            "If-None-Match"
-        );
+        let if_none_match = format!("If-None-Match: {tag}");
+        let response = client.ask("GET", "/future.txt", &[&if_none_match]);
+        assert_eq!(response.status, 304, "If-None-Match");
         let old = "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT";
-        let request = request_with("GET", "/future.txt", &[old]);
-        assert_eq!(client.exchange(&request, false).status, 200, "{old}");
-        let range = request_with("GET", "/future.txt", &["Range: bytes=0-3"]);
-        assert_eq!(client.exchange(&range, false).body_text(), "from");
+        assert_eq!(
+            client.ask("GET", "/future.txt", &[old]).status,
+            200,
+            "{old}"
+        );
+        let range = client.ask("GET", "/future.txt", &["Range: bytes=0-3"]);
+        assert_eq!(range.body_text(), "from");
     }
     assert_eq!(
         HttpClient::connect(&server).get("/a.txt").body_text(),
@@ -1335,8 +1337,7 @@ pub fn evaluates_preconditions_in_the_order_of_rfc_9110(binary: &str, extra: &[&
     ];
     for (headers, status) in cases {
         for method in ["GET", "HEAD"] {
-            let request = request_with(method, "/a.txt", headers);
-            let response = client.exchange(&request, method == "HEAD");
+            let response = client.ask(method, "/a.txt", headers);
             assert_eq!(
                 response.status, *status,
                 "{method} {headers:?}: {response:?}"
@@ -1435,8 +1436,7 @@ pub fn a_suffix_range_of_an_empty_file_is_the_whole_file(binary: &str, extra: &[
         ("bytes=0-", 416),
         ("bytes=-0", 416),
     ] {
-        let request = request_with("GET", "/empty.txt", &[&format!("Range: {range}")]);
-        let response = client.exchange(&request, false);
+        let response = client.ask("GET", "/empty.txt", &[&format!("Range: {range}")]);
         assert_eq!(response.status, status, "{range}: {response:?}");
         if status == 200 {
             assert_eq!(response.header("content-length"), Some("0"), "{range}");

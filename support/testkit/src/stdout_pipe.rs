@@ -31,9 +31,6 @@ pub struct LogPipe {
     pending: Vec<u8>,
 }
 
-/// The name the stdout scenarios know it by.
-pub type StdoutPipe = LogPipe;
-
 impl Launch {
     /// Starts the binary with its stdout a pipe that only the test reads,
     /// and reads from it a banner `{prefix}N ...` (an empty prefix takes
