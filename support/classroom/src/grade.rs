@@ -32,28 +32,24 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// The word in the CSV, the JSON and the summary's table.
-    pub fn word(&self) -> &'static str {
+    /// Its word (in the CSV, the JSON and the summary's table), its mark in
+    /// the student × exercise grid, and its element in JUnit XML: a failing
+    /// check, an untouched starter and a missing exercise are a `failure`
+    /// (not attempted is not passed); a build that fails or a student out
+    /// of time an `error` (the check could not run).
+    fn kind(&self) -> (&'static str, char, Option<&'static str>) {
         match self {
-            Cell::Pass => "pass",
-            Cell::Fail(_) => "fail",
-            Cell::NoBuild(_) => "no build",
-            Cell::Untouched => "untouched",
-            Cell::Missing => "missing",
-            Cell::NoTime => "no time",
+            Cell::Pass => ("pass", 'P', None),
+            Cell::Fail(_) => ("fail", 'F', Some("failure")),
+            Cell::NoBuild(_) => ("no build", 'B', Some("error")),
+            Cell::Untouched => ("untouched", '-', Some("failure")),
+            Cell::Missing => ("missing", '?', Some("failure")),
+            Cell::NoTime => ("no time", 'T', Some("error")),
         }
     }
 
-    /// One character, for the student × exercise grid.
-    fn mark(&self) -> char {
-        match self {
-            Cell::Pass => 'P',
-            Cell::Fail(_) => 'F',
-            Cell::NoBuild(_) => 'B',
-            Cell::Untouched => '-',
-            Cell::Missing => '?',
-            Cell::NoTime => 'T',
-        }
+    pub fn word(&self) -> &'static str {
+        self.kind().0
     }
 
     /// The reason, for what failed or did not build.
@@ -321,7 +317,7 @@ pub fn summary(report: &Report) -> String {
     for student in &report.students {
         let _ = write!(out, "{:<width$} ", student.name);
         for graded in &student.results {
-            let _ = write!(out, "  {}", graded.cell.mark());
+            let _ = write!(out, "  {}", graded.cell.kind().1);
         }
         let _ = writeln!(out, "  {}/{}", student.passed(), report.exercises.len());
     }
@@ -448,23 +444,16 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// JUnit XML: a test suite per student, a test case per exercise. A
-/// failing check is a `<failure>`, and so are an untouched starter and a
-/// missing exercise (not attempted is not passed); a build that fails or a
-/// student out of time is an `<error>`: the check could not run.
+/// JUnit XML: a test suite per student, a test case per exercise, each
+/// outcome but a pass a `<failure>` or an `<error>` ([`Cell::kind`]).
 pub fn junit(report: &Report) -> String {
-    let count = |student: &Student, kinds: &[&str]| {
-        student
-            .results
-            .iter()
-            .filter(|graded| kinds.contains(&graded.cell.word()))
-            .count()
+    let count = |student: &Student, element: &str| {
+        let elements = student.results.iter().map(|graded| graded.cell.kind().2);
+        elements.filter(|kind| *kind == Some(element)).count()
     };
-    const FAILURES: &[&str] = &["fail", "untouched", "missing"];
-    const ERRORS: &[&str] = &["no build", "no time"];
     let tests = report.students.len() * report.exercises.len();
-    let failures: usize = report.students.iter().map(|s| count(s, FAILURES)).sum();
-    let errors: usize = report.students.iter().map(|s| count(s, ERRORS)).sum();
+    let failures: usize = report.students.iter().map(|s| count(s, "failure")).sum();
+    let errors: usize = report.students.iter().map(|s| count(s, "error")).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -477,8 +466,8 @@ pub fn junit(report: &Report) -> String {
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{time:.1}\">",
             xml(&student.name),
             student.results.len(),
-            count(student, FAILURES),
-            count(student, ERRORS),
+            count(student, "failure"),
+            count(student, "error"),
         );
         for (exercise, graded) in report.exercises.iter().zip(&student.results) {
             let _ = write!(
@@ -488,21 +477,19 @@ pub fn junit(report: &Report) -> String {
                 xml(exercise),
                 graded.seconds
             );
-            let (element, message) = match &graded.cell {
-                Cell::Pass => {
-                    out.push_str("/>\n");
-                    continue;
-                }
-                Cell::Fail(reason) => ("failure", reason.clone()),
-                Cell::Untouched => ("failure", "the starter, untouched".to_owned()),
-                Cell::Missing => ("failure", format!("no {exercise}/src in the submission")),
-                Cell::NoBuild(place) => ("error", place.clone()),
-                Cell::NoTime => ("error", "not graded: the student's time ran out".to_owned()),
+            let (word, _, Some(element)) = graded.cell.kind() else {
+                out.push_str("/>\n");
+                continue;
+            };
+            let message = match &graded.cell {
+                Cell::Untouched => "the starter, untouched".to_owned(),
+                Cell::Missing => format!("no {exercise}/src in the submission"),
+                Cell::NoTime => "not graded: the student's time ran out".to_owned(),
+                cell => cell.detail().unwrap_or_default().to_owned(),
             };
             let _ = writeln!(
                 out,
-                ">\n      <{element} type=\"{}\" message=\"{}\"/>\n    </testcase>",
-                graded.cell.word(),
+                ">\n      <{element} type=\"{word}\" message=\"{}\"/>\n    </testcase>",
                 xml(&message)
             );
         }
