@@ -327,17 +327,13 @@ fn ended(shown: &str, mut running: Running, timeout: Duration) -> Result<String>
 /// jobserver, a terminal's extras) close-on-exec, so that the servers start
 /// with 0, 1 and 2 only, as from a shell, and number their sockets from 3.
 pub fn close_inherited_descriptors_on_exec() {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let descriptors: Vec<i32> = entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_string_lossy().parse().ok())
-        .filter(|&fd| fd > 2)
-        .collect();
-    for fd in descriptors {
+    let me = std::process::id() as i32;
+    for (fd, _) in testkit::procs::descriptors(me)
+        .into_iter()
+        .filter(|(fd, _)| *fd > 2)
+    {
         // SAFETY: only the flag of a descriptor number is changed; a number
-        // that was read_dir's own (now closed) fails harmlessly with EBADF.
+        // that was the listing's own (now closed) fails harmlessly with EBADF.
         unsafe {
             let flags = nix::libc::fcntl(fd, nix::libc::F_GETFD);
             if flags >= 0 {
