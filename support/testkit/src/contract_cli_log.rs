@@ -7,7 +7,6 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -20,29 +19,23 @@ use crate::{Launch, LogPipe, Server, PATIENCE};
 const DROPPED_NOTE: &str = "lines of log dropped";
 
 /// `--help` exits 0 and names the program's chapter in the book; an
-/// unknown argument exits 2 with a message on stderr and no panic.
+/// unknown argument exits 2 with a message on stderr and no panic. Each
+/// run is bounded, as every wait of testkit.
 pub fn answers_help_and_refuses_unknown_arguments(binary: &str) {
-    let help = Command::new(binary)
-        .arg("--help")
-        .output()
-        .expect("run --help");
-    let text = String::from_utf8_lossy(&help.stdout);
-    assert_eq!(help.status.code(), Some(0), "--help: {text}");
+    let mut help = Launch::new(binary).arg("--help").spawn();
+    assert_eq!(help.wait_for_exit(), 0, "--help: {}", help.stderr());
+    let text = help.stdout();
     assert!(
         text.contains("docs/src/"),
         "--help names no chapter: {text}"
     );
 
-    let wrong = Command::new(binary)
-        .arg("--no-such-option")
-        .output()
-        .expect("run with an unknown argument");
-    let complaint = String::from_utf8_lossy(&wrong.stderr);
-    assert_eq!(wrong.status.code(), Some(2), "stderr: {complaint}");
-    assert!(
-        complaint.contains("--no-such-option"),
-        "stderr: {complaint}"
-    );
+    let mut wrong = Launch::new(binary).arg("--no-such-option").spawn();
+    let code = wrong.wait_for_exit();
+    let complaint = wrong.stderr();
+    assert_eq!(code, 2, "stderr: {complaint}");
+    let named = complaint.contains("--no-such-option");
+    assert!(named, "stderr: {complaint}");
     assert!(!complaint.contains("panicked"), "stderr: {complaint}");
 }
 
