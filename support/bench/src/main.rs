@@ -2,7 +2,7 @@
 //! only, written as `results.json`, `results.csv` and `results.md`.
 //!
 //! ```text
-//! cargo run --release -p bench                  # the measured run: about 5 minutes on 2 cores
+//! cargo run --release -p bench                  # the measured run: about 11 minutes on 2 cores
 //! cargo run --release -p bench -- --smoke       # seconds: does everything work? (into /tmp)
 //! cargo run --release -p bench -- --servers epoll_server-edge,nginx --workloads keep-alive
 //! ```

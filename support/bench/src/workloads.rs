@@ -70,7 +70,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The measured run: about 5 minutes on 2 cores.
+    /// The measured run: about 11 minutes on 2 cores.
     pub fn full() -> Settings {
         Settings {
             seconds: 5,
