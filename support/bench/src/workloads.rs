@@ -46,7 +46,7 @@ pub const IDLE_PREFIX: &str = "idle, ";
 pub enum Kind {
     /// Connection per request (loadgen close).
     Close,
-    /// Keep-alive, 200 B and 1 MiB (wrk).
+    /// Keep-alive, 200 B and 1 MiB (wrk); system calls per request (strace)
     KeepAlive,
     /// N connections held open until all are answered (loadgen hold).
     C10k,
