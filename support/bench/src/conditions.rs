@@ -26,6 +26,12 @@ pub struct Conditions {
     pub tools: Vec<String>,
     /// How each row was measured: runs, their lengths, the pinning.
     pub method: String,
+    /// How the servers and the load were set up and what each figure
+    /// adds up, one line each: the core split of the servers of several
+    /// workers, nginx's configuration, what the CPU, memory and system
+    /// call figures count. (Results written before have none.)
+    #[serde(default)]
+    pub how_measured: Vec<String>,
     /// What a reader must know first: a smoke run, figures converted from
     /// an older format.
     pub note: Option<String>,
@@ -63,7 +69,7 @@ pub fn machine(cores: usize) -> String {
 /// How each row was measured, in one sentence.
 pub fn method(settings: &Settings, pinned: bool) -> String {
     let pinning = if pinned {
-        "the server on core 0, the load on core 1 (taskset)"
+        "a server of one worker on core 0, the load on core 1 (taskset)"
     } else {
         "one core: nothing pinned"
     };
@@ -76,6 +82,61 @@ pub fn method(settings: &Settings, pinned: bool) -> String {
          idle: {} connections held {} s each); {pinning}",
         settings.seconds, settings.idle_connections, settings.idle_seconds
     )
+}
+
+/// What the run's figures add up and how the servers were set up, one
+/// line each. `shared` names the servers run unpinned beside the load,
+/// with their workers; `cores`, the machine's.
+pub fn how_measured(
+    shared: &[(&str, u32)],
+    cores: usize,
+    system_calls: bool,
+    nginx: bool,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut workers: Vec<u32> = shared.iter().map(|&(_, workers)| workers).collect();
+    workers.dedup();
+    for workers in workers {
+        let names: Vec<&str> = shared
+            .iter()
+            .filter(|server| server.1 == workers)
+            .map(|server| server.0)
+            .collect();
+        lines.push(format!(
+            "{} ({workers} workers each): not pinned; the server's processes and the load \
+             tool (wrk -t{workers}, or loadgen) share the {cores} cores, and the load tool's CPU \
+             is measured beside the server's",
+            names.join(", ")
+        ));
+    }
+    lines.push(
+        "server CPU and peak RSS: all the server's processes summed (nginx: master and \
+         workers; a forking server: with the children it reaped); peaks of several processes \
+         may come at different moments, and pages they share count in each"
+            .into(),
+    );
+    lines.push(
+        "load tool CPU: user + system time of wrk or loadgen over the run, once it has exited; \
+         CPU per request: each run's CPU over that run's requests, the median of the runs"
+            .into(),
+    );
+    if system_calls {
+        lines.push(
+            "system calls per request (keep-alive rows): a fresh server under strace -f -c \
+             (every process of it) for one more run of the same load, the calls over the \
+             requests of that run"
+                .into(),
+        );
+    }
+    if nginx {
+        lines.push(
+            "the course's static servers run --quiet (no line per request); nginx: \
+             access_log off, sendfile on, tcp_nopush on, open_file_cache checked every 1 s, \
+             and with several workers a listening socket each (reuseport)"
+                .into(),
+        );
+    }
+    lines
 }
 
 /// The first line a tool prints about its version, e.g. "wrk 4.1.0".
@@ -182,11 +243,27 @@ mod tests {
         assert_eq!(
             method(&Settings::full(), true),
             "each row: a fresh server, 3 runs (close and keep-alive: 5 s each; C10K: N connections each; \
-             idle: 100 connections held 5 s each); the server on core 0, the load on core 1 (taskset)"
+             idle: 100 connections held 5 s each); a server of one worker on core 0, the load on core 1 (taskset)"
         );
         assert!(
             method(&Settings::smoke(), false).starts_with("each row: a fresh server, 1 run (close")
         );
+    }
+
+    #[test]
+    fn the_core_split_of_servers_of_several_workers_is_written_down() {
+        let lines = how_measured(&[("prefork_server-2", 2), ("nginx-2", 2)], 2, true, true);
+        assert_eq!(
+            lines[0],
+            "prefork_server-2, nginx-2 (2 workers each): not pinned; the server's processes and \
+             the load tool (wrk -t2, or loadgen) share the 2 cores, and the load tool's CPU is \
+             measured beside the server's"
+        );
+        assert!(lines[1].starts_with("server CPU and peak RSS: all the server's processes"));
+        assert!(lines[3].starts_with("system calls per request (keep-alive rows)"));
+        assert!(lines[4].contains("tcp_nopush on"), "{}", lines[4]);
+        // Nothing shared, nothing traced, no nginx: only what the figures add up.
+        assert_eq!(how_measured(&[], 2, false, false).len(), 2);
     }
 
     #[test]

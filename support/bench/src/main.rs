@@ -2,7 +2,7 @@
 //! only, written as `results.json`, `results.csv` and `results.md`.
 //!
 //! ```text
-//! cargo run --release -p bench                  # the measured run: about 5 minutes on 2 cores
+//! cargo run --release -p bench                  # the measured run: about 11 minutes on 2 cores
 //! cargo run --release -p bench -- --smoke       # seconds: does everything work? (into /tmp)
 //! cargo run --release -p bench -- --servers epoll_server-edge,nginx --workloads keep-alive
 //! ```
@@ -14,10 +14,15 @@
 //! 2. builds the servers and loadgen in release;
 //! 3. makes a document root in a temporary directory;
 //! 4. for each workload and server (the course's from stages.toml's
-//!    `bench` entries): starts the server fresh (core 0), runs
-//!    the load a few times (core 1), and keeps the median requests/s, the
-//!    errors, the server's CPU time and peak memory
-//!    ([`workloads`], [`servers`], [`measure`]);
+//!    `bench` entries, nginx with as many workers as they have): starts
+//!    the server fresh (one worker: core 0; several: every core), runs the
+//!    load a few times (core 1; or every core, beside a server of several
+//!    workers), and keeps the median requests/s, the errors, the CPU time
+//!    and peak memory of all the server's processes, the load tool's CPU
+//!    time, both per request ([`workloads`], [`servers`], [`setup`],
+//!    [`measure`], [`usage`]); on the keep-alive workloads, counts the
+//!    system calls per request of a fresh server under strace
+//!    ([`syscalls`]);
 //! 5. checks the targets and profiles the servers that miss one
 //!    ([`targets`], [`profile`]);
 //! 6. writes the three files ([`report`]) and prints the markdown.
@@ -33,7 +38,9 @@ mod profile;
 mod report;
 mod servers;
 mod setup;
+mod syscalls;
 mod targets;
+mod usage;
 mod workloads;
 
 use std::fs;
@@ -87,7 +94,8 @@ struct Cli {
     #[arg(long)]
     install_missing: bool,
 
-    /// Do not profile the servers that miss a target (strace, callgrind)
+    /// Run no tracer: no system calls per request (strace), no profile of
+    /// the servers that miss a target (strace, callgrind)
     #[arg(long)]
     no_profiles: bool,
 
@@ -129,11 +137,12 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(runs) = cli.runs {
         settings.runs = runs as usize;
     }
-    let chosen_servers = if cli.servers.is_empty() {
-        Server::all().to_vec()
-    } else {
-        cli.servers.clone()
-    };
+    // In the table's order, whatever the order asked for.
+    let chosen_servers: Vec<Server> = Server::all()
+        .iter()
+        .copied()
+        .filter(|server| cli.servers.is_empty() || cli.servers.contains(server))
+        .collect();
     let chosen_kinds = if cli.workloads.is_empty() {
         Kind::value_variants().to_vec()
     } else {
@@ -155,17 +164,19 @@ fn run(cli: Cli) -> Result<()> {
 
     // 1. Tools.
     let cores = thread::available_parallelism().map_or(1, |cores| cores.get());
-    let in_plan = |server: Server| {
+    let in_plan = |wanted: &dyn Fn(Server) -> bool| {
         plan.iter()
-            .any(|workload| workload.servers.contains(&server))
+            .any(|workload| workload.servers.iter().any(|&server| wanted(server)))
     };
+    let nginx_in_plan = in_plan(&|server| matches!(server, Server::Nginx(_)));
+    let python_in_plan = in_plan(&|server| server == Server::Python);
     let uses_wrk = plan
         .iter()
         .any(|workload| matches!(workload.load, Load::KeepAlive { .. }));
     let needed: Vec<tools::Tool> = [
         (tools::WRK, uses_wrk),
-        (tools::NGINX, in_plan(Server::Nginx)),
-        (tools::PYTHON3, in_plan(Server::Python)),
+        (tools::NGINX, nginx_in_plan),
+        (tools::PYTHON3, python_in_plan),
         (tools::TASKSET, cores >= 2),
         (tools::STRACE, !cli.no_profiles),
     ]
@@ -186,16 +197,14 @@ fn run(cli: Cli) -> Result<()> {
     let open_files = testkit::raise_open_file_limit();
     let site = work.path().join("html");
     setup::create_site(&site)?;
-    let (pin_server, pin_load) = setup::pinning(cores);
     let setup = Setup {
         workspace: workspace.clone(),
         release,
         work: work.path().to_owned(),
         site,
-        pin_server,
-        pin_load,
+        cores,
         open_files,
-        nginx: in_plan(Server::Nginx)
+        nginx: nginx_in_plan
             .then(|| tools::find(tools::NGINX.command))
             .flatten(),
     };
@@ -209,18 +218,22 @@ fn run(cli: Cli) -> Result<()> {
     for workload in &plan {
         eprintln!("bench: {}", workload.label);
         for &server in &workload.servers {
-            let row = measure::row(workload, server, &setup, settings.runs)?;
+            let row = measure::row(workload, server, &setup, settings.runs, !cli.no_profiles)?;
             let rate = if row.rate_is_meaningful {
                 format!("{:.0} requests/s", row.requests_per_s)
             } else {
                 "idle".to_owned()
             };
+            let calls = row.system_calls.as_ref().map_or(String::new(), |calls| {
+                format!(", system calls/request {}", calls.summary(3))
+            });
             eprintln!(
-                "bench:   {:<20} {rate:>17}, {} errors, {:.1} MiB, {:.2} CPU s",
+                "bench:   {:<20} {rate:>17}, {} errors, {:.1} MiB, {:.2} CPU s (load tool {:.2}){calls}",
                 server.name(),
                 row.errors,
                 row.peak_rss_kib as f64 / 1024.0,
-                row.cpu.total()
+                row.cpu.total(),
+                row.load_cpu.unwrap_or_default().total(),
             );
             rows.push(row);
         }
@@ -228,9 +241,18 @@ fn run(cli: Cli) -> Result<()> {
     measure::compare_with_nginx(&mut rows);
     let load_after = conditions::load_average();
 
+    // The servers that shared the cores with their load, for the conditions.
+    let mut shared: Vec<(&str, u32)> = Vec::new();
+    for server in plan.iter().flat_map(|workload| &workload.servers) {
+        let entry = (server.name(), server.workers());
+        if setup.placement(server.workers()).shared && cores >= 2 && !shared.contains(&entry) {
+            shared.push(entry);
+        }
+    }
+
     // 5. Targets and profiles.
     let targets = targets::evaluate(&rows);
-    let to_profile = targets::servers_to_profile(&targets);
+    let to_profile = targets::servers_to_profile(&targets, Server::all());
     let profiles = if cli.no_profiles {
         Vec::new()
     } else {
@@ -255,10 +277,16 @@ fn run(cli: Cli) -> Result<()> {
             tools: conditions::tool_versions(
                 &setup,
                 uses_wrk,
-                in_plan(Server::Python),
-                !profiles.is_empty(),
+                python_in_plan,
+                !profiles.is_empty() || rows.iter().any(|row| row.system_calls.is_some()),
             ),
-            method: conditions::method(&settings, !setup.pin_server.is_empty()),
+            method: conditions::method(&settings, !setup.placement(1).shared),
+            how_measured: conditions::how_measured(
+                &shared,
+                cores,
+                rows.iter().any(|row| row.system_calls.is_some()),
+                nginx_in_plan,
+            ),
             note,
         },
         rows,

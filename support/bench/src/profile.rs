@@ -8,7 +8,11 @@
 //!   instructions by function. perf would be the first choice, but the
 //!   machines this was written on expose no hardware counters to it. A
 //!   forking server's user time is spread over thousands of short
-//!   children, so it gets strace only.
+//!   children, and a pre-forked server's over its workers, so they get
+//!   strace only.
+//!
+//! The same traced run counts every server's system calls per request on
+//! the keep-alive workloads ([`crate::syscalls`]).
 //!
 //! The summaries are written into results.md as the tools print them;
 //! reading them is the book's job.
@@ -52,7 +56,7 @@ pub struct Profile {
 const TRACED_LIMIT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy)]
-enum Tracer {
+pub enum Tracer {
     Strace,
     Callgrind,
 }
@@ -73,7 +77,7 @@ pub fn profiles(servers: &[(Server, String)], setup: &Setup, seconds: u64) -> Ve
     for (server, workload) in servers {
         let server = *server;
         let mut tracers = vec![Tracer::Strace];
-        if callgrind && !server.forks() {
+        if callgrind && server.single_process() {
             tracers.push(Tracer::Callgrind);
         }
         for tracer in tracers {
@@ -85,7 +89,12 @@ pub fn profiles(servers: &[(Server, String)], setup: &Setup, seconds: u64) -> Ve
                 "bench: profiling {} on {workload} under {how}",
                 server.name()
             );
-            match under_load(server, workload, tracer, setup, seconds) {
+            let profiled = Workload {
+                label: workload.clone(),
+                load: load_of(workload, seconds),
+                servers: vec![server],
+            };
+            match under_load(server, &profiled, tracer, setup) {
                 Ok(profile) => profiles.push(profile),
                 Err(err) => eprintln!("bench: no profile of {}: {err:#}", server.name()),
             }
@@ -94,18 +103,17 @@ pub fn profiles(servers: &[(Server, String)], setup: &Setup, seconds: u64) -> Ve
     profiles
 }
 
-/// Runs `server` under `tracer` for a `seconds`-long load of `workload`,
-/// then stops it so the tracer writes its report.
-fn under_load(
+/// Runs `server` under `tracer` for one run of `workload`'s load, then
+/// stops it so the tracer writes its report.
+pub fn under_load(
     server: Server,
-    workload: &str,
+    workload: &Workload,
     tracer: Tracer,
     setup: &Setup,
-    seconds: u64,
 ) -> Result<Profile> {
     let name = server.name();
     let report = setup.work.join(format!("{name}.profile"));
-    let mut wrapper = setup.pin_server.clone();
+    let mut wrapper = setup.placement(server.workers()).server;
     let (prefix, tool): (Vec<OsString>, &str) = match tracer {
         Tracer::Strace => (
             vec![
@@ -128,12 +136,7 @@ fn under_load(
     };
     wrapper.extend(prefix);
     let mut running = servers::start(server, setup, &wrapper, TRACED_LIMIT)?;
-    let profiled = Workload {
-        label: "profile".into(),
-        load: load_of(workload, seconds),
-        servers: vec![server],
-    };
-    let result = profiled.run_once(server, running.port, setup)?;
+    let result = workload.run_once(server, running.port, setup)?;
     // SIGTERM to the server itself, not its group: valgrind runs it in its
     // own process, strace as its child, and each tracer writes its report
     // when the server dies. (strace, sent SIGTERM itself, would detach and
@@ -167,7 +170,7 @@ fn under_load(
     let summary = without_machine_paths(&summary, &setup.release, &setup.work);
     Ok(Profile {
         server: name.to_owned(),
-        workload: Some(workload.to_owned()),
+        workload: Some(workload.label.clone()),
         tool: tool.to_owned(),
         requests: (result.problem.is_none()).then_some(result.answered),
         summary,

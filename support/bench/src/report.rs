@@ -59,6 +59,9 @@ pub fn markdown(results: &Results) -> String {
     );
     let _ = writeln!(text, "- tools: {}", conditions.tools.join("; "));
     let _ = writeln!(text, "- {}", conditions.method);
+    for line in &conditions.how_measured {
+        let _ = writeln!(text, "- {line}");
+    }
     text.push_str("\n## Measurements\n\n");
     text.push_str(
         "| workload | server | requests/s | vs nginx | errors | peak RSS | CPU s/run = user + sys | detail (median run) |\n\
@@ -86,6 +89,7 @@ pub fn markdown(results: &Results) -> String {
             row.detail()
         );
     }
+    per_request(&mut text, &results.rows);
     text.push_str("\n## Targets\n\n| target | result | measured |\n| --- | --- | --- |\n");
     for target in &results.targets {
         let result = match (target.outcome, target.missed_by_percent) {
@@ -122,11 +126,60 @@ pub fn markdown(results: &Results) -> String {
     text
 }
 
+/// The table of what each request cost, for the rows where that means
+/// something (none in results written before it was measured).
+fn per_request(text: &mut String, rows: &[Row]) {
+    let measured: Vec<&Row> = rows
+        .iter()
+        .filter(|row| row.server_us_per_request.is_some())
+        .collect();
+    if measured.is_empty() {
+        return;
+    }
+    text.push_str(
+        "\n## Per request\n\n\
+         | workload | server | cores: server / load | requests/s | CPU s/run: server + load tool | \
+         CPU us/request: server + load tool | load tool's share | system calls/request (top 3) |\n\
+         | --- | --- | --- | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    let optional = |value: Option<f64>, decimals: usize| {
+        value.map_or("-".to_owned(), |value| format!("{value:.decimals$}"))
+    };
+    for row in measured {
+        let cores = if row.shared_cores {
+            "all, shared".to_owned()
+        } else {
+            "0 / 1".to_owned()
+        };
+        let load_cpu = row.load_cpu.map(|cpu| cpu.total());
+        let share = row
+            .load_share()
+            .map_or("-".to_owned(), |share| format!("{:.0}%", share * 100.0));
+        let calls = row
+            .system_calls
+            .as_ref()
+            .map_or("-".to_owned(), |calls| calls.summary(3));
+        let _ = writeln!(
+            text,
+            "| {} | {} | {cores} | {:.0} | {:.2} + {} | {} + {} | {share} | {calls} |",
+            row.workload,
+            row.server,
+            row.requests_per_s,
+            row.cpu.total(),
+            optional(load_cpu, 2),
+            optional(row.server_us_per_request, 1),
+            optional(row.load_us_per_request, 1),
+        );
+    }
+}
+
 /// `results.csv`: one line per row, the median run's figures.
 pub fn csv(results: &Results) -> String {
     let mut text = String::from(
         "workload,server,tool,requests_per_s,vs_nginx,errors,peak_rss_kib,\
-         cpu_user_s,cpu_system_s,answered,seconds,p99_ms,server_died\n",
+         cpu_user_s,cpu_system_s,answered,seconds,p99_ms,server_died,\
+         workers,shared_cores,load_cpu_user_s,load_cpu_system_s,\
+         server_us_per_request,load_us_per_request,system_calls_per_request\n",
     );
     let optional = |value: Option<f64>| value.map_or(String::new(), |value| format!("{value:.3}"));
     for row in &results.rows {
@@ -145,6 +198,17 @@ pub fn csv(results: &Results) -> String {
             format!("{:.3}", run.seconds),
             optional(run.p99_ms),
             row.server_died.to_string(),
+            row.workers.to_string(),
+            row.shared_cores.to_string(),
+            optional(row.load_cpu.map(|cpu| cpu.user)),
+            optional(row.load_cpu.map(|cpu| cpu.system)),
+            optional(row.server_us_per_request),
+            optional(row.load_us_per_request),
+            optional(
+                row.system_calls
+                    .as_ref()
+                    .and_then(|calls| calls.per_request()),
+            ),
         ];
         text.push_str(&fields.join(","));
         text.push('\n');
@@ -178,8 +242,10 @@ pub fn read_json(path: &Path) -> Result<Results> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::{compare_with_nginx, CpuSeconds, Run};
+    use crate::measure::{compare_with_nginx, Run};
     use crate::servers::{Server, EPOLL_EDGE};
+    use crate::syscalls::SystemCalls;
+    use crate::usage::CpuSeconds;
     use crate::workloads::{parse_loadgen, parse_wrk, plan, Kind, LoadResult, Settings};
     use clap::ValueEnum;
 
@@ -204,6 +270,10 @@ mod tests {
                 ..load.clone()
             },
             cpu,
+            load_cpu: Some(CpuSeconds {
+                user: 0.125,
+                system: 0.125,
+            }),
         };
         let mut rows = vec![
             Row::from_runs(
@@ -216,7 +286,7 @@ mod tests {
             .unwrap(),
             Row::from_runs(
                 close,
-                Server::Nginx,
+                Server::nginx(),
                 vec![run(&loadgen, 1000.0)],
                 10956,
                 false,
@@ -230,8 +300,23 @@ mod tests {
                 true,
             )
             .unwrap(),
-            Row::from_runs(idle, Server::Nginx, vec![run(&loadgen, 50.0)], 10956, false).unwrap(),
+            Row::from_runs(
+                idle,
+                Server::nginx(),
+                vec![run(&loadgen, 50.0)],
+                10956,
+                false,
+            )
+            .unwrap(),
         ];
+        rows[2].system_calls = Some(SystemCalls {
+            requests: 25570,
+            calls: crate::syscalls::parse_strace_summary(include_str!(
+                "../samples/strace-c-epoll-edge.txt"
+            ))
+            .unwrap(),
+        });
+        rows[2].shared_cores = true;
         compare_with_nginx(&mut rows);
         let targets = crate::targets::evaluate(&rows);
         Results {
@@ -242,6 +327,7 @@ mod tests {
                 load_average_after: "0.89 1.31 1.28".into(),
                 tools: vec!["wrk 4.1.0".into(), "loadgen 0.1.0".into()],
                 method: "each row: a fresh server, 1 run".into(),
+                how_measured: vec!["server CPU and peak RSS: all the server's processes".into()],
                 note: Some("smoke run".into()),
             },
             rows,
@@ -258,7 +344,7 @@ mod tests {
 
     #[test]
     fn a_row_keeps_the_median_run_and_sums_the_errors() {
-        let workloads = plan(&Settings::smoke(), &[Kind::KeepAlive], &[Server::Nginx]);
+        let workloads = plan(&Settings::smoke(), &[Kind::KeepAlive], &[Server::nginx()]);
         let wrk = parse_wrk(include_str!("../samples/wrk-small.txt")).unwrap();
         // Rates 3, 1, 2 with 1, 0, 2 errors; CPU totals 0.9, 0.1, 0.5.
         let runs: Vec<Run> = [(3.0, 1, 0.9), (1.0, 0, 0.1), (2.0, 2, 0.5)]
@@ -270,9 +356,10 @@ mod tests {
                     ..wrk.clone()
                 },
                 cpu: CpuSeconds { user: 0.0, system },
+                load_cpu: None,
             })
             .collect();
-        let row = Row::from_runs(&workloads[0], Server::Nginx, runs, 10956, false).unwrap();
+        let row = Row::from_runs(&workloads[0], Server::nginx(), runs, 10956, false).unwrap();
         assert_eq!(row.requests_per_s, 2.0);
         assert_eq!(row.median_run.requests_per_s, 2.0);
         assert_eq!(row.median_run.errors, 2);
@@ -316,6 +403,26 @@ mod tests {
             text.contains("| idle, 100 x 1s | nginx | - | - |"),
             "{text}"
         );
+        assert!(
+            text.contains("- server CPU and peak RSS: all the server's processes\n"),
+            "{text}"
+        );
+        // What each request cost: 0.75 s over 18,699 requests is 40.1 us
+        // of the server's, 0.25 s, 13.4 us of the load tool's, a quarter.
+        assert!(
+            text.contains(
+                "| close, hello | webserver3a | 0 / 1 | 2000 | 0.75 + 0.25 | 40.1 + 13.4 | 25% | - |\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| keep-alive, 200 B | epoll_server-edge | all, shared | 2 | 0.75 + 0.25 | 20.0 + 6.7 | 25% | 2.58: recvfrom 1.53, sendto 1.00, epoll_wait 0.03 |\n"
+            ),
+            "{text}"
+        );
+        // Idle: no rate, so nothing per request.
+        assert!(!text.contains("| idle, 100 x 1s | nginx | 0 / 1"), "{text}");
         assert!(text.contains("\n### epoll_server-edge on keep-alive, 1 MiB: system calls, strace -c -f, 3406 requests\n\n```text\n% time"), "{text}");
         // The book includes this file: no mdBook directive may be in it.
         assert!(!text.contains("{{#"));
@@ -325,11 +432,16 @@ mod tests {
     fn csv_quotes_the_labels_with_commas() {
         let text = csv(&example());
         let mut lines = text.lines();
-        assert_eq!(lines.next().unwrap().split(',').count(), 13);
+        assert_eq!(lines.next().unwrap().split(',').count(), 20);
         assert_eq!(
             lines.next().unwrap(),
-            "\"close, hello\",webserver3a,loadgen,2000.0,2.000,0,2048,0.25,0.50,18699,1.000,0.472,false"
+            "\"close, hello\",webserver3a,loadgen,2000.0,2.000,0,2048,0.25,0.50,18699,1.000,0.472,false,\
+             1,false,0.125,0.125,40.109,13.370,"
         );
+        assert!(lines
+            .nth(1)
+            .unwrap()
+            .ends_with(",1,true,0.125,0.125,20.017,6.672,2.580"));
     }
 
     #[test]

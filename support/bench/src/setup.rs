@@ -27,10 +27,9 @@ pub struct Setup {
     pub work: PathBuf,
     /// The document root every static server and nginx serve.
     pub site: PathBuf,
-    /// Prefix that runs a server on core 0 (empty on one core).
-    pub pin_server: Vec<OsString>,
-    /// Prefix that runs a load tool on core 1 (empty on one core).
-    pub pin_load: Vec<OsString>,
+    /// The machine's cores, which decide where servers and loads run
+    /// ([`placement`]).
+    pub cores: usize,
     /// The open-file limit every child inherits (raised to the hard limit).
     pub open_files: u64,
     /// nginx's executable, when nginx is measured.
@@ -40,6 +39,12 @@ pub struct Setup {
 impl Setup {
     pub fn loadgen(&self) -> PathBuf {
         self.release.join("loadgen")
+    }
+
+    /// Where a server of `workers` processes and its load run on this
+    /// machine.
+    pub fn placement(&self, workers: u32) -> Placement {
+        placement(self.cores, workers)
     }
 }
 
@@ -111,16 +116,45 @@ pub fn work_directory(prefix: &str) -> Result<tempfile::TempDir> {
     Ok(directory)
 }
 
-/// The server on core 0, the load on core 1: each gets a core of its own,
-/// as far as the rest of the machine lets it, and the scheduler's choices
-/// do not vary from run to run. A forking server's children inherit core 0.
-/// With one core, nothing is pinned.
-pub fn pinning(cores: usize) -> (Vec<OsString>, Vec<OsString>) {
-    if cores >= 2 {
-        let on = |core: &str| vec!["taskset".into(), "-c".into(), core.into()];
-        (on("0"), on("1"))
+/// Where a server and its load run: the core split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Prefix that starts the server (taskset, or nothing).
+    pub server: Vec<OsString>,
+    /// Prefix that starts the load tool (taskset, or nothing).
+    pub load: Vec<OsString>,
+    /// The load tool's threads (wrk's `-t`): as many as the server has
+    /// workers, so that the load is never one thread against several.
+    pub load_threads: u32,
+    /// Whether the server and the load share every core, unpinned.
+    pub shared: bool,
+}
+
+/// A server of one worker on core 0 and the load on core 1: each gets a
+/// core of its own, as far as the rest of the machine lets it, and the
+/// scheduler's choices do not vary from run to run; a forking server's
+/// children inherit core 0. A server of several workers (prefork_server,
+/// nginx with `worker_processes 2`) is built to use every core, so it is
+/// not pinned: its workers and the load tool (with a thread per worker)
+/// share the machine as the scheduler sees fit, and the load tool's CPU,
+/// measured beside the server's, says how much of it the load took. With
+/// one core, nothing is pinned.
+pub fn placement(cores: usize, workers: u32) -> Placement {
+    let on = |core: &str| vec!["taskset".into(), "-c".into(), core.into()];
+    if cores >= 2 && workers <= 1 {
+        Placement {
+            server: on("0"),
+            load: on("1"),
+            load_threads: 1,
+            shared: false,
+        }
     } else {
-        (Vec::new(), Vec::new())
+        Placement {
+            server: Vec::new(),
+            load: Vec::new(),
+            load_threads: workers.max(1),
+            shared: true,
+        }
     }
 }
 
@@ -163,11 +197,18 @@ mod tests {
     }
 
     #[test]
-    fn one_core_pins_nothing_two_pin_server_and_load_apart() {
-        assert_eq!(pinning(1), (Vec::new(), Vec::new()));
-        let (server, load) = pinning(2);
-        assert_eq!(server, ["taskset", "-c", "0"]);
-        assert_eq!(load, ["taskset", "-c", "1"]);
+    fn one_worker_gets_a_core_and_the_load_the_other_several_share_them_all() {
+        let one = placement(2, 1);
+        assert_eq!(one.server, ["taskset", "-c", "0"]);
+        assert_eq!(one.load, ["taskset", "-c", "1"]);
+        assert_eq!((one.load_threads, one.shared), (1, false));
+        let two = placement(2, 2);
+        assert!(two.server.is_empty() && two.load.is_empty());
+        assert_eq!((two.load_threads, two.shared), (2, true));
+        // One core: nothing to pin to.
+        let alone = placement(1, 1);
+        assert!(alone.server.is_empty() && alone.load.is_empty());
+        assert_eq!((alone.load_threads, alone.shared), (1, true));
     }
 
     #[test]

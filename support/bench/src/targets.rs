@@ -5,8 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::measure::Row;
-use crate::servers::{Server, EPOLL_EDGE, EPOLL_LEVEL, NGINX, PYTHON, WEBSERVER3G};
-use crate::workloads::{C10K_PREFIX, CLOSE_HELLO, KEEP_ALIVE_BIG, KEEP_ALIVE_SMALL};
+use crate::servers::{
+    Server, EPOLL_EDGE, EPOLL_LEVEL, NGINX, NGINX_2, PREFORK_2, PYTHON, URING, WEBSERVER3G,
+};
+use crate::workloads::{C10K_PREFIX, CLOSE_HELLO, IDLE_PREFIX, KEEP_ALIVE_BIG, KEEP_ALIVE_SMALL};
 
 /// epoll_server this many times as fast as nginx on small keep-alive
 /// requests (a cached page sent with one system call).
@@ -16,8 +18,23 @@ const EPOLL_VS_NGINX_SMALL: f64 = 1.25;
 const EPOLL_VS_NGINX_BIG: f64 = 1.0;
 /// webserver3g at least this many times as fast as the Python original.
 const RUST_VS_PYTHON: f64 = 5.0;
-/// epoll_server's peak memory holding the most C10K connections, KiB.
+/// epoll_server's and uring_server's peak memory holding the most C10K
+/// connections, KiB.
 const C10K_RSS_KIB: u64 = 16 * 1024;
+/// Issue 18: uring_server this many times as fast as epoll_server (edge)
+/// on small keep-alive requests, both on one core.
+const URING_VS_EPOLL_SMALL: f64 = 1.3;
+/// Issue 18: uring_server's system calls per small keep-alive request
+/// (strace -c, 32 connections) at most.
+const URING_CALLS_PER_REQUEST: f64 = 0.5;
+/// Issue 18: uring_server at least as fast as epoll_server (edge) on 1 MiB.
+const URING_VS_EPOLL_BIG: f64 = 1.0;
+/// Issue 18: prefork_server with 2 workers this many times as fast as
+/// nginx with 2 workers on small keep-alive requests.
+const PREFORK_VS_NGINX_SMALL: f64 = 1.25;
+/// No CPU while idle: at most one clock tick, the least `/proc` tells
+/// from none.
+const IDLE_CPU_SECONDS: f64 = 0.01;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -117,24 +134,7 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
         ));
     }
 
-    // The most connections this run held.
-    let largest = rows
-        .iter()
-        .filter_map(|row| row.workload.strip_prefix(C10K_PREFIX)?.parse::<u64>().ok())
-        .max();
-    let held = largest.and_then(|connections| {
-        let label = format!("{C10K_PREFIX}{connections}");
-        Some((connections, find(rows, &label, EPOLL_EDGE)?))
-    });
-    let connections = held.map_or("C10K".into(), |(connections, _)| connections.to_string());
-    targets.push(Target::new(
-        format!("{connections} connections all answered, epoll_server RSS <= 16 MiB"),
-        held.map(|(_, row)| row.errors == 0 && row.peak_rss_kib <= C10K_RSS_KIB),
-        held.map_or(String::new(), |(_, row)| {
-            let mib = row.peak_rss_kib as f64 / 1024.0;
-            format!("{} errors, {mib:.1} MiB", row.errors)
-        }),
-    ));
+    targets.push(c10k_target(rows, EPOLL_EDGE, "epoll_server"));
 
     targets.push(ratio_target(
         rows,
@@ -162,7 +162,97 @@ pub fn evaluate(rows: &[Row]) -> Vec<Target> {
     for (mode, server) in EPOLL {
         targets.push(big_file_target(rows, mode, server));
     }
+    targets.extend(issue_18_targets(rows));
     targets
+}
+
+/// Every connection of the largest C10K row answered, in at most 16 MiB
+/// (the server's processes summed).
+fn c10k_target(rows: &[Row], server: &str, called: &str) -> Target {
+    // The most connections this run held.
+    let largest = rows
+        .iter()
+        .filter_map(|row| row.workload.strip_prefix(C10K_PREFIX)?.parse::<u64>().ok())
+        .max();
+    let held = largest.and_then(|connections| {
+        let label = format!("{C10K_PREFIX}{connections}");
+        Some((connections, find(rows, &label, server)?))
+    });
+    let connections = held.map_or("C10K".into(), |(connections, _)| connections.to_string());
+    Target::new(
+        format!("{connections} connections all answered, {called} RSS <= 16 MiB"),
+        held.map(|(_, row)| row.errors == 0 && row.peak_rss_kib <= C10K_RSS_KIB),
+        held.map_or(String::new(), |(_, row)| {
+            let mib = row.peak_rss_kib as f64 / 1024.0;
+            format!("{} errors, {mib:.1} MiB", row.errors)
+        }),
+    )
+}
+
+/// The figures issue 18 asks of uring_server and prefork_server: not
+/// measured until their stages are in stages.toml.
+fn issue_18_targets(rows: &[Row]) -> Vec<Target> {
+    vec![
+        ratio_target(
+            rows,
+            "uring_server >= 1.3x epoll_server (edge), keep-alive 200 B".into(),
+            KEEP_ALIVE_SMALL,
+            (URING, EPOLL_EDGE),
+            URING_VS_EPOLL_SMALL,
+            " epoll_server (edge)",
+        ),
+        calls_target(rows, URING, URING_CALLS_PER_REQUEST),
+        ratio_target(
+            rows,
+            "uring_server >= epoll_server (edge), keep-alive 1 MiB".into(),
+            KEEP_ALIVE_BIG,
+            (URING, EPOLL_EDGE),
+            URING_VS_EPOLL_BIG,
+            " epoll_server (edge)",
+        ),
+        c10k_target(rows, URING, "uring_server"),
+        idle_target(rows, URING),
+        ratio_target(
+            rows,
+            "prefork_server (2 workers) >= 1.25x nginx (2 workers), keep-alive 200 B".into(),
+            KEEP_ALIVE_SMALL,
+            (PREFORK_2, NGINX_2),
+            PREFORK_VS_NGINX_SMALL,
+            " nginx-2",
+        ),
+    ]
+}
+
+/// At most `most` system calls per request on the small keep-alive page,
+/// as strace counted them; a miss profiles the server there.
+fn calls_target(rows: &[Row], server: &str, most: f64) -> Target {
+    let target = format!("{server} <= {most} system calls per request, keep-alive 200 B");
+    let counted = find(rows, KEEP_ALIVE_SMALL, server).and_then(|row| row.system_calls.as_ref());
+    let per_request = counted.and_then(|calls| calls.per_request());
+    let (Some(counted), Some(per_request)) = (counted, per_request) else {
+        return Target::new(target, None, String::new());
+    };
+    let mut target = Target::new(target, Some(per_request <= most), counted.summary(3));
+    if target.outcome == Outcome::Missed {
+        target.missed_by_percent = Some((per_request / most - 1.0) * 100.0);
+        target.profile = Some(server.to_owned());
+        target.profile_on = Some(KEEP_ALIVE_SMALL.to_owned());
+    }
+    target
+}
+
+/// No CPU while connections sit idle.
+fn idle_target(rows: &[Row], server: &str) -> Target {
+    let idle = rows
+        .iter()
+        .find(|row| row.workload.starts_with(IDLE_PREFIX) && row.server == server);
+    Target::new(
+        format!("{server} uses no CPU while idle (<= {IDLE_CPU_SECONDS} s, one clock tick)"),
+        idle.map(|row| row.cpu.total() <= IDLE_CPU_SECONDS + 1e-9),
+        idle.map_or(String::new(), |row| {
+            format!("{:.2} s in {}", row.cpu.total(), row.workload)
+        }),
+    )
 }
 
 /// epoll_server at least as fast as nginx on 1 MiB files, using no more
@@ -200,15 +290,15 @@ fn big_file_target(rows: &[Row], mode: &str, server: &str) -> Target {
     target
 }
 
-/// The servers to profile, each with the workload whose target it
-/// missed, each pair once, in the targets' order.
-pub fn servers_to_profile(targets: &[Target]) -> Vec<(Server, String)> {
+/// The servers of `servers` to profile, each with the workload whose
+/// target it missed, each pair once, in the targets' order.
+pub fn servers_to_profile(targets: &[Target], servers: &[Server]) -> Vec<(Server, String)> {
     let mut wanted = Vec::new();
     for target in targets {
         let (Some(name), Some(workload)) = (&target.profile, &target.profile_on) else {
             continue;
         };
-        if let Some(server) = Server::from_name(name) {
+        if let Some(&server) = servers.iter().find(|server| server.name() == name) {
             let pair = (server, workload.clone());
             if !wanted.contains(&pair) {
                 wanted.push(pair);
@@ -221,8 +311,10 @@ pub fn servers_to_profile(targets: &[Target]) -> Vec<(Server, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::CpuSeconds;
+    use crate::syscalls::SystemCalls;
+    use crate::usage::CpuSeconds;
     use crate::workloads::{LoadResult, Tool};
+    use std::collections::BTreeMap;
 
     fn row(workload: &str, server: &str, requests_per_s: f64, errors: u64, kib: u64) -> Row {
         Row {
@@ -235,6 +327,12 @@ mod tests {
             errors,
             peak_rss_kib: kib,
             cpu: CpuSeconds::default(),
+            load_cpu: None,
+            server_us_per_request: None,
+            load_us_per_request: None,
+            workers: 1,
+            shared_cores: false,
+            system_calls: None,
             median_run: LoadResult::failed(String::new()),
             runs: Vec::new(),
             server_died: false,
@@ -242,7 +340,7 @@ mod tests {
     }
 
     fn profiled(targets: &[Target]) -> Vec<(&'static str, String)> {
-        let wanted = servers_to_profile(targets);
+        let wanted = servers_to_profile(targets, &crate::servers::tests::with_issue_18());
         wanted
             .into_iter()
             .map(|(server, on)| (server.name(), on))
@@ -269,8 +367,13 @@ mod tests {
             .iter()
             .map(|target| (target.outcome, target.measured.as_str()))
             .collect();
+        // Without uring_server and prefork_server, issue 18's are not measured.
+        assert!(outcomes[7..]
+            .iter()
+            .all(|outcome| *outcome == (Outcome::NotMeasured, "-")));
+        assert_eq!(outcomes.len(), 13);
         assert_eq!(
-            outcomes,
+            outcomes[..7],
             [
                 (Outcome::Missed, "0.99x nginx"),
                 (Outcome::Missed, "1.02x nginx"),
@@ -294,6 +397,78 @@ mod tests {
                 (EPOLL_LEVEL, KEEP_ALIVE_SMALL.to_owned())
             ]
         );
+    }
+
+    /// Issue 18's figures: uring_server against epoll_server (edge) on
+    /// one core, prefork_server against nginx, both of 2 workers.
+    #[test]
+    fn the_targets_of_issue_18() {
+        let calls = |requests, calls: &[(&str, u64)]| SystemCalls {
+            requests,
+            calls: calls
+                .iter()
+                .map(|&(name, count)| (name.to_owned(), count))
+                .collect::<BTreeMap<_, _>>(),
+        };
+        let mut uring_small = row(KEEP_ALIVE_SMALL, URING, 110_000.0, 0, 3000);
+        uring_small.system_calls = Some(calls(
+            100_000,
+            &[("io_uring_enter", 40_000), ("epoll_wait", 2)],
+        ));
+        let idle = |server, system| Row {
+            cpu: CpuSeconds { user: 0.0, system },
+            ..row("idle, 100 x 5s", server, 0.0, 0, 3000)
+        };
+        let mut rows = vec![
+            row(KEEP_ALIVE_SMALL, EPOLL_EDGE, 80_000.0, 0, 2700),
+            uring_small,
+            row(KEEP_ALIVE_SMALL, PREFORK_2, 100_000.0, 0, 6000),
+            row(KEEP_ALIVE_SMALL, NGINX_2, 90_000.0, 0, 12000),
+            row(KEEP_ALIVE_BIG, EPOLL_EDGE, 4000.0, 0, 2700),
+            row(KEEP_ALIVE_BIG, URING, 3900.0, 0, 2700),
+            row("C10K, 10000", URING, 30_000.0, 0, 9 * 1024),
+            idle(URING, 0.01),
+        ];
+        let outcomes = |rows: &[Row]| -> Vec<(Outcome, String)> {
+            evaluate(rows)[7..]
+                .iter()
+                .map(|target| (target.outcome, target.measured.clone()))
+                .collect()
+        };
+        assert_eq!(
+            outcomes(&rows),
+            [
+                (Outcome::Met, "1.38x epoll_server (edge)".into()),
+                (
+                    Outcome::Met,
+                    "0.40: io_uring_enter 0.40, epoll_wait 0.00".into()
+                ),
+                (Outcome::Missed, "0.97x epoll_server (edge)".into()),
+                (Outcome::Met, "0 errors, 9.0 MiB".into()),
+                (Outcome::Met, "0.01 s in idle, 100 x 5s".into()),
+                (Outcome::Missed, "1.11x nginx-2".into()),
+            ]
+        );
+        let targets = evaluate(&rows);
+        assert_eq!(
+            targets[13 - 1].target,
+            "prefork_server (2 workers) >= 1.25x nginx (2 workers), keep-alive 200 B"
+        );
+        assert_eq!(
+            profiled(&targets),
+            [
+                (URING, KEEP_ALIVE_BIG.to_owned()),
+                (PREFORK_2, KEEP_ALIVE_SMALL.to_owned())
+            ]
+        );
+        // Too many calls, and a tick too many while idle.
+        rows[1].system_calls = Some(calls(100_000, &[("io_uring_enter", 60_000)]));
+        rows[7] = idle(URING, 0.02);
+        let targets = evaluate(&rows);
+        assert_eq!(targets[8].outcome, Outcome::Missed);
+        assert_eq!(targets[8].missed_by_percent.unwrap().round(), 20.0);
+        assert_eq!(targets[8].profile_on.as_deref(), Some(KEEP_ALIVE_SMALL));
+        assert_eq!(targets[11].outcome, Outcome::Missed);
     }
 
     #[test]

@@ -4,10 +4,15 @@
 //! - connection per request: `loadgen close`, which reads each answer to
 //!   end-of-file and so counts webserver3a–3g too (they send no
 //!   Content-Length; wrk cannot count them);
-//! - keep-alive: wrk, a 200-byte page and a 1 MiB file;
+//! - keep-alive: wrk, a 200-byte page and a 1 MiB file, with a thread per
+//!   worker of the server;
 //! - C10K: `loadgen hold`, N keep-alive connections, one request each, all
 //!   held open until every one is answered;
 //! - idle: `loadgen hold`, 100 connections held open a few seconds.
+//!
+//! Which servers each runs comes from what stages.toml says of them: the
+//! keep-alive, C10K and idle workloads load the servers of a document
+//! root, and C10K leaves out a busy loop.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -18,15 +23,15 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
-use crate::servers::{Server, EPOLL_EDGE, EPOLL_LEVEL, NGINX, NONBLOCK};
+use crate::servers::Server;
 use crate::setup::{command, run_bounded, Setup};
 
 /// Connection per request: 4 in flight at a time, for every server alike.
 /// webserver3a's listen backlog is 5: more would overflow its queue, and
 /// the run would measure TCP's one-second SYN retransmission instead of 3a.
 pub const CLOSE_CONCURRENCY: u32 = 4;
-/// Keep-alive: wrk with one thread (the other core is the server's) and 32
-/// connections.
+/// Keep-alive: wrk with 32 connections, and one thread per worker of the
+/// server (one beside a one-worker server: the other core is the server's).
 pub const WRK_CONNECTIONS: u32 = 32;
 
 /// The labels the targets look rows up by.
@@ -34,13 +39,14 @@ pub const CLOSE_HELLO: &str = "close, hello";
 pub const KEEP_ALIVE_SMALL: &str = "keep-alive, 200 B";
 pub const KEEP_ALIVE_BIG: &str = "keep-alive, 1 MiB";
 pub const C10K_PREFIX: &str = "C10K, ";
+pub const IDLE_PREFIX: &str = "idle, ";
 
 /// The kinds of workload, as chosen on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
     /// Connection per request (loadgen close).
     Close,
-    /// Keep-alive, 200 B and 1 MiB (wrk).
+    /// Keep-alive, 200 B and 1 MiB (wrk); system calls per request (strace)
     KeepAlive,
     /// N connections held open until all are answered (loadgen hold).
     C10k,
@@ -64,7 +70,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The measured run: about 5 minutes on 2 cores.
+    /// The measured run: about 11 minutes on 2 cores.
     pub fn full() -> Settings {
         Settings {
             seconds: 5,
@@ -147,15 +153,15 @@ pub fn load_of(label: &str, seconds: u64) -> Load {
     }
 }
 
-/// The workloads of a run, each with the servers chosen for it, in the
-/// order of [`Server::all`].
+/// The workloads of a run, each with the servers of `chosen` (in the
+/// table's order) that it runs.
 pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workload> {
     let mut plan = Vec::new();
     let mut add = |kind: Kind, label: String, load: Load, runs: &dyn Fn(Server) -> bool| {
-        let servers: Vec<Server> = Server::all()
+        let servers: Vec<Server> = chosen
             .iter()
             .copied()
-            .filter(|&server| chosen.contains(&server) && runs(server))
+            .filter(|&server| runs(server))
             .collect();
         if kinds.contains(&kind) && !servers.is_empty() {
             plan.push(Workload {
@@ -166,8 +172,6 @@ pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workl
         }
     };
     let seconds = settings.seconds;
-    let named =
-        |names: &'static [&'static str]| move |server: Server| names.contains(&server.name());
     add(
         Kind::Close,
         CLOSE_HELLO.into(),
@@ -180,33 +184,26 @@ pub fn plan(settings: &Settings, kinds: &[Kind], chosen: &[Server]) -> Vec<Workl
         let load = Load::KeepAlive { path, seconds };
         add(Kind::KeepAlive, label.into(), load, &Server::serves_files);
     }
-    // nonblock_server asks every socket on every turn: it is left out of
-    // C10K, where that is the known answer, and measured idle instead.
+    // A busy loop (nonblock_server) asks every socket on every turn: it
+    // is left out of C10K, where that is the known answer, and measured
+    // idle instead.
     for &connections in &settings.c10k_sizes {
         let load = Load::Hold {
             connections,
             hold_seconds: 0,
         };
         let label = format!("{C10K_PREFIX}{connections}");
-        add(
-            Kind::C10k,
-            label,
-            load,
-            &named(&[EPOLL_EDGE, EPOLL_LEVEL, NGINX]),
-        );
+        add(Kind::C10k, label, load, &|server: Server| {
+            server.serves_files() && !server.busy_loop()
+        });
     }
     let (connections, hold_seconds) = (settings.idle_connections, settings.idle_seconds);
     let load = Load::Hold {
         connections,
         hold_seconds,
     };
-    let label = format!("idle, {connections} x {hold_seconds}s");
-    add(
-        Kind::Idle,
-        label,
-        load,
-        &named(&[NONBLOCK, EPOLL_EDGE, NGINX]),
-    );
+    let label = format!("{IDLE_PREFIX}{connections} x {hold_seconds}s");
+    add(Kind::Idle, label, load, &Server::serves_files);
     plan
 }
 
@@ -223,10 +220,17 @@ impl Workload {
         !matches!(self.load, Load::Hold { hold_seconds, .. } if hold_seconds > 0)
     }
 
+    /// Whether its rows count the system calls per request (strace): the
+    /// keep-alive ones, where every connection is busy.
+    pub fn counts_system_calls(&self) -> bool {
+        matches!(self.load, Load::KeepAlive { .. })
+    }
+
     /// The load's command line against `server` on `port` (without
-    /// pinning). Always 127.0.0.1: loadgen's host defaults to it, wrk is
-    /// given it. No word holds a space, so each is written as a line.
-    pub fn argv(&self, server: Server, port: u16, loadgen: &Path) -> Vec<OsString> {
+    /// pinning), with `threads` threads where the tool has a choice (wrk).
+    /// Always 127.0.0.1: loadgen's host defaults to it, wrk is given it. No
+    /// word holds a space, so each is written as a line.
+    pub fn argv(&self, server: Server, port: u16, loadgen: &Path, threads: u32) -> Vec<OsString> {
         let (program, arguments) = match &self.load {
             Load::Close { seconds } => (
                 loadgen,
@@ -239,7 +243,7 @@ impl Workload {
             Load::KeepAlive { path, seconds } => (
                 Path::new("wrk"),
                 format!(
-                    "-t1 -c{WRK_CONNECTIONS} -d{seconds}s --timeout 5s --latency \
+                    "-t{threads} -c{WRK_CONNECTIONS} -d{seconds}s --timeout 5s --latency \
                      http://127.0.0.1:{port}{path}"
                 ),
             ),
@@ -272,9 +276,10 @@ impl Workload {
     /// out or prints nothing readable is a failed run, not an error: a
     /// server that stops answering is a result.
     pub fn run_once(&self, server: Server, port: u16, setup: &Setup) -> Result<LoadResult> {
+        let placement = setup.placement(server.workers());
         let argv = [
-            setup.pin_load.clone(),
-            self.argv(server, port, &setup.loadgen()),
+            placement.load,
+            self.argv(server, port, &setup.loadgen(), placement.load_threads),
         ]
         .concat();
         let tool = self.tool().name();
@@ -465,6 +470,7 @@ fn one_line(output: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::servers::{EPOLL_EDGE, EPOLL_LEVEL, NGINX, NGINX_2, NONBLOCK, PREFORK_2, URING};
 
     fn server(name: &str) -> Server {
         Server::from_name(name).unwrap()
@@ -580,17 +586,51 @@ mod tests {
         assert!(!plan[3].servers.contains(&server(NONBLOCK)));
     }
 
+    /// Once prefork_server and uring_server are in stages.toml, every
+    /// workload of a document root runs them, and nginx of two workers.
+    #[test]
+    fn the_servers_of_issue_18_come_in_through_the_manifest() {
+        use crate::servers::tests::with_issue_18;
+        let servers = with_issue_18();
+        let plan = plan(&Settings::full(), Kind::value_variants(), &servers);
+        let names = |workload: &Workload| -> Vec<&str> {
+            workload
+                .servers
+                .iter()
+                .map(|server| server.name())
+                .collect()
+        };
+        let static_servers = [
+            NONBLOCK,
+            EPOLL_EDGE,
+            EPOLL_LEVEL,
+            PREFORK_2,
+            URING,
+            NGINX,
+            NGINX_2,
+        ];
+        assert_eq!(names(&plan[0]).len(), servers.len());
+        assert_eq!(names(&plan[1]), static_servers);
+        assert_eq!(names(&plan[2]), static_servers);
+        // C10K: all but the busy loop.
+        assert_eq!(names(&plan[5]), static_servers[1..]);
+        assert_eq!(plan[5].label, "C10K, 10000");
+        assert_eq!(names(&plan[6]), static_servers);
+        assert!(plan[1].counts_system_calls() && plan[2].counts_system_calls());
+        assert!(!plan[0].counts_system_calls() && !plan[5].counts_system_calls());
+    }
+
     #[test]
     fn choosing_servers_and_workloads_narrows_the_plan() {
         let plan = plan(
             &Settings::smoke(),
             &[Kind::Close, Kind::C10k],
-            &[Server::Nginx, server("webserver3a")],
+            &[server("webserver3a"), Server::nginx()],
         );
         assert_eq!(plan.len(), 2);
-        assert_eq!(plan[0].servers, [server("webserver3a"), Server::Nginx]);
+        assert_eq!(plan[0].servers, [server("webserver3a"), Server::nginx()]);
         assert_eq!(plan[1].label, "C10K, 1000");
-        assert_eq!(plan[1].servers, [Server::Nginx]);
+        assert_eq!(plan[1].servers, [Server::nginx()]);
     }
 
     #[test]
@@ -598,7 +638,7 @@ mod tests {
         let workloads = plan(&Settings::smoke(), Kind::value_variants(), Server::all());
         let words =
             |line: &str| -> Vec<OsString> { line.split_whitespace().map(OsString::from).collect() };
-        let close = workloads[0].argv(server("webserver3a"), 4000, Path::new("/t/loadgen"));
+        let close = workloads[0].argv(server("webserver3a"), 4000, Path::new("/t/loadgen"), 1);
         assert_eq!(
             close,
             words(
@@ -606,12 +646,15 @@ mod tests {
                  --duration 1 --timeout 10"
             )
         );
-        let wrk = workloads[1].argv(Server::Nginx, 4000, Path::new("/t/loadgen"));
+        let wrk = workloads[1].argv(Server::nginx(), 4000, Path::new("/t/loadgen"), 1);
         assert_eq!(
             wrk,
             words("wrk -t1 -c32 -d1s --timeout 5s --latency http://127.0.0.1:4000/small.html")
         );
-        let hold = workloads[3].argv(Server::Nginx, 4000, Path::new("/t/loadgen"));
+        // A thread per worker of the server.
+        let wrk = workloads[1].argv(Server::nginx(), 4000, Path::new("/t/loadgen"), 2);
+        assert_eq!(wrk[1], "-t2");
+        let hold = workloads[3].argv(Server::nginx(), 4000, Path::new("/t/loadgen"), 2);
         assert_eq!(
             hold,
             words(
@@ -621,7 +664,7 @@ mod tests {
         );
         // loadgen's host defaults to 127.0.0.1 and refuses any other.
         for workload in &workloads {
-            let argv = workload.argv(Server::Nginx, 4000, Path::new("loadgen"));
+            let argv = workload.argv(Server::nginx(), 4000, Path::new("loadgen"), 1);
             assert!(!argv.iter().any(|word| word == "--host"));
         }
         assert!(!workloads.last().unwrap().rate_is_meaningful());

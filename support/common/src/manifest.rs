@@ -100,12 +100,18 @@ pub struct Exercise {
 pub struct Bench {
     /// The path asked for on the connection-per-request workload.
     pub path: String,
-    /// Whether it serves a document root (`--root DIR`).
+    /// Whether it serves a document root with static_http's options
+    /// (`--root DIR`, and `--quiet` for no line per request).
     #[serde(default)]
     pub site: bool,
     /// Whether it forks a process per connection.
     #[serde(default)]
     pub forks: bool,
+    /// Whether its loop never sleeps (nonblock_server): it asks every
+    /// socket on every turn, so it is measured idle and left out of C10K,
+    /// where that is the known answer.
+    #[serde(default)]
+    pub busy_loop: bool,
     /// One server of the comparison per variant.
     pub variants: Vec<Variant>,
 }
@@ -119,6 +125,16 @@ pub struct Variant {
     /// Arguments after the site's (`--trigger edge`).
     #[serde(default)]
     pub args: Vec<String>,
+    /// The worker processes it serves with (prefork_server's `--workers
+    /// N`), 1 when it serves from one process. A server of more than one
+    /// is given every core, is compared with nginx of as many workers, and
+    /// is profiled with strace only.
+    #[serde(default = "one")]
+    pub workers: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A chapter with no crate of its own.
