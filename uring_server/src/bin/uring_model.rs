@@ -1,0 +1,2 @@
+//! uring_model: to be written (issue 18).
+fn main() {}
