@@ -69,10 +69,12 @@ fn run() -> Result<()> {
     // itself. The kernel tries each operation without blocking and, when
     // it would, waits on the socket for the process, which never sees EAGAIN.
     let port = common::bound_port(&listener)?; // PORT=0: the one the kernel chose
-    println!("Listening on port {port} ...");
 
     // ANCHOR: model_ring
+    // Made before the banner: where io_uring is forbidden, the model says
+    // why and exits without having said it listens.
     let mut ring = open_ring()?;
+    println!("Listening on port {port} ...");
     // The operation's user_data is the descriptor, as epoll_model's event
     // data is: its completion carries it back, to say which socket it was for.
     submit_accept(&mut ring, &listener)?;
@@ -115,6 +117,7 @@ fn run() -> Result<()> {
     // ANCHOR_END: model_loop
 }
 
+// ANCHOR: model_accept
 /// A completed accept: prints the new client, submits its first receive,
 /// and submits the next accept (one accept operation accepts one client,
 /// as the system call does).
@@ -153,15 +156,20 @@ fn accept_completed(
     }
     submit_accept(ring, listener)
 }
+// ANCHOR_END: model_accept
 
+// ANCHOR: model_receive_completed
 /// Prints what a completed receive brought and submits the next one.
 /// Returns false when the client is gone: end of file (0 bytes), or an
 /// error such as a reset (a negative result, -errno); no receive is then
 /// in flight for it.
 fn receive_completed(ring: &mut IoUring, client: &mut Client, result: i32) -> Result<bool> {
     if result < 0 {
-        let error = io::Error::from_raw_os_error(-result);
-        println!("{}: {error}", client.address);
+        println!(
+            "{}: {}",
+            client.address,
+            io::Error::from_raw_os_error(-result)
+        );
         return Ok(false);
     }
     let count = result as usize;
@@ -177,6 +185,7 @@ fn receive_completed(ring: &mut IoUring, client: &mut Client, result: i32) -> Re
     submit_receive(ring, client)?;
     Ok(true)
 }
+// ANCHOR_END: model_receive_completed
 
 /// Queues an accept on the listening socket, its user_data the listener's
 /// descriptor.
@@ -193,6 +202,7 @@ fn submit_accept(ring: &mut IoUring, listener: &Socket) -> Result<()> {
     unsafe { push(ring, &accept) }
 }
 
+// ANCHOR: model_submit_receive
 /// Queues a receive of at most the client's buffer, into its buffer, its
 /// user_data the client's descriptor.
 fn submit_receive(ring: &mut IoUring, client: &mut Client) -> Result<()> {
@@ -212,7 +222,9 @@ fn submit_receive(ring: &mut IoUring, client: &mut Client) -> Result<()> {
     // (run's loop) or never (run's connections on failure).
     unsafe { push(ring, &receive) }
 }
+// ANCHOR_END: model_submit_receive
 
+// ANCHOR: model_push
 /// Puts `entry` on the submission queue, for the next io_uring_enter to
 /// hand to the kernel. A full queue is handed over now, to make room.
 ///
@@ -228,6 +240,7 @@ unsafe fn push(ring: &mut IoUring, entry: &squeue::Entry) -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: model_push
 
 /// The ring, or one line saying why there is none here and how to check.
 fn open_ring() -> Result<IoUring> {
