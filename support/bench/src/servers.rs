@@ -665,6 +665,7 @@ bench = { path = "/hello.txt", site = true, variants = [{ name = "uring_server" 
                 NONBLOCK,
                 EPOLL_EDGE,
                 EPOLL_LEVEL,
+                "uring_server",
                 NGINX
             ]
         );
@@ -674,7 +675,8 @@ bench = { path = "/hello.txt", site = true, variants = [{ name = "uring_server" 
                 "webserver3a",
                 "webserver3g",
                 "nonblock_server",
-                "epoll_server"
+                "epoll_server",
+                "uring_server"
             ]
         );
     }

@@ -1564,3 +1564,179 @@ pub fn read_whole_head(probe: &Probe) -> Result<(), String> {
     probe.step("a client that left mid-request did not stop the server");
     Ok(())
 }
+
+/// The lines the model servers print about the client at `address`.
+fn lines_about_address(server: &Server, address: &str) -> Vec<String> {
+    server
+        .stdout_lines()
+        .into_iter()
+        .filter(|line| line.contains(address))
+        .collect()
+}
+
+/// 17 (uring_server): submit a receive and handle its completion.
+pub fn uring_receive(probe: &Probe) -> Result<(), String> {
+    let server = probe.start(probe.launch(), "Listening on port ")?;
+    let address_of = |client: &TcpStream| {
+        client
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    };
+    // The line the model prints for `bytes` received from `client`.
+    let line_of = |client: &TcpStream, bytes: &str| -> String {
+        format!(
+            "recv from {} ({} bytes): {}",
+            address_of(client),
+            bytes.len(),
+            bytes.trim_end()
+        )
+    };
+    // Whether the model printed exactly `line` within [`SHORT_WAIT`].
+    let printed_line = |line: &str| soon(SHORT_WAIT, || server.count_lines(|l| l == line) > 0);
+    // Why `wanted` was not printed: the server's exit, a line that holds
+    // the bytes but is not the one asked for, or else `otherwise`.
+    let unheard = |client: &TcpStream, text: &str, wanted: &str, otherwise: &str| -> String {
+        if let Some(exit) = poll(Duration::from_millis(300), || server.exited()) {
+            return format!("your server {exit}");
+        }
+        match lines_about(&server, client)
+            .into_iter()
+            .find(|line| line.contains(text))
+        {
+            Some(line) => format!(
+                "your server printed {line:?}, not {wanted:?}: N is the completion's result, the count of bytes the kernel wrote into the buffer; print those, through common::printable, trimmed at the end"
+            ),
+            None => otherwise.to_owned(),
+        }
+    };
+
+    let mut one = connect(server.address())?;
+    write(&mut one, b"hello from 1\n")?;
+    let wanted = line_of(&one, "hello from 1\n");
+    ensure!(
+        printed_line(&wanted),
+        "client 1 connected and sent 'hello from 1': {}",
+        unheard(
+            &one,
+            "hello from 1",
+            &wanted,
+            "within 3 s your server printed nothing of it. Was a receive submitted for the client (an opcode::Recv into its buffer, pushed on the submission queue), with the client's descriptor as its user_data? The loop finds the client by the completion's user_data, and ignores a completion it cannot match"
+        )
+    );
+    probe.step("client 1 connected and sent a line: printed");
+
+    write(&mut one, b"second line\n")?;
+    let wanted = line_of(&one, "second line\n");
+    ensure!(
+        printed_line(&wanted),
+        "client 1's first line was printed, then it sent 'second line': {}",
+        unheard(
+            &one,
+            "second line",
+            &wanted,
+            "within 3 s your server did not print it. A receive operation receives once, as recv(2) does: after each completion that brought bytes, submit the next receive"
+        )
+    );
+    probe.step("client 1 sent a second line: printed (the next receive was submitted)");
+
+    let mut two = connect(server.address())?;
+    let big = vec![b'x'; 3000];
+    write(&mut two, &big)?;
+    // The model prints `... (N bytes)` for each completion: the bytes so far.
+    let received = || -> usize {
+        lines_about(&server, &two)
+            .iter()
+            .filter_map(|line| line.split_once(" bytes)"))
+            .filter_map(|(before, _)| before.rsplit_once('(')?.1.parse::<usize>().ok())
+            .sum()
+    };
+    let all = soon(SHORT_WAIT, || received() >= big.len());
+    still_running(&server, "after client 2 sent 3000 bytes")?;
+    ensure!(
+        all,
+        "client 2 sent 3000 bytes in one write; within 3 s your server printed {} of them: each receive brings at most the buffer's 1024 bytes, and the next receives bring the rest",
+        received()
+    );
+    probe.step("client 2 sent 3000 bytes at once: all printed, in several receives");
+
+    // Client 3 connects and closes (FIN): its receive completes with 0.
+    let three = connect(server.address())?;
+    let three_address = address_of(&three);
+    ensure!(
+        soon(SHORT_WAIT, || !lines_about(&server, &three).is_empty()),
+        "client 3 connected, and your server did not print 'new client ...' for it{}",
+        exit_words(&server)
+    );
+    let sockets_before = open_sockets(server.pid());
+    drop(three);
+    let offline_line = format!("{three_address} --- offline ---");
+    let zero_bytes = || {
+        lines_about_address(&server, &three_address)
+            .iter()
+            .any(|line| line.contains("(0 bytes)"))
+    };
+    let offline = soon(SHORT_WAIT, || {
+        zero_bytes() || server.count_lines(|line| line == offline_line) > 0
+    });
+    still_running(&server, "after client 3 closed its connection")?;
+    ensure!(
+        !zero_bytes(),
+        "client 3 closed its connection, and your server printed 'recv from {three_address} (0 bytes)': a receive that completes with 0 is end of file, as recv(2)'s 0 is, not 0 bytes of data; return false, and the loop takes the client offline (submitted again, the receive would complete with 0 again and again)"
+    );
+    ensure!(
+        offline,
+        "client 3 closed its connection, and within 3 s your server did not print '--- offline ---' for it: its receive completes with 0, end of file; return false for it"
+    );
+    let closed = soon(SHORT_WAIT, || open_sockets(server.pid()) < sockets_before);
+    ensure!(
+        closed,
+        "client 3 is offline, but your server still holds its socket ({sockets_before} sockets open before it closed, {} now)",
+        open_sockets(server.pid())
+    );
+    probe.step("client 3 closed: its receive completed with 0, offline, socket closed");
+
+    // Client 2 resets (RST): its receive completes with -ECONNRESET.
+    let two_address = address_of(&two);
+    let sockets_before = open_sockets(server.pid());
+    reset(two);
+    let offline_line = format!("{two_address} --- offline ---");
+    let gone = soon(SHORT_WAIT, || {
+        server.count_lines(|line| line == offline_line) > 0
+            && open_sockets(server.pid()) < sockets_before
+    });
+    if let Some(exit) = poll(Duration::from_millis(300), || server.exited()) {
+        return Err(format!(
+            "client 2 reset its connection (RST), and your server {exit}. Its receive completed with a negative result, -ECONNRESET: an error as -errno, not a count of bytes; print it (io::Error::from_raw_os_error(-result)) and return false"
+        ));
+    }
+    let told = lines_about_address(&server, &two_address)
+        .iter()
+        .any(|line| line.contains("reset"));
+    ensure!(
+        gone && told,
+        "client 2 reset its connection (RST): its receive completed with a negative result, -ECONNRESET. Within 3 s your server {}; print the error (io::Error::from_raw_os_error(-result)), as `ADDRESS: ERROR`, and return false",
+        if told {
+            "printed the reason but did not take the client offline and close its socket"
+        } else {
+            "did not print the reason, 'Connection reset by peer'"
+        }
+    );
+    probe.step("client 2 reset its connection: the error printed, offline, socket closed");
+
+    // Client 1 is still served.
+    write(&mut one, b"still here\n")?;
+    let wanted = line_of(&one, "still here\n");
+    ensure!(
+        printed_line(&wanted),
+        "after the others left, client 1 sent 'still here': {}",
+        unheard(
+            &one,
+            "still here",
+            &wanted,
+            "within 3 s your server did not print it"
+        )
+    );
+    probe.step("client 1 is still served");
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! uring_server: to be written (issue 18).
+fn main() {}
