@@ -224,18 +224,24 @@ const WITHHELD: &str = "Not in the student edition: work it out, then ask your i
 /// chapter's Markdown, leaving the fold with a one-line note; the
 /// predict-and-observe questions and hints stay. The fold stays so that the
 /// student copy's own `cargo test -p book`, which counts each chapter's
-/// exercises by their folds, still passes.
-pub fn without_solutions(markdown: &str) -> String {
+/// exercises by their folds, still passes. A summary is either on one line,
+/// `<summary>Solution</summary>`, or, as the book writes it so that its
+/// label can be translated (docs/src, po/README.md), a paragraph between
+/// `<summary>` and `</summary>` lines. Returns the text and how many
+/// solutions it withheld.
+pub fn without_solutions(markdown: &str) -> (String, usize) {
     let lines: Vec<&str> = markdown.lines().collect();
     let mut kept = Vec::new();
+    let mut withheld = 0;
     let mut index = 0;
     while index < lines.len() {
-        let opens_solution = lines[index].trim() == "<details>"
-            && lines
-                .get(index + 1)
-                .is_some_and(|next| next.contains("<summary>Solution"));
-        if opens_solution {
-            kept.extend([lines[index], lines[index + 1], "", WITHHELD, ""]);
+        let summary_end = (lines[index].trim() == "<details>")
+            .then(|| summary_lines(&lines[index + 1..]))
+            .flatten();
+        if let Some((count, "Solution")) = summary_end {
+            withheld += 1;
+            kept.extend(&lines[index..=index + count]);
+            kept.extend(["", WITHHELD, ""]);
             while index < lines.len() && lines[index].trim() != "</details>" {
                 index += 1;
             }
@@ -248,7 +254,33 @@ pub fn without_solutions(markdown: &str) -> String {
     if markdown.ends_with('\n') {
         text.push('\n');
     }
-    text
+    (text, withheld)
+}
+
+/// The `<summary>` that opens `lines`: how many lines it takes, and its
+/// label (`<summary>Solution</summary>`, or `<summary>`, a blank line,
+/// `Solution`, `</summary>`).
+fn summary_lines<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
+    let first = lines.first()?.trim();
+    if let Some(label) = first
+        .strip_prefix("<summary>")
+        .and_then(|rest| rest.strip_suffix("</summary>"))
+    {
+        return Some((1, label.trim()));
+    }
+    if first != "<summary>" {
+        return None;
+    }
+    let end = lines.iter().position(|line| line.trim() == "</summary>")?;
+    let label: Vec<&str> = lines[1..end]
+        .iter()
+        .map(|line| line.trim())
+        .filter(|line| !line.is_empty())
+        .collect();
+    match label[..] {
+        [label] => Some((end + 1, label)),
+        _ => Some((end + 1, "")),
+    }
 }
 
 /// `cargo ex handout DIR`: a student copy of the repository.
@@ -269,9 +301,9 @@ pub fn handout(dir: &Path) -> Result<bool> {
         let path = entry?.path();
         if path.extension().is_some_and(|extension| extension == "md") {
             let text = fs::read_to_string(&path)?;
-            let student = without_solutions(&text);
-            if student != text {
-                stripped += text.matches("<summary>Solution").count();
+            let (student, withheld) = without_solutions(&text);
+            if withheld > 0 {
+                stripped += withheld;
                 fs::write(&path, student)?;
             }
         }
@@ -353,6 +385,14 @@ mod tests {
     fn withholds_folded_solutions_and_keeps_the_rest() {
         let chapter = "## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\nA.\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n";
         let expected = format!("## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\n{WITHHELD}\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n");
-        assert_eq!(without_solutions(chapter), expected);
+        assert_eq!(without_solutions(chapter), (expected, 1));
+    }
+
+    #[test]
+    fn withholds_a_solution_whose_summary_is_a_paragraph() {
+        // The book's form: a label mdbook-xgettext extracts for translation.
+        let chapter = "**1. Q?**\n\n<details>\n<summary>\n\nSolution\n</summary>\n\nA.\n\n</details>\n\n<details>\n<summary>\n\nThe whole of x.rs\n</summary>\n\nkept\n\n</details>\n";
+        let expected = format!("**1. Q?**\n\n<details>\n<summary>\n\nSolution\n</summary>\n\n{WITHHELD}\n\n</details>\n\n<details>\n<summary>\n\nThe whole of x.rs\n</summary>\n\nkept\n\n</details>\n");
+        assert_eq!(without_solutions(chapter), (expected, 1));
     }
 }
