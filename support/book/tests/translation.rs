@@ -107,6 +107,27 @@ fn no_glossary_term_is_left_in_english_in_prose() {
     for po in translations() {
         problems.extend(translation::terms_left_in_english(&po, &terms));
     }
+    // The exercises' Chinese statements and hints, too.
+    let exercises = book::workspace_root().join("exercises");
+    let mut folders: Vec<PathBuf> = fs::read_dir(&exercises)
+        .expect("exercises/")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    folders.sort();
+    for folder in folders {
+        for file in ["README.zh-CN.md", "hint.zh-CN.md"] {
+            let Ok(text) = fs::read_to_string(folder.join(file)) else {
+                continue;
+            };
+            let name = format!(
+                "exercises/{}/{file}",
+                folder.file_name().unwrap_or_default().to_string_lossy()
+            );
+            problems.extend(translation::terms_left_in_file(&name, &text, &terms));
+        }
+    }
     assert_none(
         "glossary terms left in English (docs/src/glossary.md gives each one's Chinese)",
         &problems,

@@ -471,24 +471,58 @@ pub fn terms_left_in_english(po: &PoFile, terms: &[Term]) -> Vec<String> {
         if on_glossary_page && message.msgstr == message.msgid {
             continue;
         }
-        let text = normalized(&prose(&message.msgstr));
-        for term in terms.iter().filter(|term| term.translate) {
-            // One problem per term and message, for its first variant left.
-            let left = term.english.iter().find_map(|variant| {
+        for (term, english) in left_in_english(&prose(&message.msgstr), terms) {
+            problems.push(format!(
+                "{}: {english:?} is left in English (glossary.md:{}: write {}): {}",
+                po.place(message),
+                term.line,
+                term.chinese,
+                excerpt(&message.msgstr)
+            ));
+        }
+    }
+    problems
+}
+
+/// The terms marked `translate` whose English is in `prose`, each with
+/// the first English left (one per term, whichever of its variants).
+fn left_in_english<'a>(prose: &str, terms: &'a [Term]) -> Vec<(&'a Term, String)> {
+    let text = normalized(prose);
+    terms
+        .iter()
+        .filter(|term| term.translate)
+        .filter_map(|term| {
+            let (start, end) = term.english.iter().find_map(|variant| {
                 occurrences(&text, &normalized(variant))
                     .into_iter()
                     .find(|(start, end)| !is_annotation(&text, *start, *end, &term.chinese))
-            });
-            if let Some((start, end)) = left {
-                problems.push(format!(
-                    "{}: {:?} is left in English (glossary.md:{}: write {}): {}",
-                    po.place(message),
-                    &text[start..end],
-                    term.line,
-                    term.chinese,
-                    excerpt(&message.msgstr)
-                ));
+            })?;
+            Some((term, text[start..end].to_owned()))
+        })
+        .collect()
+}
+
+/// The same check for a Chinese Markdown file of its own (an exercise's
+/// `README.zh-CN.md` or `hint.zh-CN.md`), named `name`: each line of prose
+/// that still has the English of a term marked `translate`.
+pub fn terms_left_in_file(name: &str, text: &str, terms: &[Term]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut in_code_block = false;
+    for (event, range) in book_checks::markdown(text).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+            Event::End(TagEnd::CodeBlock) => in_code_block = false,
+            Event::Text(words) if !in_code_block => {
+                for (term, english) in left_in_english(&words, terms) {
+                    problems.push(format!(
+                        "{name}:{}: {english:?} is left in English (glossary.md:{}: write {})",
+                        book_checks::line_at(text, range.start),
+                        term.line,
+                        term.chinese
+                    ));
+                }
             }
+            _ => {}
         }
     }
     problems
@@ -852,6 +886,16 @@ mod tests {
             left("套接字（descriptor）").len(),
             1,
             "only after its own Chinese term"
+        );
+    }
+
+    #[test]
+    fn a_chinese_file_is_checked_line_by_line() {
+        let terms = glossary(GLOSSARY).unwrap();
+        let text = "# 标题\n\n每个文件描述符。\n\n```text\nls -l /proc/1/fd # descriptor\n```\n\n- 一个 descriptor 留下了\n";
+        assert_eq!(
+            terms_left_in_file("hint.zh-CN.md", text, &terms),
+            ["hint.zh-CN.md:9: \"descriptor\" is left in English (glossary.md:5: write 文件描述符)"]
         );
     }
 
