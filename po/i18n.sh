@@ -88,7 +88,7 @@ extract() {
         if [ -f "po/$language.po" ]; then
             # New messages come in empty, changed ones fuzzy with their old
             # translation, removed ones obsolete (#~) at the end.
-            msgmerge --quiet --update --backup=off "po/$language.po" po/messages.pot
+            msgmerge --quiet --update --backup=off --previous "po/$language.po" po/messages.pot
         else
             msginit --no-translator --locale="$language" --input=po/messages.pot \
                 --output-file="po/$language.po"
@@ -113,6 +113,7 @@ check() {
     local failed=0
     scratch
     extract_to "$SCRATCH"
+    export RUST_BACKTRACE=0
     BOOK_FRESH_POT="$SCRATCH/messages.pot" cargo test -q -p book --test translation -- --include-ignored ||
         failed=1
     cargo test -q -p classroom -- --ignored every_exercise_has_its_chinese_statement_and_hint || failed=1

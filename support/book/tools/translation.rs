@@ -557,10 +557,19 @@ fn kept_parts(markdown: &str) -> BTreeSet<String> {
     parts
 }
 
+/// How many emphases (`*a*`, `_a_`) and strong emphases (`**a**`) a
+/// message's Markdown renders.
+fn emphases(markdown: &str) -> usize {
+    book_checks::markdown(markdown)
+        .filter(|event| matches!(event, Event::Start(Tag::Emphasis | Tag::Strong)))
+        .count()
+}
+
 /// Translations that changed what must stay as it is: a code span, a link
 /// target or a `{{#include}}` of the English that the translation lacks,
-/// or a string literal from a code block (`"signal SIGCHLD"`) that is not
-/// copied as it is.
+/// a string literal from a code block (`"signal SIGCHLD"`) that is not
+/// copied as it is; or that lost an emphasis, whose marks CommonMark does
+/// not read as such next to some Chinese punctuation (`**“阻塞”**中`).
 pub fn changed_code(po: &PoFile) -> Vec<String> {
     let mut problems = Vec::new();
     for message in po
@@ -585,6 +594,14 @@ pub fn changed_code(po: &PoFile) -> Vec<String> {
         for part in kept_parts(id).difference(&kept) {
             problems.push(format!(
                 "{}: the translation lacks {part}: {}",
+                po.place(message),
+                excerpt(&message.msgstr)
+            ));
+        }
+        if emphases(&message.msgstr) < emphases(id) {
+            problems.push(format!(
+                "{}: an emphasis (`*…*`, `**…**`) does not render: next to Chinese punctuation, \
+                 put the marks outside the quotes or brackets, and use `*`, not `_`: {}",
                 po.place(message),
                 excerpt(&message.msgstr)
             ));
@@ -905,10 +922,13 @@ mod tests {
             "#: src/a.md\nmsgid \"Run `cargo run -p x`, see [the intro](introduction.md).\"\nmsgstr \"运行 `cargo run -p y`，见[简介](intro.md)。\"\n\n",
             "#: src/b.md\nmsgid \"\\\"signal SIGCHLD\\\"\"\nmsgstr \"\\\"信号 SIGCHLD\\\"\"\n\n",
             "#: src/c.md\nmsgid \"{{#include ../../x.md}}\"\nmsgstr \"{{#include x.md}}\"\n\n",
-            "#: src/d.md\nmsgid \"Keep `x` and [y](y.md).\"\nmsgstr \"保留 [y](y.md) 和 `x`。\"\n"
+            "#: src/d.md\nmsgid \"Keep `x` and [y](y.md).\"\nmsgstr \"保留 [y](y.md) 和 `x`。\"\n\n",
+            "#: src/e.md\nmsgid \"Say **blocking** here.\"\nmsgstr \"这里说**“阻塞”**吧。\"\n\n",
+            "#: src/f.md\nmsgid \"Say **blocking** there.\"\nmsgstr \"那里说“**阻塞**”吧。\"\n"
         ));
         let problems = changed_code(&file);
-        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert!(problems[4].starts_with("po/zh-CN.po:21 (src/e.md): an emphasis"));
         assert!(problems[0].contains("lacks the code span `cargo run -p x`"));
         assert!(problems[1].contains("lacks the link target (introduction.md)"));
         assert!(problems[2].starts_with("po/zh-CN.po:9 (src/b.md): a string literal"));
