@@ -14,8 +14,10 @@
         return edition.lang === here;
     })[0] || editions[0];
 
-    // path_to_root is mdBook's, from this page to its edition's root.
-    var root = new URL(typeof path_to_root === "string" ? path_to_root : "", location.href);
+    // path_to_root is mdBook's, from this page to its edition's root ("" on
+    // a page at the root, which is then "./": the page's directory).
+    var up = typeof path_to_root === "string" ? path_to_root : "";
+    var root = new URL(up || "./", location.href);
     var page = location.pathname.startsWith(root.pathname)
         ? location.pathname.slice(root.pathname.length)
         : "";
@@ -48,12 +50,16 @@
         return;
     }
     var legendTitle = { "zh-CN": "图解：图中英文的中文说明" }[current.lang];
+    // mdBook shows each image twice (inline, and zoomed when clicked): one
+    // legend per figure.
+    var explained = [];
     document.querySelectorAll("main img").forEach(function (image) {
         var alt = image.getAttribute("alt");
         var source = image.getAttribute("src") || "";
-        if (!alt || !/(^|\/)(figures|runs)\//.test(source)) {
+        if (!alt || !/(^|\/)(figures|runs)\//.test(source) || explained.indexOf(source) >= 0) {
             return;
         }
+        explained.push(source);
         var legend = document.createElement("details");
         legend.className = "figure-legend";
         legend.open = true;
