@@ -84,7 +84,7 @@ fn each_translation_has_the_messages_of_the_english_source() {
     let mut problems = Vec::new();
     let template = match env::var_os("BOOK_FRESH_POT") {
         Some(path) => {
-            let fresh = translation::read_po(&PathBuf::from(path), "the English source")
+            let fresh = translation::read_po(&PathBuf::from(path), "a fresh extraction")
                 .unwrap_or_else(|err| panic!("{err}"));
             problems.extend(translation::stale(&committed, &fresh));
             fresh

@@ -176,7 +176,7 @@ pub fn stale(po: &PoFile, template: &PoFile) -> Vec<String> {
         .map(|message| {
             format!(
                 "{}: in the English, not in {}: {}",
-                template.place(message),
+                message.sources.first().map_or("?", String::as_str),
                 po.name,
                 excerpt(&message.msgid)
             )
@@ -188,9 +188,8 @@ pub fn stale(po: &PoFile, template: &PoFile) -> Vec<String> {
             .filter(|message| !in_template.contains(message.msgid.as_str()))
             .map(|message| {
                 format!(
-                    "{}: no longer in the English ({}): {}",
+                    "{}: no longer in the English: {}",
                     po.place(message),
-                    template.name,
                     excerpt(&message.msgid)
                 )
             }),
@@ -485,10 +484,12 @@ pub fn terms_left_in_english(po: &PoFile, terms: &[Term]) -> Vec<String> {
 }
 
 /// The terms marked `translate` whose English is in `prose`, each with
-/// the first English left (one per term, whichever of its variants).
+/// the first English left (one per term, whichever of its variants); a
+/// term whose English lies inside a longer one's (`socket` in `socket
+/// pair`) is left for that one.
 fn left_in_english<'a>(prose: &str, terms: &'a [Term]) -> Vec<(&'a Term, String)> {
     let text = normalized(prose);
-    terms
+    let found: Vec<(&Term, usize, usize)> = terms
         .iter()
         .filter(|term| term.translate)
         .filter_map(|term| {
@@ -497,8 +498,17 @@ fn left_in_english<'a>(prose: &str, terms: &'a [Term]) -> Vec<(&'a Term, String)
                     .into_iter()
                     .find(|(start, end)| !is_annotation(&text, *start, *end, &term.chinese))
             })?;
-            Some((term, text[start..end].to_owned()))
+            Some((term, start, end))
         })
+        .collect();
+    found
+        .iter()
+        .filter(|(_, start, end)| {
+            !found.iter().any(|(_, other_start, other_end)| {
+                other_start <= start && end <= other_end && other_end - other_start > end - start
+            })
+        })
+        .map(|(term, start, end)| (*term, text[*start..*end].to_owned()))
         .collect()
 }
 
@@ -598,7 +608,8 @@ pub fn changed_code(po: &PoFile) -> Vec<String> {
                 excerpt(&message.msgstr)
             ));
         }
-        if emphases(&message.msgstr) < emphases(id) {
+        let stray_marks = prose(&message.msgstr).contains('*') && !prose(id).contains('*');
+        if emphases(&message.msgstr) < emphases(id) || stray_marks {
             problems.push(format!(
                 "{}: an emphasis (`*…*`, `**…**`) does not render: next to Chinese punctuation, \
                  put the marks outside the quotes or brackets, and use `*`, not `_`: {}",
@@ -835,19 +846,19 @@ mod tests {
         assert_eq!(
             stale(&file, &template),
             [
-                "fresh.pot:9 (src/b.md): in the English, not in po/zh-CN.po: \"New\"",
-                "po/zh-CN.po:5 (src/a.md): no longer in the English (fresh.pot): \"Old\""
+                "src/b.md: in the English, not in po/zh-CN.po: \"New\"",
+                "po/zh-CN.po:5 (src/a.md): no longer in the English: \"Old\""
             ]
         );
         assert!(stale(&file, &file).is_empty());
     }
 
-    const GLOSSARY: &str = "# Glossary\n\n| 中文术语 | English | System call or Rust name | In Chinese prose |\n| --- | --- | --- | --- |\n| 文件描述符 | file descriptor / descriptor | `RawFd` | translate |\n| 水平触发 | level-triggered | | translate |\n| epoll | epoll | `epoll_create1(2)` | keep |\n";
+    const GLOSSARY: &str = "# Glossary\n\n| 中文术语 | English | System call or Rust name | In Chinese prose |\n| --- | --- | --- | --- |\n| 文件描述符 | file descriptor / descriptor | `RawFd` | translate |\n| 水平触发 | level-triggered | | translate |\n| epoll | epoll | `epoll_create1(2)` | keep |\n| 描述符表 | descriptor table | | translate |\n";
 
     #[test]
     fn reads_the_glossary_tables() {
         let terms = glossary(GLOSSARY).expect("terms");
-        assert_eq!(terms.len(), 3);
+        assert_eq!(terms.len(), 4);
         assert_eq!(terms[0].line, 5);
         assert_eq!(terms[0].english, ["file descriptor", "descriptor"]);
         assert_eq!(terms[0].names, "RawFd");
@@ -879,6 +890,12 @@ mod tests {
             found[0]
         );
         assert_eq!(left("它是 Level-Triggered 的。").len(), 1);
+        let inside = left("一个 descriptor table。");
+        assert_eq!(inside.len(), 1, "{inside:?}");
+        assert!(
+            inside[0].contains("write 描述符表"),
+            "descriptor is inside descriptor table, a term of its own: {inside:?}"
+        );
         assert_eq!(
             left("![一个 file\ndescriptor](x.svg)").len(),
             1,
@@ -924,10 +941,12 @@ mod tests {
             "#: src/c.md\nmsgid \"{{#include ../../x.md}}\"\nmsgstr \"{{#include x.md}}\"\n\n",
             "#: src/d.md\nmsgid \"Keep `x` and [y](y.md).\"\nmsgstr \"保留 [y](y.md) 和 `x`。\"\n\n",
             "#: src/e.md\nmsgid \"Say **blocking** here.\"\nmsgstr \"这里说**“阻塞”**吧。\"\n\n",
-            "#: src/f.md\nmsgid \"Say **blocking** there.\"\nmsgstr \"那里说“**阻塞**”吧。\"\n"
+            "#: src/f.md\nmsgid \"Say **blocking** there.\"\nmsgstr \"那里说“**阻塞**”吧。\"\n\n",
+            "#: src/g.md\nmsgid \"Run it\"\nmsgstr \"**“运行”**一下\"\n"
         ));
         let problems = changed_code(&file);
-        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert_eq!(problems.len(), 6, "{problems:#?}");
+        assert!(problems[5].starts_with("po/zh-CN.po:29 (src/g.md): an emphasis"));
         assert!(problems[4].starts_with("po/zh-CN.po:21 (src/e.md): an emphasis"));
         assert!(problems[0].contains("lacks the code span `cargo run -p x`"));
         assert!(problems[1].contains("lacks the link target (introduction.md)"));
