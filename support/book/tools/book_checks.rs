@@ -265,6 +265,55 @@ fn rendered_lines(directory: &Path, line: &str) -> usize {
         .sum()
 }
 
+/// The label of a fold, `<details>`'s `<summary>`, with the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldLabel {
+    /// 1-based line of the label's text.
+    pub line: usize,
+    /// The label as written: `Solution`, `The whole of client3/src/main.rs`.
+    pub label: String,
+    /// Written as a Markdown paragraph between a `<summary>` line and a
+    /// `</summary>` line, which mdbook-xgettext extracts for translation;
+    /// `false` for `<summary>Solution</summary>` on one line, an HTML block
+    /// it skips, so the Chinese edition would show it in English.
+    pub translatable: bool,
+}
+
+/// Every fold label of a chapter, in order (see [`FoldLabel`]).
+pub fn fold_labels(text: &str) -> Vec<FoldLabel> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut labels = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let line = line.trim();
+        if let Some(label) = line
+            .strip_prefix("<summary>")
+            .and_then(|rest| rest.strip_suffix("</summary>"))
+        {
+            labels.push(FoldLabel {
+                line: index + 1,
+                label: label.trim().to_owned(),
+                translatable: false,
+            });
+        } else if line == "<summary>" {
+            let rest = &lines[index + 1..];
+            let end = rest
+                .iter()
+                .position(|line| line.trim() == "</summary>")
+                .unwrap_or(rest.len());
+            let first = rest[..end].iter().position(|line| !line.trim().is_empty());
+            let words: Vec<&str> = rest[..end].iter().map(|line| line.trim()).collect();
+            labels.push(FoldLabel {
+                line: index + 2 + first.unwrap_or(0),
+                label: words.join(" ").trim().to_owned(),
+                // A blank line after `<summary>` ends its HTML block, so the
+                // label is a paragraph of its own.
+                translatable: first.is_some_and(|first| first > 0),
+            });
+        }
+    }
+    labels
+}
+
 /// The chapters `SUMMARY.md` lists, relative to `source_root`, in order.
 pub fn summary_chapters(source_root: &Path) -> Vec<PathBuf> {
     let summary = fs::read_to_string(source_root.join("SUMMARY.md")).unwrap_or_default();
@@ -498,6 +547,24 @@ mod tests {
         let path = directory.join(name);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn reads_fold_labels_in_both_forms() {
+        let text = "<details>\n<summary>Solution</summary>\n\nA\n\n</details>\n\n<details>\n<summary>\n\nThe whole of `x.rs`\n</summary>\n\n</details>\n<details>\n<summary>\nno blank line\n</summary>\n</details>\n";
+        let labels = fold_labels(text);
+        let found: Vec<(usize, &str, bool)> = labels
+            .iter()
+            .map(|fold| (fold.line, fold.label.as_str(), fold.translatable))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, "Solution", false),
+                (11, "The whole of `x.rs`", true),
+                (17, "no blank line", false)
+            ]
+        );
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //!   SVGs in `docs/src/figures`, and finds the images of a chapter.
 //! - [`charts`] draws the performance chapter's charts from the
 //!   benchmark's results, as `docs/src/runs/bench-*.svg`.
+//! - [`translation`] reads the translations (`po/*.po`) and the glossary,
+//!   and says what is untranslated, stale, left in English or changed
+//!   that must stay as it is (po/README.md).
 //!
 //! The crates carry mdBook anchors (`// ANCHOR: name` … `// ANCHOR_END:
 //! name`) so that a chapter can walk through its stage in excerpts; the
@@ -31,6 +34,7 @@ pub mod book_checks;
 pub mod charts;
 pub mod figures;
 pub mod stages;
+pub mod translation;
 pub mod unified_diff;
 
 /// The workspace root: two directories above this crate, `support/book`.

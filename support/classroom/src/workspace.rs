@@ -224,21 +224,28 @@ const WITHHELD: &str = "Not in the student edition: work it out, then ask your i
 /// chapter's Markdown, leaving the fold with a one-line note; the
 /// predict-and-observe questions and hints stay. The fold stays so that the
 /// student copy's own `cargo test -p book`, which counts each chapter's
-/// exercises by their folds, still passes.
-pub fn without_solutions(markdown: &str) -> String {
+/// exercises by their folds, still passes. A summary is either on one line,
+/// `<summary>Solution</summary>`, or, as the book writes it so that its
+/// label can be translated (docs/src, po/README.md), a paragraph between
+/// `<summary>` and `</summary>` lines. Returns the text and the text of
+/// each solution it withheld.
+pub fn without_solutions(markdown: &str) -> (String, Vec<String>) {
     let lines: Vec<&str> = markdown.lines().collect();
     let mut kept = Vec::new();
+    let mut withheld = Vec::new();
     let mut index = 0;
     while index < lines.len() {
-        let opens_solution = lines[index].trim() == "<details>"
-            && lines
-                .get(index + 1)
-                .is_some_and(|next| next.contains("<summary>Solution"));
-        if opens_solution {
-            kept.extend([lines[index], lines[index + 1], "", WITHHELD, ""]);
+        let summary_end = (lines[index].trim() == "<details>")
+            .then(|| summary_lines(&lines[index + 1..]))
+            .flatten();
+        if let Some((count, "Solution")) = summary_end {
+            kept.extend(&lines[index..=index + count]);
+            kept.extend(["", WITHHELD, ""]);
+            let body = index + count + 1;
             while index < lines.len() && lines[index].trim() != "</details>" {
                 index += 1;
             }
+            withheld.push(lines[body.min(index)..index].join("\n"));
             continue; // the </details> line is kept as it comes
         }
         kept.push(lines[index]);
@@ -248,7 +255,90 @@ pub fn without_solutions(markdown: &str) -> String {
     if markdown.ends_with('\n') {
         text.push('\n');
     }
-    text
+    (text, withheld)
+}
+
+/// The `<summary>` that opens `lines`: how many lines it takes, and its
+/// label (`<summary>Solution</summary>`, or `<summary>`, a blank line,
+/// `Solution`, `</summary>`).
+fn summary_lines<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
+    let first = lines.first()?.trim();
+    if let Some(label) = first
+        .strip_prefix("<summary>")
+        .and_then(|rest| rest.strip_suffix("</summary>"))
+    {
+        return Some((1, label.trim()));
+    }
+    if first != "<summary>" {
+        return None;
+    }
+    let end = lines.iter().position(|line| line.trim() == "</summary>")?;
+    let label: Vec<&str> = lines[1..end]
+        .iter()
+        .map(|line| line.trim())
+        .filter(|line| !line.is_empty())
+        .collect();
+    match label[..] {
+        [label] => Some((end + 1, label)),
+        _ => Some((end + 1, "")),
+    }
+}
+
+/// What the Chinese edition of a handout says in a withheld fold.
+const WITHHELD_ZH_CN: &str = "学生版不含参考答案：先自己想出来，再去问老师。";
+
+/// `text` as the withheld solutions are compared: its letters and digits,
+/// lower-cased (the PO files hold each message re-written by
+/// mdbook-xgettext, `*a*` as `_a_`, one line).
+fn letters_and_digits(text: &str) -> String {
+    text.chars()
+        .filter(|character| character.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether the message `msgid` comes from one of the `solutions`: it is one
+/// of their paragraphs (or list items), or, if long enough not to be a
+/// common phrase, part of one.
+fn is_from_solutions(msgid: &str, solutions: &[String]) -> bool {
+    let id = letters_and_digits(msgid);
+    !id.is_empty()
+        && solutions.iter().any(|solution| {
+            let whole = letters_and_digits(solution);
+            (id.len() >= 40 && whole.contains(&id))
+                || solution
+                    .split("\n\n")
+                    .flat_map(|paragraph| paragraph.split("\n- "))
+                    .any(|part| letters_and_digits(part) == id)
+        })
+}
+
+/// Leaves the messages of withheld `solutions` out of the PO file (or
+/// template) at `path`, and gives a Chinese translation the words of the
+/// withheld fold.
+fn withhold_translated_solutions(path: &Path, solutions: &[String]) -> Result<()> {
+    use polib::message::Message;
+    let mut catalog = polib::po_file::parse(path)
+        .map_err(|err| anyhow::anyhow!("{err}"))
+        .with_context(|| format!("read {}", path.display()))?;
+    let withheld: Vec<String> = catalog
+        .messages()
+        .filter(|message| is_from_solutions(message.msgid(), solutions))
+        .map(|message| message.msgid().to_owned())
+        .collect();
+    for msgid in &withheld {
+        catalog.delete_message(None, msgid, None);
+    }
+    if path.file_name().is_some_and(|name| name == "zh-CN.po") {
+        catalog.append_or_update(
+            Message::build_singular()
+                .with_msgid(WITHHELD.to_owned())
+                .with_msgstr(WITHHELD_ZH_CN.to_owned())
+                .done(),
+        );
+    }
+    polib::po_file::write_to_file(&catalog, path)
+        .with_context(|| format!("write {}", path.display()))
 }
 
 /// `cargo ex handout DIR`: a student copy of the repository.
@@ -264,24 +354,37 @@ pub fn handout(dir: &Path) -> Result<bool> {
             || relative == Path::new("docs/book")
     })?;
     let mut stripped = 0;
+    let mut solutions = Vec::new();
     let chapters = dir.join("docs/src");
     for entry in fs::read_dir(&chapters).context("read docs/src")? {
         let path = entry?.path();
         if path.extension().is_some_and(|extension| extension == "md") {
             let text = fs::read_to_string(&path)?;
-            let student = without_solutions(&text);
-            if student != text {
-                stripped += text.matches("<summary>Solution").count();
+            let (student, withheld) = without_solutions(&text);
+            if !withheld.is_empty() {
+                stripped += withheld.len();
+                solutions.extend(withheld);
                 fs::write(&path, student)?;
             }
         }
     }
-    // CI in the handout cannot verify solutions it does not have.
+    // The translations hold the same solutions, in English and translated.
+    for entry in fs::read_dir(dir.join("po")).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "po" || extension == "pot")
+        {
+            withhold_translated_solutions(&path, &solutions)?;
+        }
+    }
+    // CI in the handout cannot verify solutions it does not have, and its
+    // translation no longer matches chapters whose solutions are withheld.
     let ci = dir.join(".ci/run");
     if let Ok(text) = fs::read_to_string(&ci) {
         let kept: Vec<&str> = text
             .lines()
-            .filter(|line| !line.contains("classroom -- verify"))
+            .filter(|line| !line.contains("classroom -- verify") && !line.contains("i18n.sh check"))
             .collect();
         fs::write(&ci, kept.join("\n") + "\n")?;
     }
@@ -353,6 +456,49 @@ mod tests {
     fn withholds_folded_solutions_and_keeps_the_rest() {
         let chapter = "## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\nA.\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n";
         let expected = format!("## Exercises\n\n**1. Q?**\n\n*Hint:* h\n\n<details>\n<summary>Solution</summary>\n\n{WITHHELD}\n\n</details>\n\n**2. R?**\n\n<details>\n<summary>Why</summary>\n\nkept\n\n</details>\n");
-        assert_eq!(without_solutions(chapter), expected);
+        assert_eq!(
+            without_solutions(chapter),
+            (expected, vec!["\nA.\n".to_owned()])
+        );
+    }
+
+    #[test]
+    fn withholds_a_solution_whose_summary_is_a_paragraph() {
+        // The book's form: a label mdbook-xgettext extracts for translation.
+        let chapter = "**1. Q?**\n\n<details>\n<summary>\n\nSolution\n</summary>\n\nA.\n\n</details>\n\n<details>\n<summary>\n\nThe whole of x.rs\n</summary>\n\nkept\n\n</details>\n";
+        let expected = format!("**1. Q?**\n\n<details>\n<summary>\n\nSolution\n</summary>\n\n{WITHHELD}\n\n</details>\n\n<details>\n<summary>\n\nThe whole of x.rs\n</summary>\n\nkept\n\n</details>\n");
+        assert_eq!(
+            without_solutions(chapter),
+            (expected, vec!["\nA.\n".to_owned()])
+        );
+    }
+
+    #[test]
+    fn the_translations_of_a_withheld_solution_are_withheld_too() {
+        let solutions = ["\nThe parent closes its copy, so the count drops to *one*.\n\n- `fork` copies the table\n".to_owned()];
+        let dir = tempfile::tempdir().expect("a folder");
+        let po = dir.path().join("zh-CN.po");
+        fs::write(
+            &po,
+            "msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n\
+             #: src/a.md\nmsgid \"The parent closes its copy, so the count drops to _one_.\"\nmsgstr \"父进程关闭它的副本。\"\n\n\
+             #: src/a.md\nmsgid \"`fork` copies the table\"\nmsgstr \"`fork` 复制描述符表\"\n\n\
+             #: src/a.md\nmsgid \"copies\"\nmsgstr \"复制\"\n\n\
+             #: src/a.md\nmsgid \"Goal\"\nmsgstr \"目标\"\n",
+        )
+        .expect("write");
+        withhold_translated_solutions(&po, &solutions).expect("withheld");
+        let text = fs::read_to_string(&po).expect("read");
+        assert!(
+            !text.contains("parent closes")
+                && !text.contains("父进程")
+                && !text.contains("`fork` copies"),
+            "{text}"
+        );
+        assert!(
+            text.contains("msgid \"copies\"") && text.contains("msgid \"Goal\""),
+            "short messages that are only part of a solution stay: {text}"
+        );
+        assert!(text.contains(WITHHELD_ZH_CN), "{text}");
     }
 }
