@@ -867,7 +867,8 @@ mod tests {
                 inside = !inside;
                 lines.push(line.trim());
             } else if inside && !line.trim_start().starts_with('#') {
-                lines.push(line);
+                // A comment after a command is prose, translated like any other.
+                lines.push(line.split(" # ").next().unwrap_or(line).trim_end());
             }
         }
         lines
