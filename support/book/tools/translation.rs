@@ -470,7 +470,20 @@ pub fn terms_left_in_english(po: &PoFile, terms: &[Term]) -> Vec<String> {
         if on_glossary_page && message.msgstr == message.msgid {
             continue;
         }
-        for (term, english) in left_in_english(&prose(&message.msgstr), terms) {
+        // A string literal of the code, kept as it is (`"signal SIGCHLD"`),
+        // is not prose.
+        let literal = message.msgid.len() > 1
+            && message.msgid.starts_with('"')
+            && message.msgid.ends_with('"');
+        if literal && message.msgstr == message.msgid {
+            continue;
+        }
+        // A heading's `{#id}`, kept in English so that links still find it.
+        let text = match message.msgstr.trim_end().rsplit_once(" {#") {
+            Some((heading, id)) if id.ends_with('}') && !id.contains(' ') => heading,
+            _ => message.msgstr.as_str(),
+        };
+        for (term, english) in left_in_english(&prose(text), terms) {
             problems.push(format!(
                 "{}: {english:?} is left in English (glossary.md:{}: write {}): {}",
                 po.place(message),
@@ -486,30 +499,41 @@ pub fn terms_left_in_english(po: &PoFile, terms: &[Term]) -> Vec<String> {
 /// The terms marked `translate` whose English is in `prose`, each with
 /// the first English left (one per term, whichever of its variants); a
 /// term whose English lies inside a longer one's (`socket` in `socket
-/// pair`) is left for that one.
+/// pair`) is left for that one, even where the longer one is a first
+/// mention's annotation (`套接字对（socket pair）`).
 fn left_in_english<'a>(prose: &str, terms: &'a [Term]) -> Vec<(&'a Term, String)> {
     let text = normalized(prose);
-    let found: Vec<(&Term, usize, usize)> = terms
+    // Every occurrence of every term: (term, start, end, annotated).
+    let found: Vec<(&Term, usize, usize, bool)> = terms
         .iter()
         .filter(|term| term.translate)
-        .filter_map(|term| {
-            let (start, end) = term.english.iter().find_map(|variant| {
-                occurrences(&text, &normalized(variant))
+        .flat_map(|term| {
+            let text = &text;
+            term.english.iter().flat_map(move |variant| {
+                occurrences(text, &normalized(variant))
                     .into_iter()
-                    .find(|(start, end)| !is_annotation(&text, *start, *end, &term.chinese))
-            })?;
-            Some((term, start, end))
-        })
-        .collect();
-    found
-        .iter()
-        .filter(|(_, start, end)| {
-            !found.iter().any(|(_, other_start, other_end)| {
-                other_start <= start && end <= other_end && other_end - other_start > end - start
+                    .map(move |(start, end)| {
+                        (
+                            term,
+                            start,
+                            end,
+                            is_annotation(text, start, end, &term.chinese),
+                        )
+                    })
             })
         })
-        .map(|(term, start, end)| (*term, text[*start..*end].to_owned()))
-        .collect()
+        .collect();
+    let mut left: Vec<(&Term, String)> = Vec::new();
+    for (term, start, end, annotated) in &found {
+        let inside_a_longer = found.iter().any(|(_, other_start, other_end, _)| {
+            other_start <= start && end <= other_end && other_end - other_start > end - start
+        });
+        let named = left.iter().any(|(named, _)| std::ptr::eq(*named, *term));
+        if !annotated && !inside_a_longer && !named {
+            left.push((*term, text[*start..*end].to_owned()));
+        }
+    }
+    left
 }
 
 /// The same check for a Chinese Markdown file of its own (an exercise's
@@ -575,6 +599,27 @@ fn emphases(markdown: &str) -> usize {
         .count()
 }
 
+/// The text of the first emphasis (`*a*`) of `markdown` that touches a
+/// letter on either side (`通过*套接字*发送`): mdbook-gettext writes
+/// emphasis back as `_a_`, and an underscore between two letters (a Chinese
+/// character is one) is not emphasis but a literal `_` on the page.
+fn emphasis_inside_a_word(markdown: &str) -> Option<String> {
+    let letter = |character: Option<char>| character.is_some_and(char::is_alphanumeric);
+    book_checks::markdown(markdown)
+        .into_offset_iter()
+        .find_map(|(event, range)| {
+            let Event::Start(Tag::Emphasis) = event else {
+                return None;
+            };
+            let before = markdown[..range.start].chars().next_back();
+            let after = markdown[range.end..].chars().next();
+            let single = markdown[range.start..].starts_with('*')
+                && !markdown[range.start..].starts_with("**");
+            (single && (letter(before) || letter(after)))
+                .then(|| markdown[range.start + 1..range.end - 1].to_owned())
+        })
+}
+
 /// Translations that changed what must stay as it is: a code span, a link
 /// target or a `{{#include}}` of the English that the translation lacks,
 /// a string literal from a code block (`"signal SIGCHLD"`) that is not
@@ -604,6 +649,15 @@ pub fn changed_code(po: &PoFile) -> Vec<String> {
         for part in kept_parts(id).difference(&kept) {
             problems.push(format!(
                 "{}: the translation lacks {part}: {}",
+                po.place(message),
+                excerpt(&message.msgstr)
+            ));
+        }
+        if let Some(word) = emphasis_inside_a_word(&message.msgstr) {
+            problems.push(format!(
+                "{}: `*{word}*` between two characters of a sentence: the Chinese edition \
+                 writes it back as `_…_`, which CommonMark does not read inside a word; \
+                 write `**{word}**`: {}",
                 po.place(message),
                 excerpt(&message.msgstr)
             ));
@@ -921,6 +975,15 @@ mod tests {
             1,
             "only after its own Chinese term"
         );
+        assert!(
+            left("一张描述符表（descriptor table）。").is_empty(),
+            "a shorter term inside a longer one's annotation"
+        );
+        assert!(
+            left("文件描述符 {#file-descriptors}").is_empty(),
+            "a heading's id"
+        );
+        assert_eq!(left("每个 descriptor {#file-descriptors}").len(), 1);
     }
 
     #[test]
@@ -952,6 +1015,20 @@ mod tests {
         assert!(problems[1].contains("lacks the link target (introduction.md)"));
         assert!(problems[2].starts_with("po/zh-CN.po:9 (src/b.md): a string literal"));
         assert!(problems[3].contains("lacks the directive {{#include ../../x.md}}"));
+    }
+
+    #[test]
+    fn an_emphasis_inside_a_sentence_must_be_strong() {
+        let entry = |msgstr: &str| {
+            po(&format!(
+                "#: src/a.md\nmsgid \"it goes *through* a socket\"\nmsgstr \"{msgstr}\"\n"
+            ))
+        };
+        let problems = changed_code(&entry("通过*套接字*发送"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("write `**套接字**`"), "{problems:?}");
+        assert!(changed_code(&entry("通过**套接字**发送")).is_empty());
+        assert!(changed_code(&entry("*提示*：通过套接字")).is_empty());
     }
 
     #[test]
