@@ -483,7 +483,7 @@ pub fn terms_left_in_english(po: &PoFile, terms: &[Term]) -> Vec<String> {
             Some((heading, id)) if id.ends_with('}') && !id.contains(' ') => heading,
             _ => message.msgstr.as_str(),
         };
-        for (term, english) in left_in_english(&prose(text), terms) {
+        for (term, english) in left_in_english(&without_titles(&prose(text)), terms) {
             problems.push(format!(
                 "{}: {english:?} is left in English (glossary.md:{}: write {}): {}",
                 po.place(message),
@@ -494,6 +494,23 @@ pub fn terms_left_in_english(po: &PoFile, terms: &[Term]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// `prose` without what is inside title marks (`《Let's Build A Web
+/// Server》`): a title is quoted as it is, not translated word by word.
+fn without_titles(prose: &str) -> String {
+    let mut out = String::with_capacity(prose.len());
+    let mut depth = 0usize;
+    for character in prose.chars() {
+        match character {
+            '《' => depth += 1,
+            '》' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => continue,
+            _ => {}
+        }
+        out.push(character);
+    }
+    out
 }
 
 /// The terms marked `translate` whose English is in `prose`, each with
@@ -984,6 +1001,11 @@ mod tests {
             "a heading's id"
         );
         assert_eq!(left("每个 descriptor {#file-descriptors}").len(), 1);
+        assert!(
+            left("见《Level Triggered descriptors》一文。").is_empty(),
+            "a title quoted as it is"
+        );
+        assert_eq!(left("见《水平触发》里的 descriptor。").len(), 1);
     }
 
     #[test]
