@@ -339,8 +339,8 @@ fn wakeups(workers: usize, count: usize, shared: bool) -> Vec<Stopped> {
 /// The thundering herd, counted: with one listening socket shared by four
 /// workers, each connection wakes every worker, so each is woken about once
 /// per connection, whichever worker accepted it; with a socket each, a
-/// worker is woken for its own connections only (about once each: the
-/// request comes with the connection, the end soon after).
+/// worker is woken for its own connections only (about twice each: the
+/// connection with its request, then its end).
 #[test]
 fn a_shared_listener_wakes_every_worker_for_each_connection() {
     const WORKERS: usize = 4;
