@@ -196,6 +196,7 @@ impl WebServer {
                 Err(Errno::EINTR) => 0,
                 Err(errno) => return Err(errno).context("epoll_wait"),
             };
+            // ANCHOR: events
             for event in &events[..ready] {
                 let fd = event.data() as RawFd;
                 if fd == self.server_socket.as_raw_fd() {
@@ -207,6 +208,7 @@ impl WebServer {
                     self.serve_descriptor(fd);
                 }
             }
+            // ANCHOR_END: events
             self.serve_ready_list(); // fairness.rs
             self.close_expired_clients(); // deadlines.rs
         }

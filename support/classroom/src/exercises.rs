@@ -71,6 +71,7 @@ fn check_of(name: &str) -> Option<Check> {
         "15_epoll_edge" => checks::epoll_edge,
         "14_epoll_register" => checks::epoll_register,
         "03_read_whole_head" => checks::read_whole_head,
+        "16_reuseport_workers" => checks::reuseport_workers,
         _ => return None,
     })
 }
@@ -87,7 +88,7 @@ mod tests {
 
     #[test]
     fn every_exercise_in_stages_toml_has_a_check() {
-        assert_eq!(exercises().len(), 15);
+        assert_eq!(exercises().len(), 16);
     }
 
     fn root() -> PathBuf {
