@@ -446,6 +446,7 @@ mod tests {
                 NONBLOCK,
                 EPOLL_EDGE,
                 EPOLL_LEVEL,
+                "prefork_server-2",
                 NGINX
             ]
         );
@@ -455,7 +456,8 @@ mod tests {
                 "webserver3a",
                 "webserver3g",
                 "nonblock_server",
-                "epoll_server"
+                "epoll_server",
+                "prefork_server"
             ]
         );
     }
