@@ -51,7 +51,8 @@ impl Master {
         let socket = WebServer::bind_socket(server_address, arguments.shared_listener)?;
         let port = common::bound_port(&socket)?; // PORT=0: the one the kernel chose
         server_address.set_port(port); // which every worker binds
-        let site = Site::open(&arguments.site.root)?;
+                                       // Opened to check it, and closed before the forks: each worker opens its own.
+        let root = Site::open(&arguments.site.root)?.root().to_owned();
         // Blocked before the first fork, so that no SIGCHLD is lost, and in
         // every worker too (fork copies the mask). A blocked signal is not
         // delivered: it stays pending until the process takes it, here with
@@ -73,7 +74,7 @@ impl Master {
             master.workers.push(worker);
         }
         println!("Serving HTTP on port {port} ...");
-        println!("Document root: {}", site.root().display());
+        println!("Document root: {}", root.display());
         println!("Trigger: {}", master.arguments.trigger.describe());
         println!(
             "Workers: {}, {}",

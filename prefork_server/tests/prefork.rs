@@ -17,7 +17,7 @@ use std::time::Duration;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use testkit::procs::{children_of, listening_inodes, process_state, socket_inodes};
+use testkit::procs::{children_of, descriptors, listening_inodes, process_state, socket_inodes};
 use testkit::static_server::{launch, test_site, without_worker, worker_of};
 use testkit::{eventually, request_for, Server, TempDir, PATIENCE};
 
@@ -144,6 +144,31 @@ fn forks_n_workers_each_with_a_listening_socket_of_its_own() {
     }
     let masters = socket_inodes(server.pid());
     assert!(masters.iter().all(|inode| !listening.contains(inode)));
+}
+
+/// Nothing of the master's leaks into a worker: each holds its own
+/// document root, once, and no pipe but those it inherited with its
+/// standard output and error (the master's readiness pipe is closed on
+/// both sides); the master keeps no root open.
+#[test]
+fn each_worker_holds_its_own_root_and_no_pipe_of_its_own() {
+    let (site, server) = start(&["--workers", "2"]);
+    let root = site.path().canonicalize().unwrap();
+    let root = root.to_str().unwrap();
+    let masters = descriptors(server.pid());
+    assert!(
+        masters.iter().all(|(_, link)| link != root),
+        "the master: {masters:?}"
+    );
+    for worker in workers_named(&server) {
+        let held = descriptors(worker);
+        let roots = held.iter().filter(|(_, link)| link == root).count();
+        assert_eq!(roots, 1, "worker {worker}: {held:?}");
+        let pipe_of_its_own = held.iter().find(|(_, link)| {
+            link.starts_with("pipe:") && !masters.iter().any(|(_, theirs)| theirs == link)
+        });
+        assert_eq!(pipe_of_its_own, None, "worker {worker}: {held:?}");
+    }
 }
 
 #[test]
