@@ -665,8 +665,10 @@ bench = { path = "/hello.txt", site = true, variants = [{ name = "uring_server" 
                 NONBLOCK,
                 EPOLL_EDGE,
                 EPOLL_LEVEL,
+                "prefork_server-2",
                 "uring_server",
-                NGINX
+                NGINX,
+                "nginx-2"
             ]
         );
         assert_eq!(
@@ -676,6 +678,7 @@ bench = { path = "/hello.txt", site = true, variants = [{ name = "uring_server" 
                 "webserver3g",
                 "nonblock_server",
                 "epoll_server",
+                "prefork_server",
                 "uring_server"
             ]
         );

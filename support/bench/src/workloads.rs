@@ -581,8 +581,8 @@ mod tests {
                 "idle, 100 x 5s"
             ]
         );
-        assert_eq!(plan[0].servers.len(), 8);
-        assert_eq!(plan[1].servers.len(), 5);
+        assert_eq!(plan[0].servers.len(), 10);
+        assert_eq!(plan[1].servers.len(), 7);
         assert!(!plan[3].servers.contains(&server(NONBLOCK)));
     }
 

@@ -453,15 +453,16 @@ fn is_annotation(text: &str, start: usize, end: usize, chinese: &str) -> bool {
     closed && opened.trim_end().ends_with(&normalized(chinese))
 }
 
-/// Translations whose prose still has the English of a glossary term
-/// marked `translate`. The glossary page's own cells, kept as they are
+/// Translations (not fuzzy ones: those are msgmerge's guesses, which the
+/// build does not use and the completeness check names) whose prose still
+/// has the English of a glossary term marked `translate`. The glossary page's own cells, kept as they are
 /// (the English column), are not prose.
 pub fn terms_left_in_english(po: &PoFile, terms: &[Term]) -> Vec<String> {
     let mut problems = Vec::new();
     for message in po
         .messages
         .iter()
-        .filter(|message| !message.msgstr.is_empty())
+        .filter(|message| !message.msgstr.is_empty() && !message.fuzzy)
     {
         let on_glossary_page = message
             .sources
@@ -637,7 +638,7 @@ fn emphasis_inside_a_word(markdown: &str) -> Option<String> {
         })
 }
 
-/// Translations that changed what must stay as it is: a code span, a link
+/// Translations (not fuzzy ones) that changed what must stay as it is: a code span, a link
 /// target or a `{{#include}}` of the English that the translation lacks,
 /// a string literal from a code block (`"signal SIGCHLD"`) that is not
 /// copied as it is; or that lost an emphasis, whose marks CommonMark does
@@ -647,7 +648,7 @@ pub fn changed_code(po: &PoFile) -> Vec<String> {
     for message in po
         .messages
         .iter()
-        .filter(|message| !message.msgstr.is_empty())
+        .filter(|message| !message.msgstr.is_empty() && !message.fuzzy)
     {
         let id = &message.msgid;
         let is_literal = id.len() >= 2

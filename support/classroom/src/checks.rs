@@ -1565,6 +1565,164 @@ pub fn read_whole_head(probe: &Probe) -> Result<(), String> {
     Ok(())
 }
 
+/// The master's children that run (not zombies), by PID.
+fn running_children_of(master: i32) -> Vec<i32> {
+    testkit::procs::children_of(master)
+        .into_iter()
+        .filter(|child| child.state != 'Z')
+        .map(|child| child.pid)
+        .collect()
+}
+
+/// The master's running children that each hold one listening socket of
+/// `port`, which no other process of the server holds: the workers with a
+/// listening socket of their own.
+fn workers_with_own_listener(master: i32, port: u16) -> Vec<i32> {
+    let listening = testkit::procs::listening_inodes(port);
+    let children = running_children_of(master);
+    let processes: Vec<i32> = children.iter().copied().chain([master]).collect();
+    let holders = |inode: &u64| {
+        processes
+            .iter()
+            .filter(|pid| testkit::procs::socket_inodes(**pid).contains(inode))
+            .count()
+    };
+    children
+        .into_iter()
+        .filter(|child| {
+            let its: Vec<u64> = testkit::procs::socket_inodes(*child)
+                .into_iter()
+                .filter(|inode| listening.contains(inode))
+                .collect();
+            its.len() == 1 && holders(&its[0]) == 1
+        })
+        .collect()
+}
+
+/// Why the server does not have `workers` workers, each listening on a
+/// socket of its own, in a student's words.
+fn why_not_own_listeners(server: &Server, workers: usize) -> String {
+    let (master, port) = (server.pid(), server.port);
+    if server.stderr().contains("Address already in use") {
+        return format!(
+            "a worker could not bind port {port}: Address already in use. Only sockets that all set SO_REUSEPORT before its bind may share a port (the kernel decides at bind, and the master's socket is on the port first): set SO_REUSEPORT before its bind, in bind_socket, for every socket"
+        );
+    }
+    let children = running_children_of(master);
+    let listening = testkit::procs::listening_inodes(port);
+    let holds = |pid: i32| testkit::procs::socket_inodes(pid).contains(&listening[0]);
+    if listening.len() == 1 && children.len() > 1 && children.iter().all(|&child| holds(child)) {
+        return format!(
+            "port {port} has one listening socket, and all {} workers hold it: made before the fork, it was inherited, and every worker waits on the same one (the herd). Each worker must make a listening socket of its own, after the fork",
+            children.len()
+        );
+    }
+    if children.is_empty() {
+        return format!(
+            "your master has no worker running: it must fork its {workers} workers once, at start, each to live on and accept its own clients (a child per connection is webserver3g's model)"
+        );
+    }
+    format!(
+        "3 s after the start, {} of your master's {} running children listen on port {port} with a socket of their own ({} listening sockets on the port): it must fork {workers} workers once, at start, each with a listening socket of its own",
+        workers_with_own_listener(master, port).len(),
+        children.len(),
+        listening.len()
+    )
+}
+
+/// 16 (prefork_server): SO_REUSEPORT before bind, the workers forked once,
+/// and reaped.
+pub fn reuseport_workers(probe: &Probe) -> Result<(), String> {
+    const WORKERS: usize = 3;
+    const CLIENTS: usize = 30;
+    let server = probe.start_http(probe.launch())?;
+    let (master, port) = (server.pid(), server.port);
+    let settled = soon(SHORT_WAIT, || {
+        workers_with_own_listener(master, port).len() == WORKERS
+            && testkit::procs::listening_inodes(port).len() == WORKERS
+    });
+    still_running(&server, "at the start")?;
+    ensure!(settled, "{}", why_not_own_listeners(&server, WORKERS));
+    let workers = workers_with_own_listener(master, port);
+    probe.step(format!(
+        "{WORKERS} workers (PIDs {workers:?}), each with a listening socket of its own on port {port}, and the master none (in /proc)"
+    ));
+
+    let mut answered_by: Vec<i32> = Vec::new();
+    for _ in 0..CLIENTS {
+        let answer = get(server.address(), "/")?;
+        let text = String::from_utf8_lossy(&answer);
+        let pid = text
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .filter(|_| text.starts_with("HTTP/1.1 200 OK\r\n\r\nHello from worker "))
+            .ok_or_else(|| {
+                format!(
+                    "GET / was answered {}, not the greeting with a worker's PID",
+                    shown(&answer)
+                )
+            })?;
+        ensure!(
+            workers.contains(&pid),
+            "a client was answered by PID {pid}, which is not one of the {WORKERS} workers the master forked at start ({workers:?}): fork the workers once, at start, not a process per connection"
+        );
+        answered_by.push(pid);
+    }
+    answered_by.sort_unstable();
+    answered_by.dedup();
+    ensure!(
+        answered_by.len() > 1,
+        "{CLIENTS} clients were all answered by worker {}: the kernel spreads connections over the listening sockets of a port, so the others should have had some; are they listening?",
+        answered_by[0]
+    );
+    probe.step(format!(
+        "{CLIENTS} clients: answered by {} of the workers, as the kernel spread them",
+        answered_by.len()
+    ));
+
+    let killed = workers[0];
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(killed), Signal::SIGKILL);
+    let zombie = || {
+        testkit::procs::children_of(master)
+            .iter()
+            .any(|child| child.pid == killed)
+    };
+    let replaced = soon(SHORT_WAIT, || {
+        !zombie() && workers_with_own_listener(master, port).len() == WORKERS
+    });
+    still_running(&server, &format!("after worker {killed} was killed"))?;
+    ensure!(
+        !zombie(),
+        "worker {killed} was killed (SIGKILL), and 3 s later it is still a zombie: when SIGCHLD comes, the master must reap every worker that has exited, with waitpid"
+    );
+    ensure!(
+        replaced,
+        "worker {killed} was killed and reaped, and 3 s later {} workers listen with a socket of their own, not {WORKERS}: fork another in its place",
+        workers_with_own_listener(master, port).len()
+    );
+    let said = format!("Child {killed} terminated by SIGKILL");
+    ensure!(
+        printed(&server, &said, SHORT_WAIT),
+        "worker {killed} was killed and replaced, but your master did not print '{said}': print how each worker ended (common::print_child_status)"
+    );
+    probe.step(format!(
+        "worker {killed} killed: reaped, '{said}' printed, and another forked in its place, with a socket of its own"
+    ));
+
+    server.signal(Signal::SIGTERM);
+    let stopped = soon(SHORT_WAIT, || {
+        server.exited().is_some() && running_descendants(master).is_empty()
+    });
+    ensure!(
+        stopped,
+        "SIGTERM to the master: 3 s later, it or a worker still runs"
+    );
+    probe.step("SIGTERM: the master stopped its workers and exited");
+    Ok(())
+}
+
 /// The lines the model servers print about the client at `address`.
 fn lines_about_address(server: &Server, address: &str) -> Vec<String> {
     server

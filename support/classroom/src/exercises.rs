@@ -71,6 +71,7 @@ fn check_of(name: &str) -> Option<Check> {
         "15_epoll_edge" => checks::epoll_edge,
         "14_epoll_register" => checks::epoll_register,
         "03_read_whole_head" => checks::read_whole_head,
+        "16_reuseport_workers" => checks::reuseport_workers,
         "17_uring_receive" => checks::uring_receive,
         _ => return None,
     })

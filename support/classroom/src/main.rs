@@ -974,13 +974,10 @@ mod tests {
             .iter()
             .map(|exercise| &exercise.name[..2])
             .collect();
-        assert_eq!(
-            numbers,
-            [
-                "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14",
-                "15", "17"
-            ]
-        );
+        let in_order: Vec<String> = (1..=numbers.len())
+            .map(|number| format!("{number:02}"))
+            .collect();
+        assert_eq!(numbers, in_order);
     }
 
     fn progress(text: &str, now: &[(&'static str, u64)]) -> Progress {
@@ -1025,9 +1022,9 @@ mod tests {
             "05 is done"
         );
         assert_eq!(next("14_epoll_register"), Some("15_epoll_edge"));
-        assert_eq!(next("15_epoll_edge"), Some("17_uring_receive"));
+        let last = exercises().last().expect("exercises").name;
         assert_eq!(
-            next("17_uring_receive"),
+            next(last),
             Some("02_greet_by_name"),
             "round to the first skipped"
         );

@@ -283,11 +283,26 @@ pub fn eprint_line(text: &str) {
 
 fn write_line(log: Log, text: &str) {
     look_at_the_logs();
-    let text = cut_to_fit_a_pipe_write(text);
-    let mut line = String::with_capacity(text.len() + 1);
+    let prefix = LINE_PREFIX.get().map_or("", String::as_str);
+    let mut line = String::with_capacity(prefix.len() + text.len() + 1);
+    line.push_str(prefix);
     line.push_str(text);
+    line.truncate(cut_to_fit_a_pipe_write(&line).len());
     line.push('\n');
     write_or_drop(log, line.as_bytes());
+}
+
+/// What every line this process prints starts with, once set: nothing in
+/// most servers; `[worker PID] ` in each of prefork_server's workers, so
+/// that the lines of processes sharing one log can be told apart.
+static LINE_PREFIX: OnceLock<String> = OnceLock::new();
+
+/// Starts every later line of [`println!`](crate::println) and
+/// [`eprintln!`](crate::eprintln) in this process with `prefix`; a second
+/// call changes nothing. Called in a forked child, it leaves its parent's
+/// lines as they were: the child has its own copy of the memory it is set in.
+pub fn prefix_every_line(prefix: String) {
+    let _ = LINE_PREFIX.set(prefix);
 }
 
 /// The longest start of `text` that, with a newline, is at most

@@ -174,7 +174,11 @@ impl Lab {
     pub fn server(&mut self, shown: &str) -> Result<Server> {
         let process = self.start_server(shown, &self.actual(shown))?;
         let forks = forking_server(shown);
-        let found = process.wait_for(STEP_TIMEOUT, |lines| banner_complete(lines, forks));
+        let prefork = shown.contains("prefork_server");
+        let found = process.wait_for(STEP_TIMEOUT, |lines| {
+            banner_complete(lines, forks)
+                && (!prefork || lines.iter().any(|line| line.starts_with("Workers: ")))
+        });
         let lines = process.lines();
         let seconds = STEP_TIMEOUT.as_secs();
         ensure!(

@@ -161,6 +161,17 @@ pub fn listening_inode(port: u16) -> Option<u64> {
         .map(|socket| socket.inode)
 }
 
+/// The inodes of every socket listening on TCP `port` (IPv4): more than
+/// one when they share the port with SO_REUSEPORT.
+pub fn listening_inodes(port: u16) -> Vec<u64> {
+    let sockets = procfs::net::tcp().unwrap_or_default();
+    sockets
+        .iter()
+        .filter(|socket| socket.state == TcpState::Listen && socket.local_address.port() == port)
+        .map(|socket| socket.inode)
+        .collect()
+}
+
 /// Whether a TCP socket listens on `port` (IPv4).
 pub fn listening(port: u16) -> bool {
     !listening_addresses(port).is_empty()
@@ -206,6 +217,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         assert!(listening(port));
         let inode = listening_inode(port).expect("its inode");
+        assert_eq!(listening_inodes(port), [inode]);
         assert!(
             socket_inodes(me).contains(&inode),
             "the listener among our sockets"

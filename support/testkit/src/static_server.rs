@@ -1,5 +1,5 @@
-//! Scenarios for the static file servers, `nonblock_server` and
-//! `epoll_server`.
+//! Scenarios for the static file servers, `nonblock_server`,
+//! `epoll_server` and `prefork_server`.
 //!
 //! Both servers make the same promises about HTTP (the right status codes,
 //! keep-alive, pipelining, large files to slow readers, paths kept under the
@@ -8,6 +8,7 @@
 //! binary: `epoll_server` once per trigger mode. Every scenario takes the
 //! binary's path and the extra arguments to start it with.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -185,6 +186,24 @@ fn assert_answered_then_closed(server: &Server, bytes: &[u8], status: u16) {
     client.expect_closed_by_server(&shown);
 }
 
+/// A line of a server's log without the `[worker PID] ` that each worker of
+/// prefork_server starts its lines with; any other line as it is.
+pub fn without_worker(line: &str) -> &str {
+    let prefix = worker_of(line);
+    &line[prefix.len()..]
+}
+
+/// The `[worker PID] ` a line of a prefork_server worker starts with, or
+/// "" (any other line).
+pub fn worker_of(line: &str) -> &str {
+    line.strip_prefix("[worker ")
+        .and_then(|rest| rest.split_once("] "))
+        .filter(|(pid, _)| !pid.is_empty() && pid.bytes().all(|byte| byte.is_ascii_digit()))
+        .map_or("", |(pid, _)| {
+            &line[.."[worker ".len() + pid.len() + "] ".len()]
+        })
+}
+
 /// `/` is `index.html`; every file comes with its exact length and the
 /// `Content-Type` of its extension, on one keep-alive connection.
 pub fn serves_files_with_length_and_type(binary: &str, extra: &[&str]) {
@@ -328,7 +347,7 @@ pub fn keeps_a_connection_alive_over_100_requests(binary: &str, extra: &[&str]) 
         let (path, body) = [("/a.txt", "first"), ("/b.txt", "second")][round % 2];
         assert_answer(&client.get(path), 200, body, &format!("request {round}"));
     }
-    let accepted = server.count_lines(|line| line.starts_with("new client"));
+    let accepted = server.count_lines(|line| without_worker(line).starts_with("new client"));
     assert_eq!(accepted, 1, "{}", server.stdout());
 }
 
@@ -806,7 +825,7 @@ pub fn serves_2000_keep_alive_connections(binary: &str, extra: &[&str]) {
             .unwrap_or_else(|err| panic!("client {index}, second request: {err}"));
         assert_eq!(response.body_text(), "second", "client {index}");
     }
-    let accepted = server.count_lines(|line| line.starts_with("new client"));
+    let accepted = server.count_lines(|line| without_worker(line).starts_with("new client"));
     assert_eq!(accepted, CONNECTIONS);
 }
 
@@ -881,11 +900,19 @@ pub fn quiet_prints_no_line_per_client(binary: &str, extra: &[&str]) {
     // Lines are written before the response is sent, but the test's reader
     // thread may be a moment behind.
     thread::sleep(Duration::from_millis(200));
-    let start_up = ["Serving HTTP on port ", "Document root: ", "Trigger: "];
+    let start_up = [
+        "Serving HTTP on port ",
+        "Document root: ",
+        "Trigger: ",
+        "Workers: ",
+    ];
     let per_client: Vec<String> = server
         .stdout_lines()
         .into_iter()
-        .filter(|line| !start_up.iter().any(|start| line.starts_with(start)))
+        .filter(|line| {
+            let line = without_worker(line);
+            !start_up.iter().any(|start| line.starts_with(start))
+        })
         .collect();
     assert!(per_client.is_empty(), "{per_client:?}");
 }
@@ -1178,10 +1205,12 @@ pub fn answers_a_small_file_in_at_most_4_system_calls(binary: &str, extra: &[&st
         return;
     };
     let mut command = std::process::Command::new(strace_path);
-    command
-        .args(["-c", "-f", "-o"])
-        .arg(&summary)
-        .args(["-p", &server.pid().to_string()]);
+    command.args(["-c", "-f", "-o"]).arg(&summary);
+    // The server and the processes it forked before (prefork_server's
+    // workers): `-f` follows only those forked once strace is attached.
+    for pid in server_processes(&server) {
+        command.args(["-p", &pid.to_string()]);
+    }
     // A group of its own, killed if an assertion below fails first.
     let mut strace = Running::start(command, Output::Separate, Limits::default())
         .unwrap_or_else(|err| panic!("{err}"));
@@ -1458,7 +1487,7 @@ pub fn a_suffix_range_of_an_empty_file_is_the_whole_file(binary: &str, extra: &[
 pub fn accepts_a_burst_of_waiting_clients_in_one_turn(binary: &str, extra: &[&str]) {
     const CLIENTS: usize = 100;
     let (_site, server) = serve_test_site(binary, extra, &[]);
-    server.signal(nix::sys::signal::Signal::SIGSTOP);
+    signal_server_processes(&server, nix::sys::signal::Signal::SIGSTOP);
     let mut clients: Vec<HttpClient> = (0..CLIENTS)
         .map(|_| {
             let mut client = HttpClient::connect(&server);
@@ -1466,7 +1495,7 @@ pub fn accepts_a_burst_of_waiting_clients_in_one_turn(binary: &str, extra: &[&st
             client
         })
         .collect();
-    server.signal(nix::sys::signal::Signal::SIGCONT);
+    signal_server_processes(&server, nix::sys::signal::Signal::SIGCONT);
     for (index, client) in clients.iter_mut().enumerate() {
         let response = client.read_response(false).unwrap();
         assert_answer(&response, 200, "first", &format!("client {index}"));
@@ -1479,17 +1508,53 @@ pub fn accepts_a_burst_of_waiting_clients_in_one_turn(binary: &str, extra: &[&st
             .count();
         (answered >= CLIENTS).then_some(lines)
     });
-    let first_answer = lines.iter().position(|line| line.contains(" -> ")).unwrap();
-    let accepted_before = lines[..first_answer]
-        .iter()
-        .filter(|line| line.starts_with("new client "))
-        .count();
-    assert_eq!(
-        accepted_before,
-        CLIENTS,
-        "accepted before the first answer:\n{}",
-        lines.join("\n")
-    );
+    // Each process that serves (prefork_server: each worker, its lines
+    // prefixed `[worker PID] `) accepts its whole queue before answering.
+    let mut accepted_before = 0;
+    let processes: BTreeSet<&str> = lines.iter().map(|line| worker_of(line)).collect();
+    for process in processes {
+        let its: Vec<&str> = lines
+            .iter()
+            .filter(|line| worker_of(line) == process)
+            .map(|line| without_worker(line))
+            .collect();
+        let first_answer = its
+            .iter()
+            .position(|line| line.contains(" -> "))
+            .unwrap_or(its.len());
+        let accepted = its
+            .iter()
+            .filter(|line| line.starts_with("new client "))
+            .count();
+        let before = its[..first_answer]
+            .iter()
+            .filter(|line| line.starts_with("new client "))
+            .count();
+        assert_eq!(
+            before,
+            accepted,
+            "{process}: accepted before its first answer:\n{}",
+            lines.join("\n")
+        );
+        accepted_before += before;
+    }
+    assert_eq!(accepted_before, CLIENTS, "{}", lines.join("\n"));
+}
+
+/// The server's process and its children (prefork_server's workers).
+fn server_processes(server: &Server) -> Vec<i32> {
+    let children = crate::children_of(server.pid()).into_iter();
+    std::iter::once(server.pid())
+        .chain(children.map(|child| child.pid))
+        .collect()
+}
+
+/// Sends `signal` to the server and to each of its children, the workers
+/// that serve for prefork_server's master.
+fn signal_server_processes(server: &Server, signal: nix::sys::signal::Signal) {
+    for pid in server_processes(server) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+    }
 }
 
 /// The promises every static server keeps about HTTP, as `#[test]`s: each
@@ -1504,6 +1569,16 @@ pub fn accepts_a_burst_of_waiting_clients_in_one_turn(binary: &str, extra: &[&st
 #[macro_export]
 macro_rules! static_server_scenario_tests {
     ($binary:expr, $extra:expr) => {
+        $crate::static_server_scenario_tests!($binary, $extra, without_descriptor_limits);
+        $crate::static_server_scenario_tests!(
+            @each $binary, $extra,
+            trickling_clients_cannot_lock_others_out,
+        );
+    };
+    // Every scenario but the one that fills the server's descriptor table
+    // (`ulimit -n` is per process): a server of several processes
+    // (prefork_server) runs it with one worker.
+    ($binary:expr, $extra:expr, without_descriptor_limits) => {
         $crate::static_server_scenario_tests!(
             @each $binary, $extra,
             serves_files_with_length_and_type,
@@ -1524,7 +1599,6 @@ macro_rules! static_server_scenario_tests {
             a_pipelining_client_does_not_starve_others,
             a_fast_download_does_not_starve_others,
             a_request_head_has_a_deadline,
-            trickling_clients_cannot_lock_others_out,
             a_closing_response_arrives_whole_despite_unread_input,
             never_serves_a_file_outside_the_root_even_in_a_race,
             refuses_http_1_1_without_exactly_one_host,

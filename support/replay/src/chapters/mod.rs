@@ -11,6 +11,7 @@ mod c10k;
 mod client3;
 mod epoll_server;
 mod nonblock_server;
+mod prefork;
 mod uring_server;
 mod webserver1;
 mod webserver2;
@@ -52,6 +53,7 @@ pub const CHAPTERS: &[Chapter] = &[
     client3::CHAPTER,
     nonblock_server::CHAPTER,
     epoll_server::CHAPTER,
+    prefork::CHAPTER,
     uring_server::CHAPTER,
     c10k::CHAPTER,
 ];
