@@ -57,7 +57,7 @@ pub mod request;
 pub mod response;
 pub mod target;
 
-pub use connection::{Connection, Received, Sent, Transmit};
+pub use connection::{Connection, Output, Received, Sent, Transmit};
 pub use deadline::{Expiry, Timeouts, LINGERING_TIME};
 pub use descriptors::{is_out_of_descriptors, turn_away_one_client, Spare};
 pub use log::Log;
