@@ -139,8 +139,9 @@ struct WebServer {
     deadline_timer: RingTimer,
     /// The ring timeout after which accepting starts again (accepting.rs).
     accept_timer: RingTimer,
-    /// Buffers for files' chunks, kept for the next file (files.rs).
-    file_buffers: Vec<Box<[u8]>>,
+    /// Pipes and buffers for files' bodies, kept for the next file (files.rs).
+    pipes: files::Kept,
+    buffers_kept: files::Kept,
     /// Given up to accept and turn away a client when descriptors run out.
     spare: Spare,
     /// The line per client and per request, or none with `--quiet`.
@@ -208,7 +209,8 @@ impl WebServer {
             timeouts,
             deadline_timer: RingTimer::new(timeouts.check_interval()),
             accept_timer: RingTimer::new(accepting::RETRY_ACCEPT_AFTER),
-            file_buffers: Vec::new(),
+            pipes: files::Kept::new(),
+            buffers_kept: files::Kept::new(),
             spare: Spare::open()?,
             log: Log::new(options.quiet),
         })
@@ -247,7 +249,7 @@ impl WebServer {
     fn accept_multishot(&mut self) {
         let listening = types::Fd(self.server_socket.as_raw_fd());
         let accept = opcode::AcceptMulti::new(listening)
-            .flags(nix::libc::SOCK_CLOEXEC)
+            .flags(nix::libc::SOCK_CLOEXEC | nix::libc::SOCK_NONBLOCK)
             .build()
             .user_data(Operation::Accept.user_data());
         // SAFETY: the accept points to no memory of ours (the multishot form takes no
@@ -305,12 +307,10 @@ impl WebServer {
     // ANCHOR_END: add_client
 
     // ANCHOR: serve_client
-    /// After a completion about a client: its turn. It is taken out of the map for the turn,
-    /// so that serving it can use the rest of the server, and put back if it stays open.
-    fn serve_client(&mut self, id: u64) {
-        let Some(mut client) = self.clients.remove(&id) else {
-            return;
-        };
+    /// After a completion about a client: its turn. The completion's handler took it out
+    /// of the map, so that serving it can use the rest of the server; it is put back if it
+    /// stays open.
+    fn serve_client(&mut self, id: u64, mut client: Client) {
         if client.closing {
             self.close_client(id, client); // closing.rs: dropped once the kernel is done
             return;
@@ -347,7 +347,7 @@ impl WebServer {
                 // Shut down writing; read and discard until the client closes.
                 client.connection.close_gracefully(&client.stream)?;
             }
-            self.give_back_file_buffer(client); // files.rs
+            self.end_file_transfer(client); // files.rs
         }
         if client.connection.is_finished() && !client.is_busy() {
             return Ok(false);

@@ -60,7 +60,8 @@ impl WebServer {
     /// flags name, 0 for the client's end of file, or -errno.
     pub(crate) fn received(&mut self, id: u64, result: i32, flags: u32) {
         let buffer = cqueue::buffer_select(flags);
-        if let Some(client) = self.clients.get_mut(&id) {
+        let client = self.clients.remove(&id);
+        if let Some(mut client) = client {
             if !cqueue::more(flags) {
                 client.receiving = Receiving::Off; // the kernel holds it no more
             }
@@ -75,13 +76,19 @@ impl WebServer {
                 // A reset, most often: the connection's turn ends it, with a line in the log.
                 client.failed = Some(errno_of(result));
             }
+            self.give_back(buffer);
+            self.serve_client(id, client);
+        } else {
+            self.give_back(buffer);
         }
-        // The buffer is ours until given back: at once, so that the ring never runs dry
-        // while a connection holds bytes it has already copied.
+    }
+
+    /// Gives the buffer a CQE handed over back to the ring: at once, so that the ring never
+    /// runs dry while a connection holds bytes it has already copied.
+    fn give_back(&mut self, buffer: Option<u16>) {
         if let Some(buffer) = buffer {
             self.buffers.give_back(buffer);
         }
-        self.serve_client(id);
     }
     // ANCHOR_END: received
 

@@ -24,8 +24,10 @@ use crate::{errno_of, is_errno, Client, Operation, WebServer};
 pub(crate) enum Sending {
     /// The connection's bytes in memory: heads, error pages, cached small files.
     Bytes,
-    /// A chunk of a file, read into the client's chunk buffer (files.rs).
+    /// A chunk of a file, from the pipe or the buffer it was read into (files.rs).
     FileChunk,
+    /// Nothing yet: a poll waits until the socket has room for the next splice (files.rs).
+    Writable,
 }
 
 impl WebServer {
@@ -66,9 +68,18 @@ impl WebServer {
     // ANCHOR: sent
     /// The CQE of a send: how many bytes the kernel took, or -errno.
     pub(crate) fn sent(&mut self, id: u64, result: i32) {
-        if let Some(client) = self.clients.get_mut(&id) {
-            let sending = client.sending.take();
-            if result >= 0 {
+        let Some(mut client) = self.clients.remove(&id) else {
+            return;
+        };
+        match client.sending.take() {
+            // The poll's CQE (POLLOUT, or -ECANCELED): the turn splices again (files.rs).
+            Some(Sending::Writable) => {}
+            // A splice to a full socket, non-blocking so that the worker thread does not
+            // sleep in it: wait for room (files.rs).
+            Some(Sending::FileChunk) if is_errno(result, Errno::EAGAIN) => {
+                self.wait_until_writable(id, &mut client);
+            }
+            sending if result >= 0 => {
                 let count = result as usize;
                 if sending == Some(Sending::FileChunk) {
                     client.chunk.sent(count);
@@ -76,13 +87,14 @@ impl WebServer {
                 if let Err(error) = client.connection.sent(count) {
                     client.failed = Some(error);
                 }
-            } else if !is_errno(result, Errno::ECANCELED) {
-                // EPIPE, ECONNRESET: the client is gone. (ECANCELED: the server cancelled
-                // it, or the file's read it was linked to came short, files.rs.)
-                client.failed = Some(errno_of(result));
             }
+            // ECANCELED: the server cancelled it, or the file's read it was linked to
+            // came short (files.rs).
+            _ if is_errno(result, Errno::ECANCELED) => {}
+            // EPIPE, ECONNRESET: the client is gone.
+            _ => client.failed = Some(errno_of(result)),
         }
-        self.serve_client(id);
+        self.serve_client(id, client);
     }
     // ANCHOR_END: sent
 }
