@@ -1,10 +1,10 @@
-//! uring_server (issue 18): epoll_server's static server on io_uring. epoll says which
-//! socket is ready and the process then makes the call; here the process *submits the calls
-//! themselves* (accept, receive, send, read, timeout) to a ring shared with the kernel, and
-//! reaps their results from another. One `io_uring_enter` per turn of the loop hands the
-//! kernel everything prepared and sleeps until something completed. Its chapter,
-//! docs/src/uring_server.md, says why; what is not the lesson is in static_http, and in the
-//! modules named below.
+//! uring_server (issue 18): epoll_server's static server on io_uring. epoll said which
+//! socket was ready, and the process then made the call; here the process *submits the
+//! calls themselves* (accept, receive, send, splice, timeout) to a queue it shares with the
+//! kernel, and reaps their results from another. One `io_uring_enter` per turn of the loop
+//! submits everything prepared and sleeps until something has completed. Its chapter,
+//! docs/src/uring_server.md, says why; what is not the lesson is in static_http and in the
+//! modules below, each named for what it does.
 //!
 //! Try it:
 //!
@@ -29,124 +29,35 @@ use socket2::{Domain, Socket, Type};
 use static_http::Timeouts;
 use static_http::{Connection, Log, Request, RequestError, Response, Site, SiteOptions, Spare};
 
-mod accepting;
-mod buffer_ring;
-mod closing;
-mod deadlines;
-mod files;
-mod receiving;
-mod sending;
-mod submission;
-mod unavailable;
+mod accepting; // the multishot accept's completions; EMFILE, and accepting again later
+mod buffer_ring; // the provided buffers receives land in
+mod closing; // cancel what the kernel holds, then close
+mod deadlines; // the ring timeout that closes idle and slow connections
+mod files; // files' bodies: splice through a pipe, or read and send
+mod operation; // user_data: what a completion is about
+mod receiving; // the multishot receive of each connection
+mod sending; // the send of each connection, and its completion
+mod submission; // the submission queue, and the one io_uring_enter of a turn
+mod unavailable; // where io_uring is missing or forbidden: one line, and why
 
 use buffer_ring::BufferRing;
 use deadlines::RingTimer;
 use files::FileChunk;
+use operation::Operation;
 use receiving::Receiving;
 use sending::Sending;
 
 /// The `backlog` of listen(2), as in epoll_server.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
-
-/// Entries of the submission queue (SQ), the requests prepared in one turn; the completion
-/// queue (CQ) gets twice as many, the kernel's default. Memory: 64 bytes per SQE, 16 per CQE.
+/// Entries of the submission queue (SQ): requests prepared in one turn. The completion
+/// queue (CQ) gets twice as many. 64 bytes per SQE, 16 per CQE.
 const RING_ENTRIES: u32 = 4096;
-
-/// The provided buffers that receives land in: [`BUFFER_COUNT`] of [`BUFFER_SIZE`] bytes,
-/// shared by every connection (receiving.rs). A connection holds none while it waits: each
-/// buffer is copied out and given back as soon as its completion is reaped. 4 MiB in all,
-/// for 10,000 connections as for 10.
+/// The provided buffers receives land in, shared by every connection: each is copied out
+/// and given back as soon as its completion is reaped, so 4 MiB serve 10 connections or
+/// 10,000. Registered as buffer group [`BUFFER_GROUP`].
 const BUFFER_COUNT: u16 = 1024;
 const BUFFER_SIZE: u32 = 4096;
-/// The buffer group id the receives name: the ring of buffers is registered under it.
 const BUFFER_GROUP: u16 = 0;
-
-// ANCHOR: operation
-/// What a completion is about. Every submission carries a `user_data`, 64 bits the kernel
-/// does not look at and copies into its completion (CQE): here the kind of operation in
-/// the top byte and the connection's number below. Numbers are never reused, so a late
-/// completion can never be taken for a newer connection's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Operation {
-    /// The multishot accept on the listening socket: one completion per new connection.
-    Accept,
-    /// The multishot receive of a connection: one completion per buffer filled.
-    Receive(u64),
-    /// A send on a connection: response bytes, or a chunk of a file.
-    Send(u64),
-    /// A read of the file a connection is being sent (files.rs).
-    ReadFile(u64),
-    /// The ring timeout after which expired connections are closed (deadlines.rs).
-    CheckDeadlines,
-    /// The ring timeout after which accepting starts again, when descriptors ran out.
-    RetryAccept,
-    /// A cancellation: the cancelled operation's own completion says the rest.
-    Cancel,
-}
-
-impl Operation {
-    fn user_data(self) -> u64 {
-        let (kind, connection) = match self {
-            Operation::Accept => (0, 0),
-            Operation::Receive(id) => (1, id),
-            Operation::Send(id) => (2, id),
-            Operation::ReadFile(id) => (3, id),
-            Operation::CheckDeadlines => (4, 0),
-            Operation::RetryAccept => (5, 0),
-            Operation::Cancel => (6, 0),
-        };
-        kind << 56 | connection
-    }
-
-    fn from_user_data(user_data: u64) -> Operation {
-        let id = user_data & ((1 << 56) - 1);
-        match user_data >> 56 {
-            0 => Operation::Accept,
-            1 => Operation::Receive(id),
-            2 => Operation::Send(id),
-            3 => Operation::ReadFile(id),
-            4 => Operation::CheckDeadlines,
-            5 => Operation::RetryAccept,
-            _ => Operation::Cancel,
-        }
-    }
-}
-// ANCHOR_END: operation
-
-/// A web server of static files, on one io_uring instance.
-struct WebServer {
-    /// The listening socket, non-blocking (for turning a client away, accepting.rs).
-    server_socket: Socket,
-    /// The ring: the submission and completion queues, shared with the kernel.
-    ring: IoUring,
-    /// The provided buffers that receives land in (buffer_ring.rs).
-    buffers: BufferRing,
-    /// Every client by its number, the `user_data` of its operations.
-    clients: HashMap<u64, Client>,
-    /// The number the next client gets.
-    next_client: u64,
-    /// The completions of one turn, copied out of the completion queue.
-    completions: Vec<cqueue::Entry>,
-    /// Entries that found the submission queue full (submission.rs).
-    backlog: submission::Backlog,
-    /// Whether the multishot accept is armed.
-    accepting: bool,
-    /// The document root, and how to answer a request for a file in it.
-    site: Site,
-    /// `--idle-timeout` and `--header-timeout`.
-    timeouts: Timeouts,
-    /// The ring timeout after which expired connections are closed (deadlines.rs).
-    deadline_timer: RingTimer,
-    /// The ring timeout after which accepting starts again (accepting.rs).
-    accept_timer: RingTimer,
-    /// Pipes and buffers for files' bodies, kept for the next file (files.rs).
-    pipes: files::Kept,
-    buffers_kept: files::Kept,
-    /// Given up to accept and turn away a client when descriptors run out.
-    spare: Spare,
-    /// The line per client and per request, or none with `--quiet`.
-    log: Log,
-}
 
 impl WebServer {
     fn new(options: &SiteOptions) -> Result<WebServer> {
@@ -230,7 +141,9 @@ impl WebServer {
             // prepared since the last turn, and sleeps until at least one CQE is in the
             // completion queue (at once if one is already there).
             self.submit_and_wait()?; // submission.rs
-                                     // Reap: copy the CQEs out of the shared ring; the kernel may reuse their slots.
+
+            // Reap: copy the CQEs out of the shared ring, which frees their slots for the
+            // kernel; then handle each, preparing the SQEs the next turn will submit.
             self.completions.extend(self.ring.completion());
             let mut completions = std::mem::take(&mut self.completions);
             for completion in completions.drain(..) {
@@ -277,7 +190,44 @@ impl WebServer {
         }
     }
     // ANCHOR_END: complete
+}
 
+/// A web server of static files, on one io_uring instance.
+struct WebServer {
+    /// The listening socket, non-blocking (for turning a client away, accepting.rs).
+    server_socket: Socket,
+    /// The ring: the submission and completion queues, shared with the kernel.
+    ring: IoUring,
+    /// The provided buffers that receives land in (buffer_ring.rs).
+    buffers: BufferRing,
+    /// Every client by its number, the `user_data` of its operations.
+    clients: HashMap<u64, Client>,
+    /// The number the next client gets.
+    next_client: u64,
+    /// The completions of one turn, copied out of the completion queue.
+    completions: Vec<cqueue::Entry>,
+    /// Entries that found the submission queue full (submission.rs).
+    backlog: submission::Backlog,
+    /// Whether the multishot accept is armed.
+    accepting: bool,
+    /// The document root, and how to answer a request for a file in it.
+    site: Site,
+    /// `--idle-timeout` and `--header-timeout`.
+    timeouts: Timeouts,
+    /// The ring timeout after which expired connections are closed (deadlines.rs).
+    deadline_timer: RingTimer,
+    /// The ring timeout after which accepting starts again (accepting.rs).
+    accept_timer: RingTimer,
+    /// Pipes and buffers for files' bodies, kept for the next file (files.rs).
+    pipes: files::Kept,
+    buffers_kept: files::Kept,
+    /// Given up to accept and turn away a client when descriptors run out.
+    spare: Spare,
+    /// The line per client and per request, or none with `--quiet`.
+    log: Log,
+}
+
+impl WebServer {
     // ANCHOR: add_client
     /// A new connection: its descriptor came in a CQE of the multishot accept. The multishot
     /// form returns no address, so it is asked for (getpeername), for the log.
