@@ -7,11 +7,15 @@
 //! Where io_uring is missing or forbidden on the machine running the tests, each test says
 //! so and passes: tests/unavailable.rs proves what the server does there.
 
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::thread;
 
+use nix::sys::signal::Signal;
 use testkit::static_server as scenario;
+use testkit::{eventually, read_response, PATIENCE};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_uring_server");
 const NONE: &[&str] = &[];
@@ -102,4 +106,45 @@ fn rejects_bad_arguments_with_usage() {
 fn listens_on_the_port_given_as_argument() {
     needs_io_uring!();
     scenario::listens_on_the_port_given_as_argument(BINARY);
+}
+
+/// More bytes arrive at once than the ring has provided buffers for (1,024 of 4 KiB):
+/// while the server is stopped, 1,000 clients connect and each sends a request head of
+/// 5 KiB. When it runs again, it accepts them all in one turn and arms their receives in
+/// the next; those complete at once, two buffers each, until the ring runs dry and the
+/// rest complete with ENOBUFS. The server arms those again as buffers come back, and
+/// every request is answered.
+#[test]
+fn answers_a_burst_larger_than_the_buffer_ring() {
+    needs_io_uring!();
+    const CLIENTS: usize = 1000; // fewer than the listen backlog, 1,024
+    let limit = testkit::raise_open_file_limit();
+    assert!(
+        limit > 2 * CLIENTS as u64 + 100,
+        "this test needs {} descriptors; the hard limit is {limit}",
+        2 * CLIENTS + 100
+    );
+    let site = scenario::test_site();
+    let server = scenario::launch(BINARY, &["--quiet"], site.path()).start_server();
+    server.signal(Signal::SIGSTOP);
+    eventually(PATIENCE, "the server stopped", || {
+        (server.state() == Some('T')).then_some(())
+    });
+    let padded = format!(
+        "GET /a.txt HTTP/1.1\r\nHost: localhost\r\nX-Padding: {}\r\n\r\n",
+        "x".repeat(5 * 1024)
+    );
+    let mut clients: Vec<BufReader<TcpStream>> = (0..CLIENTS)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream.write_all(padded.as_bytes()).unwrap();
+            BufReader::new(stream)
+        })
+        .collect();
+    server.signal(Signal::SIGCONT);
+    for (index, client) in clients.iter_mut().enumerate() {
+        let response =
+            read_response(client, false).unwrap_or_else(|error| panic!("client {index}: {error}"));
+        assert_eq!(response.body_text(), "first", "client {index}");
+    }
 }
