@@ -660,6 +660,68 @@ mod tests {
         assert_eq!(connection.transferred(), both_ways as u64);
     }
 
+    /// What a completion-based server does (uring_server): hands what arrived to
+    /// `has_received`, sends what `output` offers itself, and accounts with `sent`.
+    #[test]
+    fn a_server_that_does_its_own_io_gets_the_same_bytes_out() {
+        let (site, _root) = site_with(&[("a.txt", b"first"), ("b.txt", b"second")]);
+        let mut connection = Connection::new(Instant::now());
+        let two = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(connection.has_received(two), Received::Bytes(two.len()));
+        let mut out = Vec::new();
+        loop {
+            answer_all(&mut connection, &site);
+            // A short send each time: three bytes at most.
+            let count = match connection.output() {
+                Output::Bytes { bytes, .. } => {
+                    out.extend_from_slice(&bytes[..bytes.len().min(3)]);
+                    bytes.len().min(3)
+                }
+                Output::File { file, offset, .. } => {
+                    use std::os::unix::fs::FileExt;
+                    let mut part = [0u8; 3];
+                    let count = file.read_at(&mut part, offset).unwrap();
+                    out.extend_from_slice(&part[..count]);
+                    count
+                }
+                Output::Nothing => break,
+            };
+            assert_eq!(connection.sent(count).unwrap(), Sent::Bytes(count));
+        }
+        let text = String::from_utf8(out).unwrap();
+        let responses: Vec<&str> = text.split("HTTP/1.1 200 OK\r\n").collect();
+        assert_eq!(responses.len(), 3, "{text}");
+        assert!(responses[1].ends_with("\r\n\r\nfirst"), "{text}");
+        assert!(responses[2].ends_with("\r\n\r\nsecond"), "{text}");
+        assert_eq!(connection.has_received(b""), Received::EndOfStream);
+        assert!(connection.is_finished());
+    }
+
+    #[test]
+    fn accepts_input_until_the_connection_ends_or_too_much_waits() {
+        let mut connection = Connection::new(Instant::now());
+        assert!(connection.accepts_input());
+        // A response being sent does not stop it (unlike wants_to_read).
+        connection.queue(Response::for_refused_head(RequestError::Malformed("bad")));
+        assert!(!connection.wants_to_read());
+        assert!(!connection.accepts_input(), "the last response is queued");
+        // What arrives after the last response is thrown away.
+        connection.has_received(b"GET / HTTP/1.1\r\n\r\n");
+        assert!(connection.received.is_empty());
+
+        let mut pipelining = Connection::new(Instant::now());
+        let request = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        for _ in 0..RECEIVE_LIMIT / request.len() + 2 {
+            if !pipelining.accepts_input() {
+                break;
+            }
+            pipelining.has_received(request);
+        }
+        assert!(!pipelining.accepts_input());
+        assert!(pipelining.received.len() >= RECEIVE_LIMIT);
+        assert!(pipelining.received.len() < RECEIVE_LIMIT + request.len());
+    }
+
     const TIMEOUTS: Timeouts = Timeouts {
         header: Duration::from_secs(1),
         idle: Duration::from_secs(10),
