@@ -158,7 +158,9 @@ impl WebServer {
     /// Arms the multishot accept: one SQE, after which the kernel accepts every client that
     /// connects, each with a CQE of its own (flag MORE: more will follow), until an error
     /// ends it (a CQE without MORE). Where epoll_server asked "is the socket readable?" and
-    /// then called accept, here the accept itself waits in the kernel.
+    /// then called accept, here the accept itself waits in the kernel. The new sockets are
+    /// non-blocking: not for io_uring, which waits for them itself, but for the splices that
+    /// run in its worker threads, which must not sleep on a full socket (files.rs).
     fn accept_multishot(&mut self) {
         let listening = types::Fd(self.server_socket.as_raw_fd());
         let accept = opcode::AcceptMulti::new(listening)

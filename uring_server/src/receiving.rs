@@ -66,12 +66,18 @@ impl WebServer {
                 client.receiving = Receiving::Off; // the kernel holds it no more
             }
             if result >= 0 && !client.closing {
-                let bytes = match buffer {
-                    Some(buffer) => self.buffers.filled(buffer, result as usize),
-                    None => &[], // end of file: no buffer was needed
-                };
-                // Copied out of the shared buffer, which goes back to the ring below.
-                client.connection.has_received(bytes);
+                match buffer {
+                    // Copied out of the shared buffer, which goes back to the ring below.
+                    Some(buffer) => {
+                        let bytes = self.buffers.filled(buffer, result as usize);
+                        client.connection.has_received(bytes);
+                    }
+                    // The client's end of file: no bytes, so no buffer was taken.
+                    None if result == 0 => {
+                        client.connection.has_received(&[]);
+                    }
+                    None => {}
+                }
             } else if result < 0 && !is_quiet_end(result) {
                 // A reset, most often: the connection's turn ends it, with a line in the log.
                 client.failed = Some(errno_of(result));
