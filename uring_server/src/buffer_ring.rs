@@ -12,7 +12,10 @@
 //! entries at its head, the process adds them at the tail, a 16-bit counter that lives in
 //! the last field of the first entry. Putting a buffer back is a store to memory, no system
 //! call. When the ring runs dry, a receive that has bytes for it completes with ENOBUFS
-//! (receiving.rs says what the server does then).
+//! (receiving.rs says what the server does then). liburing's io_uring_setup_buf_ring,
+//! io_uring_buf_ring_add and io_uring_buf_ring_advance do in C what this module does; the
+//! io-uring crate leaves it to the program, and Rust's atomics stand in for liburing's
+//! io_uring_smp_store_release.
 
 use std::io;
 use std::num::NonZeroUsize;

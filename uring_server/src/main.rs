@@ -91,7 +91,10 @@ impl WebServer {
         // results (CQEs), both in memory the two share, so that neither needs a system call
         // to read the other's entries. SINGLE_ISSUER: only this thread submits. DEFER_TASKRUN:
         // the kernel finishes completions when this thread asks for them in io_uring_enter,
-        // instead of interrupting it whenever one is ready (Linux 6.1).
+        // instead of interrupting it whenever one is ready (Linux 6.1). In C, liburing's
+        // io_uring_queue_init_params; the io-uring crate is as thin, and pushing an SQE is
+        // `unsafe` in Rust: the kernel reads the memory it points to later, where the
+        // borrow checker cannot see.
         let ring = IoUring::builder()
             .setup_single_issuer()
             .setup_defer_taskrun()
@@ -220,8 +223,9 @@ struct WebServer {
     deadline_timer: RingTimer,
     /// The ring timeout after which accepting starts again (accepting.rs).
     accept_timer: RingTimer,
-    /// Pipes and buffers for files' bodies, kept for the next file (files.rs).
+    /// Idle pipes, kept for the next large file (files.rs).
     pipes: files::Kept,
+    /// Idle buffers, kept for the next small file read from disk (files.rs).
     buffers_kept: files::Kept,
     /// Given up to accept and turn away a client when descriptors run out.
     spare: Spare,
