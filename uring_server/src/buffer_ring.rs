@@ -100,7 +100,8 @@ impl BufferRing {
         let address = self.buffers.as_ptr() as u64 + u64::from(id) * u64::from(self.size);
         // SAFETY: `index` < count, within the mapping. The kernel reads entries only
         // between its head and the tail: this slot is past the tail until the store below.
-        // Only address, length and id are written: the first entry's last field is the tail.
+        // Only address, length and id are written: the first entry's last field is the
+        // tail, which the kernel may read meanwhile, and no byte of it changes here.
         unsafe {
             let entry = &mut *self.entries.as_ptr().add(index);
             entry.set_addr(address);
