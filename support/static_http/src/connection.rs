@@ -49,6 +49,12 @@ use crate::response::{Body, Response};
 /// requests wait too.
 pub const CHUNK_SIZE: usize = 64 * 1024;
 
+/// How many bytes received and not yet answered stop
+/// [`Connection::accepts_input`]: a client that pipelines requests faster
+/// than it reads the answers is made to wait, as one whose socket is not
+/// read, instead of filling the server's memory.
+pub const RECEIVE_LIMIT: usize = CHUNK_SIZE;
+
 /// The most one `sendfile(2)` is asked to send (nginx's
 /// `sendfile_max_chunk` is 2 MiB). On a non-blocking socket it sends what
 /// fits in the socket buffer and returns; the cap keeps one call short
@@ -94,6 +100,22 @@ pub enum Received {
     WouldBlock,
     /// End of file: the client has closed its side (`recv` returned 0).
     EndOfStream,
+}
+
+/// What is to be sent next: see [`Connection::output`].
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'a> {
+    /// Bytes in memory: response heads, error pages, small files from the
+    /// cache. `more`: a file's bytes follow them (send with `MSG_MORE`).
+    Bytes { bytes: &'a [u8], more: bool },
+    /// `length` bytes of `file` from `offset`, the rest of a file's body.
+    File {
+        file: &'a File,
+        offset: u64,
+        length: u64,
+    },
+    /// Nothing to send.
+    Nothing,
 }
 
 /// What one write to the socket did.
@@ -164,24 +186,32 @@ impl Connection {
     pub fn receive(&mut self, socket: &mut impl Read, scratch: &mut [u8]) -> io::Result<Received> {
         loop {
             return match socket.read(scratch) {
-                Ok(0) => {
-                    self.peer_closed = true;
-                    Ok(Received::EndOfStream)
-                }
-                Ok(count) => {
-                    // Closing gracefully, what still arrives is thrown away.
-                    if self.lingering_since.is_none() {
-                        self.received.extend_from_slice(&scratch[..count]);
-                    }
-                    self.last_activity = Instant::now();
-                    self.transferred += count as u64;
-                    Ok(Received::Bytes(count))
-                }
+                Ok(count) => Ok(self.has_received(&scratch[..count])),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Received::WouldBlock),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => Err(error),
             };
         }
+    }
+
+    /// Keeps `bytes`, what one read from the socket brought; no bytes is
+    /// the end of the stream (`recv` returned 0). [`receive`](Self::receive)
+    /// calls it after its `read(2)`; a server that does not read but is
+    /// handed what arrived (io_uring's completions) calls it itself.
+    pub fn has_received(&mut self, bytes: &[u8]) -> Received {
+        if bytes.is_empty() {
+            self.peer_closed = true;
+            return Received::EndOfStream;
+        }
+        // Once the connection is ending (its last response queued, or
+        // closing gracefully), what still arrives is never answered: thrown
+        // away.
+        if self.lingering_since.is_none() && !self.close_after_sending {
+            self.received.extend_from_slice(bytes);
+        }
+        self.last_activity = Instant::now();
+        self.transferred += bytes.len() as u64;
+        Received::Bytes(bytes.len())
     }
 
     /// The next complete request received, if it is its turn.
@@ -257,20 +287,20 @@ impl Connection {
     /// larger than memory would use a thread pool or io_uring.
     pub fn send(&mut self, socket: &mut impl Transmit) -> io::Result<Sent> {
         loop {
-            let result = if self.unsent_len() > 0 {
-                let bytes = &self.unsent[self.sent_until..];
-                if self.file.is_some() {
-                    socket.write_more(bytes)
-                } else {
-                    socket.write(bytes)
+            let result = match self.output() {
+                Output::Bytes { bytes, more: true } => socket.write_more(bytes),
+                Output::Bytes { bytes, more: false } => socket.write(bytes),
+                Output::File {
+                    file,
+                    offset,
+                    length,
+                } => {
+                    let count = usize::try_from(length)
+                        .unwrap_or(usize::MAX)
+                        .min(SENDFILE_CHUNK);
+                    socket.send_file(file, offset, count)
                 }
-            } else if let Some(body) = &self.file {
-                let count = usize::try_from(body.remaining)
-                    .unwrap_or(usize::MAX)
-                    .min(SENDFILE_CHUNK);
-                socket.send_file(&body.file, body.offset, count)
-            } else {
-                return Ok(Sent::Nothing);
+                Output::Nothing => return Ok(Sent::Nothing),
             };
             return match result {
                 Ok(count) => self.sent(count),
@@ -281,9 +311,37 @@ impl Connection {
         }
     }
 
-    /// Accounts for `count` bytes the kernel took: from memory first, then
-    /// from the file.
-    fn sent(&mut self, count: usize) -> io::Result<Sent> {
+    /// What is to be sent next: the bytes in memory, else the file's
+    /// remaining part, else nothing. [`send`](Self::send) hands it to one
+    /// system call; a server that submits its sends and learns later how
+    /// much went (io_uring) hands it to the kernel, and calls
+    /// [`sent`](Self::sent) once the kernel says.
+    ///
+    /// Nothing but [`sent`](Self::sent) and [`queue`](Self::queue) changes
+    /// the bytes in memory: while the kernel may still be reading them, call
+    /// neither, and the slice stays where it is.
+    pub fn output(&self) -> Output<'_> {
+        if self.unsent_len() > 0 {
+            Output::Bytes {
+                bytes: &self.unsent[self.sent_until..],
+                more: self.file.is_some(),
+            }
+        } else if let Some(body) = &self.file {
+            Output::File {
+                file: &body.file,
+                offset: body.offset,
+                length: body.remaining,
+            }
+        } else {
+            Output::Nothing
+        }
+    }
+
+    /// Accounts for `count` bytes the kernel took of [`output`](Self::output):
+    /// from memory first, then from the file. `count` is at most what
+    /// `output` offered. A file that yields 0 bytes has shrunk since its
+    /// length went out: the connection ends (`Sent::Nothing`).
+    pub fn sent(&mut self, count: usize) -> io::Result<Sent> {
         if self.unsent_len() > 0 {
             if count == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
@@ -334,6 +392,21 @@ impl Connection {
             return !self.peer_closed;
         }
         !self.has_output() && !self.close_after_sending && !self.peer_closed
+    }
+
+    /// Whether bytes that arrive are still of use, for a server that does
+    /// not read one call at a time but is handed what arrives (io_uring's
+    /// multishot receive). Unlike [`wants_to_read`](Self::wants_to_read), a
+    /// response being sent does not stop it (a keep-alive client's next
+    /// request comes in meanwhile); what does: the connection ending (until
+    /// it closes gracefully, when what arrives is read to be discarded), or
+    /// [`RECEIVE_LIMIT`] bytes received and not yet answered, which only a
+    /// client that pipelines faster than it reads its answers reaches.
+    pub fn accepts_input(&self) -> bool {
+        if self.lingering_since.is_some() {
+            return !self.peer_closed;
+        }
+        !self.close_after_sending && !self.peer_closed && self.received.len() < RECEIVE_LIMIT
     }
 
     /// Whether the server has ended the connection and its last response is
@@ -585,6 +658,68 @@ mod tests {
         }
         let both_ways = request.len() + output.len();
         assert_eq!(connection.transferred(), both_ways as u64);
+    }
+
+    /// What a completion-based server does (uring_server): hands what arrived to
+    /// `has_received`, sends what `output` offers itself, and accounts with `sent`.
+    #[test]
+    fn a_server_that_does_its_own_io_gets_the_same_bytes_out() {
+        let (site, _root) = site_with(&[("a.txt", b"first"), ("b.txt", b"second")]);
+        let mut connection = Connection::new(Instant::now());
+        let two = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(connection.has_received(two), Received::Bytes(two.len()));
+        let mut out = Vec::new();
+        loop {
+            answer_all(&mut connection, &site);
+            // A short send each time: three bytes at most.
+            let count = match connection.output() {
+                Output::Bytes { bytes, .. } => {
+                    out.extend_from_slice(&bytes[..bytes.len().min(3)]);
+                    bytes.len().min(3)
+                }
+                Output::File { file, offset, .. } => {
+                    use std::os::unix::fs::FileExt;
+                    let mut part = [0u8; 3];
+                    let count = file.read_at(&mut part, offset).unwrap();
+                    out.extend_from_slice(&part[..count]);
+                    count
+                }
+                Output::Nothing => break,
+            };
+            assert_eq!(connection.sent(count).unwrap(), Sent::Bytes(count));
+        }
+        let text = String::from_utf8(out).unwrap();
+        let responses: Vec<&str> = text.split("HTTP/1.1 200 OK\r\n").collect();
+        assert_eq!(responses.len(), 3, "{text}");
+        assert!(responses[1].ends_with("\r\n\r\nfirst"), "{text}");
+        assert!(responses[2].ends_with("\r\n\r\nsecond"), "{text}");
+        assert_eq!(connection.has_received(b""), Received::EndOfStream);
+        assert!(connection.is_finished());
+    }
+
+    #[test]
+    fn accepts_input_until_the_connection_ends_or_too_much_waits() {
+        let mut connection = Connection::new(Instant::now());
+        assert!(connection.accepts_input());
+        // A response being sent does not stop it (unlike wants_to_read).
+        connection.queue(Response::for_refused_head(RequestError::Malformed("bad")));
+        assert!(!connection.wants_to_read());
+        assert!(!connection.accepts_input(), "the last response is queued");
+        // What arrives after the last response is thrown away.
+        connection.has_received(b"GET / HTTP/1.1\r\n\r\n");
+        assert!(connection.received.is_empty());
+
+        let mut pipelining = Connection::new(Instant::now());
+        let request = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        for _ in 0..RECEIVE_LIMIT / request.len() + 2 {
+            if !pipelining.accepts_input() {
+                break;
+            }
+            pipelining.has_received(request);
+        }
+        assert!(!pipelining.accepts_input());
+        assert!(pipelining.received.len() >= RECEIVE_LIMIT);
+        assert!(pipelining.received.len() < RECEIVE_LIMIT + request.len());
     }
 
     const TIMEOUTS: Timeouts = Timeouts {

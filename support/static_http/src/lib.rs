@@ -31,7 +31,9 @@
 //!   bytes received and not yet parsed, the bytes not yet sent, the file being
 //!   sent with `sendfile(2)`. Its methods make *one* system call each; how
 //!   often to call them, and when, is the I/O model, and stays in each
-//!   server's `main.rs`;
+//!   server's `main.rs`. A server whose kernel does the I/O (uring_server)
+//!   calls none: it hands the connection what arrived and sends what the
+//!   connection offers itself;
 //! * [`deadline`]: how long a connection may be silent, may take to send a
 //!   request head, and may linger while closing gracefully;
 //! * [`ready_list`]: the connections an edge-triggered server must serve
@@ -57,7 +59,7 @@ pub mod request;
 pub mod response;
 pub mod target;
 
-pub use connection::{Connection, Received, Sent, Transmit};
+pub use connection::{Connection, Output, Received, Sent, Transmit};
 pub use deadline::{Expiry, Timeouts, LINGERING_TIME};
 pub use descriptors::{is_out_of_descriptors, turn_away_one_client, Spare};
 pub use log::Log;

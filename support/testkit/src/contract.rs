@@ -213,11 +213,30 @@ pub fn start_for_the_log(launch: Launch) -> Server {
 /// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3b"), sleeps);
 /// testkit::server_contract_tests!(env!("CARGO_BIN_EXE_webserver3e"), sleeps, dies_after_one_child);
 /// ```
+///
+/// With `unless SKIP`, each test first calls `SKIP()`, which returns
+/// `Some(reason)` where the server cannot run on this machine, and then
+/// prints `skipped: reason` and passes (see
+/// [`static_server_scenario_tests!`](crate::static_server_scenario_tests)).
 #[macro_export]
 macro_rules! server_contract_tests {
     ($binary:expr) => {
-        $crate::server_contract_tests!(@startup $binary);
-        $crate::server_contract_tests!(@log $binary);
+        $crate::server_contract_tests!(@startup {} $binary);
+        $crate::server_contract_tests!(@log {} $binary);
+    };
+    ($binary:expr, unless $skip:path) => {
+        $crate::server_contract_tests!(@startup {
+            if let Some(reason) = $skip() {
+                eprintln!("skipped: {reason}");
+                return;
+            }
+        } $binary);
+        $crate::server_contract_tests!(@log {
+            if let Some(reason) = $skip() {
+                eprintln!("skipped: {reason}");
+                return;
+            }
+        } $binary);
     };
     ($binary:expr, sleeps) => {
         $crate::server_contract_tests!($binary);
@@ -226,7 +245,7 @@ macro_rules! server_contract_tests {
     // webserver3e dies of its first child's SIGCHLD by design: its log can
     // be checked on one client only.
     ($binary:expr, sleeps, dies_after_one_child) => {
-        $crate::server_contract_tests!(@startup $binary);
+        $crate::server_contract_tests!(@startup {} $binary);
         $crate::server_contract_tests!(@sleep $binary);
 
         #[test]
@@ -240,55 +259,65 @@ macro_rules! server_contract_tests {
             $crate::contract::escapes_what_clients_send(&server, false);
         }
     };
-    (@startup $binary:expr) => {
+    (@startup {$($prelude:tt)*} $binary:expr) => {
         #[test]
         fn a_bad_port_is_a_one_line_error_with_exit_code_1() {
+            $($prelude)*
             $crate::contract::rejects_a_bad_port($binary);
         }
 
         #[test]
         fn an_address_in_use_is_a_one_line_error_with_exit_code_1() {
+            $($prelude)*
             $crate::contract::reports_an_address_in_use($binary);
         }
 
         #[test]
         fn answers_help_and_refuses_an_unknown_argument_with_exit_code_2() {
+            $($prelude)*
             $crate::contract_cli_log::answers_help_and_refuses_unknown_arguments($binary);
         }
     };
-    (@log $binary:expr) => {
+    (@log {$($prelude:tt)*} $binary:expr) => {
         #[test]
         fn keeps_answering_when_its_log_reader_goes_away() {
+            $($prelude)*
             $crate::contract_cli_log::survives_a_closed_stdout_of(|| $crate::Launch::new($binary), 3);
         }
 
         #[test]
         fn keeps_answering_when_nobody_reads_its_log() {
+            $($prelude)*
             $crate::contract_cli_log::survives_a_full_stdout_of(|| $crate::Launch::new($binary), 400);
         }
 
         #[test]
         fn keeps_answering_when_its_stderr_reader_goes_away() {
+            $($prelude)*
             $crate::contract_cli_log::survives_a_closed_stderr_of(|| $crate::Launch::new($binary), 3);
         }
 
         #[test]
         fn keeps_answering_when_nobody_reads_its_stderr() {
+            $($prelude)*
             $crate::contract_cli_log::survives_a_full_stderr_of(|| $crate::Launch::new($binary), 200);
         }
 
         #[test]
         fn keeps_answering_when_nobody_reads_its_terminal() {
+            $($prelude)*
             $crate::contract_cli_log::survives_a_terminal_nobody_reads_of(|| $crate::Launch::new($binary), 400);
         }
 
         #[test]
         fn keeps_answering_when_its_terminal_reads_slowly() {
+            $($prelude)*
             $crate::contract_cli_log::survives_a_slow_terminal_of(|| $crate::Launch::new($binary), 400);
         }
 
         #[test]
         fn shows_what_a_client_sent_with_control_characters_escaped() {
+            $($prelude)*
             let server = $crate::contract::start_for_the_log($crate::Launch::new($binary));
             $crate::contract::escapes_what_clients_send(&server, true);
         }
