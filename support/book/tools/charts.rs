@@ -137,7 +137,11 @@ fn colour(server: &str) -> &'static str {
         "nonblock_server" => "#d0701c",
         "webserver3a" => "#6b8e23",
         "webserver3g" => "#8e44ad",
-        _ => "#b07cc6",
+        "webserver3g.py" => "#b07cc6",
+        "nginx-2" => "#3d3d3d",
+        "prefork_server-2" => "#2e8b57",
+        "uring_server" => "#c0392b",
+        _ => "#b8860b",
     }
 }
 
@@ -312,7 +316,10 @@ fn draw_bars(mut card: Card, height: f64, chart: &BarChart<'_>) -> Chart {
 }
 
 /// Requests per second relative to nginx, per workload: a bar per server,
-/// a dashed line at nginx's 1.0. Of the C10K workloads, only the largest.
+/// a dashed line at 1.0. The ratio is bench's `vs_nginx`, which divides by
+/// the nginx of as many workers (`nginx-2` for a server of two), so the
+/// heading, the line and the alt text say so. Of the C10K workloads, only
+/// the largest.
 fn vs_nginx(rows: &[Row<'_>], date: &str) -> Option<Chart> {
     let largest_c10k = rows
         .iter()
@@ -340,7 +347,7 @@ fn vs_nginx(rows: &[Row<'_>], date: &str) -> Option<Chart> {
         return None;
     }
     let mut alt = format!(
-        "Bar chart of the benchmark run of {date}: requests per second of each server, relative to nginx on the same workload (1.0 = as fast as nginx)."
+        "Bar chart of the benchmark run of {date}: requests per second of each server, relative to nginx of as many workers on the same workload (1.0 = as fast as that nginx; servers of one process against nginx, servers of two workers against nginx-2)."
     );
     for (workload, bars) in &groups {
         let parts: Vec<String> = bars
@@ -350,12 +357,13 @@ fn vs_nginx(rows: &[Row<'_>], date: &str) -> Option<Chart> {
         let _ = write!(alt, " {workload}: {}.", parts.join(", "));
     }
     let height = bar_chart_height(groups.len(), bars.count());
-    let heading = format!("Requests per second, relative to nginx (run of {date})");
+    let heading =
+        format!("Requests per second, relative to nginx of as many workers (run of {date})");
     let chart = BarChart {
         groups,
         scale_end: nice_ceiling(most * 1.05).max(1.5),
         tick: |value| format!("{value}x"),
-        reference: Some((1.0, "nginx")),
+        reference: Some((1.0, "nginx / nginx-2")),
     };
     let card = Card::new("bench-vs-nginx", alt, height, &heading);
     Some(draw_bars(card, height, &chart))
@@ -444,7 +452,7 @@ fn c10k_memory(rows: &[Row<'_>], date: &str) -> Option<Chart> {
     card.text((left - 6.0, top - 14.0), "end", FAINT, "MiB");
     let middle = ((left + right) / 2.0, bottom + 34.0);
     card.text(middle, "middle", FAINT, "connections held at once");
-    let dashes = ["", "6 3", "2 3", "8 3 2 3"];
+    let dashes = ["", "6 3", "2 3", "8 3 2 3", "12 4", "4 2 1 2"];
     for (index, (server, points)) in lines.iter().enumerate() {
         let on_plot: Vec<(f64, f64)> = points
             .iter()
