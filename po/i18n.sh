@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The book's translations (po/README.md), one verb at a time:
 #
-#   bash po/i18n.sh extract   English source -> po/messages.pot, merged into po/zh-CN.po
+#   bash po/i18n.sh extract   English source -> po/messages.pot, merged into po/zh-CN.po;
+#                             the transcripts' narration -> po/transcripts/zh-CN.po
 #   bash po/i18n.sh status    per page: messages, translated, fuzzy, English words left
 #   bash po/i18n.sh check     stale, glossary terms, code kept, then complete (fails until it is)
 #   bash po/i18n.sh build     docs/book (English) and docs/book/zh-CN (Chinese)
 #   bash po/i18n.sh tools     installs what the verbs need when missing
+#
+# The transcripts' narration (their # lines) is translated in
+# po/transcripts/<language>.po, written and applied by the book crate's
+# transcripts-po.
 #
 # What it needs: mdBook, mdbook-i18n-helpers (mdbook-xgettext, mdbook-gettext)
 # and gettext's msgmerge, msggrep and msginit; `tools` installs them.
@@ -94,6 +99,9 @@ extract() {
                 --output-file="po/$language.po"
         fi
         echo "po/$language.po: merged"
+        # The transcripts' narration: new paragraphs come in empty, changed
+        # ones lose their translation, removed ones are dropped.
+        cargo run -q -p book --bin transcripts-po -- extract "$language"
     done
 }
 
@@ -123,17 +131,38 @@ check() {
     echo "po/i18n.sh: every check passed"
 }
 
+# The committed transcripts, kept aside while a translation's are in
+# docs/src/transcripts; put back on exit, even when a build fails.
+TRANSCRIPTS_BACKUP=""
+restore_transcripts() {
+    [ -n "$TRANSCRIPTS_BACKUP" ] || return 0
+    rm -rf docs/src/transcripts
+    cp -pr "$TRANSCRIPTS_BACKUP/transcripts" docs/src/transcripts
+    rm -rf "$TRANSCRIPTS_BACKUP"
+    TRANSCRIPTS_BACKUP=""
+}
+
 build() {
     need mdbook mdbook-gettext
+    # Built before the transcripts are touched: a build error stops here.
+    cargo build -q -p book --bin transcripts-po
     # The English first: building a book empties its output directory, and
     # the translations live below the English one.
     mdbook build docs
+    TRANSCRIPTS_BACKUP=$(mktemp -d)
+    trap restore_transcripts EXIT
+    cp -pr docs/src/transcripts "$TRANSCRIPTS_BACKUP/transcripts"
     for language in "${LANGUAGES[@]}"; do
+        # Each language's narration over the English transcripts.
+        rm -rf docs/src/transcripts
+        cp -pr "$TRANSCRIPTS_BACKUP/transcripts" docs/src/transcripts
+        cargo run -q -p book --bin transcripts-po -- apply docs/src/transcripts "$language"
         MDBOOK_BOOK__LANGUAGE="$language" \
             MDBOOK_BOOK__TITLE="$(title "$language")" \
             MDBOOK_BOOK__DESCRIPTION="$(description "$language")" \
             mdbook build docs -d "docs/book/$language"
     done
+    restore_transcripts
 }
 
 # The book's title and description (book.toml's, which no PO file holds).
@@ -151,7 +180,7 @@ description() {
 case "${1:-}" in
 tools | extract | status | check | build) "$1" ;;
 *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

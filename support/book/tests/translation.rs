@@ -7,11 +7,17 @@
 //! and passes the new template as `BOOK_FRESH_POT`, so that a page edited
 //! without `bash po/i18n.sh extract` fails too, and runs the ignored test,
 //! which fails until every message is translated (.ci/run runs it last).
+//!
+//! The transcripts' narration (`po/transcripts/LANGUAGE.po`, support/book's
+//! `transcripts` module) is checked the same way: against a fresh
+//! extraction from the committed transcripts, for the glossary's terms and
+//! the code it names, and (ignored) for being all translated.
 
 use std::env;
 use std::fs;
 use std::path::PathBuf;
 
+use book::transcripts;
 use book::translation::{self, PoFile, Term};
 
 /// The translations: `po/<language>.po`.
@@ -26,6 +32,24 @@ fn translations() -> Vec<PoFile> {
     LANGUAGES
         .iter()
         .map(|language| read(&format!("po/{language}.po")))
+        .collect()
+}
+
+/// The transcripts' narration: `po/transcripts/<language>.po`.
+fn transcript_translations() -> Vec<PoFile> {
+    LANGUAGES
+        .iter()
+        .map(|language| read(&format!("po/transcripts/{language}.po")))
+        .collect()
+}
+
+/// The same, as Markdown: the code its narration names (`SLEEP_SECS=2`,
+/// `EAGAIN`, `/proc/PID/stat`) in code spans, for the checks of the main
+/// translation.
+fn transcript_translations_as_markdown() -> Vec<PoFile> {
+    transcript_translations()
+        .iter()
+        .map(transcripts::po_as_markdown)
         .collect()
 }
 
@@ -104,7 +128,10 @@ fn each_translation_has_the_messages_of_the_english_source() {
 fn no_glossary_term_is_left_in_english_in_prose() {
     let terms = terms();
     let mut problems = Vec::new();
-    for po in translations() {
+    for po in translations()
+        .into_iter()
+        .chain(transcript_translations_as_markdown())
+    {
         problems.extend(translation::terms_left_in_english(&po, &terms));
     }
     // The exercises' Chinese statements and hints, too.
@@ -137,11 +164,45 @@ fn no_glossary_term_is_left_in_english_in_prose() {
 #[test]
 fn code_links_and_includes_stay_as_they_are() {
     let mut problems = Vec::new();
-    for po in translations() {
+    for po in translations()
+        .into_iter()
+        .chain(transcript_translations_as_markdown())
+    {
         problems.extend(translation::changed_code(&po));
     }
     assert_none(
         "translations that do not keep what must stay as it is",
+        &problems,
+    );
+}
+
+#[test]
+fn the_transcripts_narration_is_that_of_the_transcripts() {
+    let directory = book::book_source().join("transcripts");
+    let committed = transcripts::read_transcripts(&directory)
+        .unwrap_or_else(|err| panic!("{}: {err}", directory.display()));
+    let mut problems = Vec::new();
+    for (language, po) in LANGUAGES.iter().zip(transcript_translations()) {
+        let fresh = transcripts::extract(language, &committed, &po);
+        let fresh = translation::parse_po("a fresh extraction", &fresh)
+            .unwrap_or_else(|err| panic!("{err}"));
+        problems.extend(transcripts::stale(&po, &fresh));
+    }
+    assert_none(
+        "narration that differs from the transcripts: run `bash po/i18n.sh extract`",
+        &problems,
+    );
+}
+
+#[test]
+#[ignore = "fails until the translation is complete: bash po/i18n.sh check runs it, and .ci/run last"]
+fn every_narration_paragraph_is_translated_and_none_is_fuzzy() {
+    let mut problems = Vec::new();
+    for po in transcript_translations() {
+        problems.extend(translation::untranslated(&po));
+    }
+    assert_none(
+        "narration paragraphs of the transcripts not translated, or fuzzy",
         &problems,
     );
 }

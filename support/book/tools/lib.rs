@@ -34,6 +34,7 @@ pub mod book_checks;
 pub mod charts;
 pub mod figures;
 pub mod stages;
+pub mod transcripts;
 pub mod translation;
 pub mod unified_diff;
 
