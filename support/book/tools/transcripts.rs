@@ -171,9 +171,61 @@ fn is_code(word: &str) -> bool {
         || (letters >= 4 && !word.chars().any(|c| c.is_ascii_lowercase()))
 }
 
-/// Narration as Markdown, for the checks of translation.rs: each word
-/// that [`is_code`] in a code span.
-pub fn as_markdown(narration: &str) -> String {
+/// Narration as Markdown, for the checks of translation.rs: the chapter's
+/// tag that opens it (`prefork:`, replay's name for the chapter), in a
+/// translation what it quotes (“no new client”: output the narration names,
+/// kept as printed) and each word that [`is_code`] in a code span.
+pub fn as_markdown(narration: &str, translation: bool) -> String {
+    let mut quoted = String::new();
+    let tag_end = narration.find([':', '：']).filter(|&end| {
+        end > 0
+            && narration[..end]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    let rest = match tag_end {
+        Some(end) => {
+            quoted.push_str(&format!("`{}`", &narration[..end]));
+            &narration[end..]
+        }
+        None => narration,
+    };
+    let mut inside = false;
+    for character in rest.chars() {
+        match character {
+            '“' | '"' if translation && !inside => {
+                quoted.push(character);
+                quoted.push('`');
+                inside = true;
+            }
+            '”' | '"' if inside => {
+                quoted.push('`');
+                quoted.push(character);
+                inside = false;
+            }
+            _ => quoted.push(character),
+        }
+    }
+    if inside {
+        quoted.push('`');
+    }
+    // Code spans stay as they are; the words between them are looked at.
+    quoted
+        .split('`')
+        .enumerate()
+        .map(|(at, piece)| {
+            if at % 2 == 1 {
+                format!("`{piece}`")
+            } else {
+                code_words(piece)
+            }
+        })
+        .collect()
+}
+
+/// `text` with each word that [`is_code`] in a code span.
+fn code_words(text: &str) -> String {
+    let narration = text;
     let mut out = String::new();
     let mut word = String::new();
     let part_of_a_word = |c: char| c.is_ascii_alphanumeric() || "_=/.:-$~+%@".contains(c);
@@ -204,8 +256,8 @@ pub fn as_markdown(narration: &str) -> String {
 pub fn po_as_markdown(po: &PoFile) -> PoFile {
     let mut markdown = po.clone();
     for message in &mut markdown.messages {
-        message.msgid = as_markdown(&message.msgid);
-        message.msgstr = as_markdown(&message.msgstr);
+        message.msgid = as_markdown(&message.msgid, false);
+        message.msgstr = as_markdown(&message.msgstr, true);
     }
     markdown
 }
@@ -321,13 +373,22 @@ mod tests {
     fn code_words_of_narration_become_code_spans() {
         assert_eq!(
             as_markdown(
-                "3b: with SLEEP_SECS=2, PORT=0: EAGAIN in /proc/PID/stat (-i shows it), CPU."
+                "3b: with SLEEP_SECS=2, PORT=0: EAGAIN in /proc/PID/stat (-i shows it), CPU.",
+                false
             ),
-            "3b: with `SLEEP_SECS=2`, `PORT=0`: `EAGAIN` in `/proc/PID/stat` (`-i` shows it), CPU."
+            "`3b`: with `SLEEP_SECS=2`, `PORT=0`: `EAGAIN` in `/proc/PID/stat` (`-i` shows it), CPU."
         );
         assert_eq!(
-            as_markdown("服务器睡 2 秒（SLEEP_SECS=2）。"),
+            as_markdown("服务器睡 2 秒（SLEEP_SECS=2）。", true),
             "服务器睡 2 秒（`SLEEP_SECS=2`）。"
+        );
+        assert_eq!(
+            as_markdown("prefork：每个“no new client”都是一次 accept。", true),
+            "`prefork`：每个“`no new client`”都是一次 accept。"
+        );
+        assert_eq!(
+            as_markdown("Look for: a \"sent nothing\" line, not prefork.", false),
+            "Look for: a \"sent nothing\" line, not prefork."
         );
     }
 }
