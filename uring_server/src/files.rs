@@ -104,6 +104,7 @@ impl WebServer {
                         .user_data(sending),
                 ]
             }
+            // ANCHOR: splice_pair
             Through::Pipe(pipe_out, pipe_in, capacity) => {
                 let chunk = length.min(*capacity as u64) as u32;
                 let (out, into) = (
@@ -121,6 +122,7 @@ impl WebServer {
                         .user_data(sending),
                 ]
             }
+            // ANCHOR_END: splice_pair
             Through::Buffer(buffer) if !unsent.is_empty() => {
                 let rest = &buffer[unsent];
                 vec![opcode::Send::new(socket, rest.as_ptr(), rest.len() as u32)

@@ -1,5 +1,6 @@
-//! The two shapes of load: C10K (`hold`) and connection per request
-//! (`close`). Both are one loop around `epoll_wait`, bounded in time.
+//! The three shapes of load: C10K (`hold`), connection per request
+//! (`close`) and a count of keep-alive requests (`keep`). Each is one loop
+//! around `epoll_wait`, bounded in time.
 
 use std::time::{Duration, Instant};
 
@@ -129,5 +130,64 @@ pub fn connection_per_request(
         }
     }
     tally.fail_many(&Failure::Timeout, pool.close_unanswered() as u64);
+    Ok(tally)
+}
+
+/// Opens `connections` keep-alive connections and makes `requests` requests
+/// on each, one after the other: the next is sent as soon as an answer is
+/// in. A connection is closed (by the client, a FIN) after its last answer;
+/// one that fails is not replaced, and its requests not yet made count as
+/// failed with it. What is not answered by `deadline` counts as timed out.
+pub fn keep_alive(
+    pool: &mut Pool,
+    connections: usize,
+    requests: usize,
+    deadline: Instant,
+) -> Result<Tally> {
+    let mut tally = Tally::start();
+    let mut events = vec![EpollEvent::empty(); EVENTS_PER_WAIT];
+    // Answers so far, by the connection's slot (slots are numbered from 0
+    // as the connections open, and none is reused: none opens later).
+    let mut answered = vec![0usize; connections];
+    // Requests answered or counted as failed, of connections * requests.
+    let mut settled = 0;
+    for _ in 0..connections {
+        if let Err(failure) = pool.open() {
+            tally.fail_many(&failure, requests as u64);
+            settled += requests;
+        }
+    }
+    while pool.open_count() > 0 {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let ready = pool.wait(&mut events, (deadline - now).min(WAIT_SLICE))?;
+        for event in &events[..ready] {
+            let slot = event.data() as usize;
+            let mut outcome = pool.drive(slot);
+            if let Outcome::Answered { latency } = outcome {
+                tally.answer(latency);
+                answered[slot] += 1;
+                settled += 1;
+                outcome = if answered[slot] == requests {
+                    pool.close(slot);
+                    Outcome::Pending
+                } else {
+                    pool.request_again(slot)
+                };
+            }
+            if let Outcome::Failed(failure) | Outcome::LostWhileHeld(failure) = outcome {
+                let left = requests - answered[slot];
+                tally.fail_many(&failure, left as u64);
+                settled += left;
+                answered[slot] = requests;
+            }
+        }
+    }
+    // Out of time: what is left of the connections still open.
+    pool.reset_all();
+    let left = connections * requests - settled;
+    tally.fail_many(&Failure::Timeout, left as u64);
     Ok(tally)
 }

@@ -1,5 +1,5 @@
 //! loadgen: the load of the benchmark (`cargo run -p bench`), for the two
-//! workloads wrk cannot do.
+//! workloads wrk cannot do, and a counted keep-alive load for the book.
 //!
 //! - `loadgen hold`: C10K. Opens N keep-alive connections, sends one request
 //!   on each, checks every response (status 200, a `Content-Length`, exactly
@@ -12,8 +12,14 @@
 //!   3g send no `Content-Length`, so end-of-file is the only end their
 //!   responses have, and wrk cannot count them. Where there is a
 //!   `Content-Length`, the body must match it.
+//! - `loadgen keep`: N keep-alive connections, each making M requests one
+//!   after the other, the next sent as soon as an answer is in: a count of
+//!   keep-alive requests, where wrk runs for a time. The uring_server
+//!   chapter divides a server's system calls by it; a load as light on the
+//!   CPU as this one keeps the server the slower side, as wrk does, where
+//!   32 curls would leave it waiting for them.
 //!
-//! Both report answered and failed requests, failures by kind, and latency
+//! All three report answered and failed requests, failures by kind, and latency
 //! percentiles, one `key: value` per line.
 //!
 //! Why one thread and epoll, and not a thread per connection: 10,000
@@ -31,6 +37,7 @@
 //! ```text
 //! cargo run --release -p loadgen -- close --port 8888 --path /hello --duration 2
 //! cargo run --release -p loadgen -- hold --port 8888 --path /index.html --connections 10000
+//! cargo run --release -p loadgen -- keep --port 8888 --path /index.html --connections 32 --requests 100
 //! ```
 
 mod descriptors;
@@ -65,6 +72,9 @@ enum Workload {
     Hold(HoldArgs),
     /// One connection per request (Connection: close) for a duration.
     Close(CloseArgs),
+    /// N keep-alive connections, each making M requests one after the
+    /// other.
+    Keep(KeepArgs),
 }
 
 #[derive(Args)]
@@ -111,6 +121,21 @@ struct CloseArgs {
     duration: Duration,
     /// Seconds the requests in flight at the end get to finish.
     #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+struct KeepArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Connections, all open at once.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Requests on each connection, one after the other.
+    #[arg(long, default_value_t = 100)]
+    requests: usize,
+    /// Seconds after which every request not yet answered counts as failed.
+    #[arg(long, default_value = "30", value_parser = parse_seconds)]
     timeout: Duration,
 }
 
@@ -183,6 +208,21 @@ fn run(cli: Cli) -> Result<()> {
             let request = request(&args.target, true)?;
             let mut pool = Pool::new(address, request, Framing::UntilClose)?;
             load::connection_per_request(&mut pool, args.concurrency, args.duration, deadline)?
+        }
+        Workload::Keep(args) => {
+            let address = loopback_address(&args.target)?;
+            if args.connections == 0 || args.requests == 0 {
+                bail!("--connections and --requests must be at least 1");
+            }
+            descriptors::make_room_for(args.connections)?;
+            println!(
+                "keep: {} keep-alive connections to {address}, {} requests each, GET {}",
+                args.connections, args.requests, args.target.path
+            );
+            let deadline = Instant::now() + args.timeout;
+            let request = request(&args.target, false)?;
+            let mut pool = Pool::new(address, request, Framing::ContentLengthRequired)?;
+            load::keep_alive(&mut pool, args.connections, args.requests, deadline)?
         }
     };
     print!("{}", tally.render());

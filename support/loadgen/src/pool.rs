@@ -153,6 +153,43 @@ impl Pool {
         outcome
     }
 
+    /// Sends the request again on the answered connection of `slot`
+    /// (keep-alive): its next answer then comes like the first, through
+    /// [`Pool::drive`]. The request is written at once; only if the socket
+    /// cannot take it all is the rest left for its next writable event.
+    pub fn request_again(&mut self, slot: usize) -> Outcome {
+        let Some(connection) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return Outcome::Failed(Failure::ClosedWhileHeld);
+        };
+        connection.started = Instant::now();
+        connection.response = ResponseCheck::new(self.framing);
+        let mut sent = 0;
+        let outcome = loop {
+            if sent == self.request.len() {
+                // Watched for EPOLLIN already, since the last answer.
+                connection.phase = Phase::Receiving;
+                break Outcome::Pending;
+            }
+            match connection.stream.write(&self.request[sent..]) {
+                Ok(count) => sent += count,
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    connection.phase = Phase::Sending { sent };
+                    let mut interest = EpollEvent::new(EpollFlags::EPOLLOUT, slot as u64);
+                    break match self.epoll.modify(connection.stream.as_fd(), &mut interest) {
+                        Ok(()) => Outcome::Pending,
+                        Err(err) => Outcome::Failed(Failure::Io(format!("epoll_ctl: {err}"))),
+                    };
+                }
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => break Outcome::Failed(failure_of(&err)),
+            }
+        };
+        if matches!(outcome, Outcome::Failed(_)) {
+            self.close(slot);
+        }
+        outcome
+    }
+
     /// Closes the connection of `slot`. Dropping the stream closes the
     /// descriptor, which also removes it from the epoll interest list.
     pub fn close(&mut self, slot: usize) {

@@ -1,6 +1,7 @@
 //! loadgen against a listener the test scripts: it counts what was answered
 //! and what failed, by kind; it holds every connection open until all are
-//! answered; it reads to end-of-file when there is no Content-Length; it
+//! answered; it makes every keep-alive request on its connection, and
+//! counts those a connection could not make as failed with it; it reads to end-of-file when there is no Content-Length; it
 //! stays within its time bound; it only loads this machine; it raises its
 //! descriptor limit, and says so, or says why it cannot.
 
@@ -186,4 +187,48 @@ fn close_waits_for_the_server_to_close_the_connection() {
     assert_eq!(count(&report, "answered"), 0, "{report:?}");
     assert_eq!(count(&report, "failed[timeout]"), 4, "{report:?}");
     assert_eq!(server.accepted(), 4);
+}
+
+#[test]
+fn keep_makes_every_request_on_its_own_connection() {
+    let server = ScriptedListener::start(|_, _| Reply::AnswerEach(GOOD.to_vec()));
+    let report = run_loadgen(loadgen_against(&server, "keep").args([
+        "--path",
+        "/small.html",
+        "--connections",
+        "4",
+        "--requests",
+        "25",
+    ]));
+    assert_eq!(count(&report, "answered"), 100, "{report:?}");
+    assert_eq!(count(&report, "failed"), 0, "{report:?}");
+    assert_eq!(server.accepted(), 4, "one connection for 25 requests");
+    assert_eq!(server.requests(), 100);
+    assert_eq!(server.requests_asking_to_close(), 0);
+    // Each closed by loadgen after its last answer.
+    testkit::eventually(testkit::PATIENCE, "the connections closed", || {
+        (server.open() == 0).then_some(())
+    });
+}
+
+#[test]
+fn keep_counts_what_a_connection_could_not_ask_as_failed() {
+    // Connections 0 and 1 answer every request; 2 answers the first and
+    // then no other; 3 closes after the first.
+    let server = ScriptedListener::start(|index, _| match index {
+        0 | 1 => Reply::AnswerEach(GOOD.to_vec()),
+        2 => Reply::AnswerAndKeepOpen(GOOD.to_vec()),
+        _ => Reply::AnswerAndClose(GOOD.to_vec()),
+    });
+    let report = run_loadgen(loadgen_against(&server, "keep").args([
+        "--connections",
+        "4",
+        "--requests",
+        "10",
+        "--timeout",
+        "1",
+    ]));
+    assert_eq!(count(&report, "answered"), 22, "{report:?}");
+    assert_eq!(count(&report, "failed"), 18, "{report:?}");
+    assert_eq!(count(&report, "failed[timeout]"), 9, "{report:?}");
 }

@@ -127,6 +127,9 @@ pub enum Reply {
     /// Sends these bytes, then keeps the connection open until the client
     /// closes it (keep-alive).
     AnswerAndKeepOpen(Vec<u8>),
+    /// Sends these bytes for this request head and for every one after it
+    /// on the connection (keep-alive), until the client closes it.
+    AnswerEach(Vec<u8>),
     /// Sends these bytes, then closes the connection.
     AnswerAndClose(Vec<u8>),
     /// Closes the connection without a byte.
@@ -216,32 +219,47 @@ fn serve_one(
 ) {
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     stream.set_write_timeout(Some(PATIENCE)).unwrap();
-    let mut request = Vec::new();
+    let mut received = Vec::new();
     let mut chunk = [0u8; 1024];
-    while !request.windows(4).any(|window| window == b"\r\n\r\n") {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(count) => request.extend_from_slice(&chunk[..count]),
+    loop {
+        // The next request head, up to its blank line; what came after it
+        // stays for the head after.
+        let end = loop {
+            if let Some(at) = received.windows(4).position(|window| window == b"\r\n\r\n") {
+                break at + 4;
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(count) => received.extend_from_slice(&chunk[..count]),
+            }
+        };
+        let request: Vec<u8> = received.drain(..end).collect();
+        counters.requests.fetch_add(1, Ordering::SeqCst);
+        if String::from_utf8_lossy(&request)
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n")
+        {
+            counters.asking_to_close.fetch_add(1, Ordering::SeqCst);
         }
+        let keep_open = match script(index, &request) {
+            Reply::AnswerEach(bytes) => {
+                if stream.write_all(&bytes).is_ok() {
+                    continue;
+                }
+                return;
+            }
+            Reply::AnswerAndKeepOpen(bytes) => stream.write_all(&bytes).is_ok(),
+            Reply::AnswerAndClose(bytes) => {
+                let _ = stream.write_all(&bytes);
+                false
+            }
+            Reply::Close => false,
+            Reply::Ignore => true,
+        };
+        // Until the client closes (or resets) the connection, or PATIENCE passes.
+        while keep_open && stream.read(&mut chunk).is_ok_and(|count| count > 0) {}
+        return;
     }
-    counters.requests.fetch_add(1, Ordering::SeqCst);
-    if String::from_utf8_lossy(&request)
-        .to_ascii_lowercase()
-        .contains("\r\nconnection: close\r\n")
-    {
-        counters.asking_to_close.fetch_add(1, Ordering::SeqCst);
-    }
-    let keep_open = match script(index, &request) {
-        Reply::AnswerAndKeepOpen(bytes) => stream.write_all(&bytes).is_ok(),
-        Reply::AnswerAndClose(bytes) => {
-            let _ = stream.write_all(&bytes);
-            false
-        }
-        Reply::Close => false,
-        Reply::Ignore => true,
-    };
-    // Until the client closes (or resets) the connection, or PATIENCE passes.
-    while keep_open && stream.read(&mut chunk).is_ok_and(|count| count > 0) {}
 }
 
 /// A port on 127.0.0.1 where every connect is refused, for as long as this
