@@ -2,7 +2,7 @@ use anyhow::Result;
 
 use super::nonblock_server::cpu_command;
 use super::Chapter;
-use crate::lab::{pause, Lab, CURL, PS};
+use crate::lab::{pause, Lab, Server, CURL, PS};
 
 pub const CHAPTER: Chapter = Chapter {
     short: "epoll",
@@ -20,25 +20,11 @@ const SHOWN_COLUMNS: usize = 72;
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("model");
     lab.say("the model, edge-triggered: it sleeps in epoll_wait, with no timeout, until a socket is ready.");
-    let model = lab.server("PORT=0 cargo run -q -p epoll_server --bin epoll_model")?;
-    let port = model.port;
-    lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
-    lab.sh(&format!("echo hello epoll > /dev/tcp/127.0.0.1/{port}"))?;
-    model.wait_for(1, |line| line.contains("offline"));
-    lab.sh(&format!(
-        "head -c 3000 /dev/zero | tr '\\0' x > /dev/tcp/127.0.0.1/{port}"
-    ))?;
-    model.wait_for(2, |line| line.contains("offline"));
-    pause(300);
-    lab.say(&format!(
-        "terminal 1 (each line of x's goes on to its 1024th x: cut here at {SHOWN_COLUMNS} columns):"
-    ));
-    let lines: Vec<String> = model
-        .new_lines()
-        .into_iter()
-        .map(|line| line.chars().take(SHOWN_COLUMNS).collect())
-        .collect();
-    lab.transcript.lines(&lines);
+    let model = model_takes_a_line_then_3000_bytes(
+        lab,
+        "PORT=0 cargo run -q -p epoll_server --bin epoll_model",
+        "hello epoll",
+    )?;
     lab.look("one event announced the 3000 bytes, and the model read them in pieces of at most 1024 until the socket said EAGAIN; nothing is printed between events.");
     drop(model);
 
@@ -82,4 +68,35 @@ fn run(lab: &mut Lab) -> Result<()> {
         lab.look("the same answer and the same log: what differs is how many system calls each event takes (strace, below).");
     }
     Ok(())
+}
+
+/// The chapter's model (`command`) started, sent `greeting` on one
+/// connection and 3000 bytes on another, and its lines shown, cut at
+/// [`SHOWN_COLUMNS`]: the first experiment of the epoll and the uring
+/// chapters, so that their transcripts compare line for line.
+pub(super) fn model_takes_a_line_then_3000_bytes(
+    lab: &mut Lab,
+    command: &str,
+    greeting: &str,
+) -> Result<Server> {
+    let model = lab.server(command)?;
+    let port = model.port;
+    lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
+    lab.sh(&format!("echo {greeting} > /dev/tcp/127.0.0.1/{port}"))?;
+    model.wait_for(1, |line| line.contains("offline"));
+    lab.sh(&format!(
+        "head -c 3000 /dev/zero | tr '\\0' x > /dev/tcp/127.0.0.1/{port}"
+    ))?;
+    model.wait_for(2, |line| line.contains("offline"));
+    pause(300);
+    lab.say(&format!(
+        "terminal 1 (each line of x's goes on to its 1024th x: cut here at {SHOWN_COLUMNS} columns):"
+    ));
+    let lines: Vec<String> = model
+        .new_lines()
+        .into_iter()
+        .map(|line| line.chars().take(SHOWN_COLUMNS).collect())
+        .collect();
+    lab.transcript.lines(&lines);
+    Ok(model)
 }

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, ensure, Context, Result};
 use nix::sys::signal::Signal;
 
+use super::epoll_server::model_takes_a_line_then_3000_bytes;
 use super::nonblock_server::cpu_command;
 use super::Chapter;
 use crate::lab::{pause, Lab, CURL, PS, STEP_TIMEOUT, STRACE};
@@ -48,32 +49,14 @@ const SHOWN_ROWS: &str = "calls|epoll_wait|accept4|recvfrom|sendto|sendfile|io_u
 const CONNECTIONS: usize = 32;
 const REQUESTS: usize = 100;
 
-/// How much of a line of the model's output is shown: its lines of 1024
-/// x's are cut there.
-const SHOWN_COLUMNS: usize = 72;
-
 fn run(lab: &mut Lab) -> Result<()> {
     lab.step("model");
     lab.say("the model: it submits an accept and sleeps in io_uring_enter until an operation completes.");
-    let model = lab.server("PORT=0 cargo run -q -p uring_server --bin uring_model")?;
-    let port = model.port;
-    lab.say("terminal 2: a line (bash's /dev/tcp connects, as nc would, and closes when echo is done), then 3000 bytes at once.");
-    lab.sh(&format!("echo hello uring > /dev/tcp/127.0.0.1/{port}"))?;
-    model.wait_for(1, |line| line.contains("offline"));
-    lab.sh(&format!(
-        "head -c 3000 /dev/zero | tr '\\0' x > /dev/tcp/127.0.0.1/{port}"
-    ))?;
-    model.wait_for(2, |line| line.contains("offline"));
-    pause(300);
-    lab.say(&format!(
-        "terminal 1 (each line of x's goes on to its 1024th x: cut here at {SHOWN_COLUMNS} columns):"
-    ));
-    let lines: Vec<String> = model
-        .new_lines()
-        .into_iter()
-        .map(|line| line.chars().take(SHOWN_COLUMNS).collect())
-        .collect();
-    lab.transcript.lines(&lines);
+    let model = model_takes_a_line_then_3000_bytes(
+        lab,
+        "PORT=0 cargo run -q -p uring_server --bin uring_model",
+        "hello uring",
+    )?;
     lab.look("the same lines as epoll_model's: each receive brought at most its buffer's 1024 bytes, and the model submitted the next until the receive completed with 0, end of file.");
 
     lab.step("idle");
