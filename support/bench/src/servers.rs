@@ -28,7 +28,7 @@ use clap::builder::PossibleValue;
 use clap::ValueEnum;
 use common::manifest::{manifest, Bench, Manifest, Stage, Variant};
 use testkit::parse_banner;
-use testkit::procs::children_named;
+use testkit::procs::{children_named, process_name};
 use testkit::run::{self, within, Limits, Output};
 
 use crate::setup::{command, Setup, GRACE};
@@ -400,9 +400,8 @@ fn start_nginx(
 /// whose parent is named nginx too (the master), wherever the master is in
 /// the tree (a tracer may be above it).
 fn nginx_workers(root: i32) -> u32 {
-    let name = procfs::process::Process::new(root).and_then(|process| process.stat());
     let mut count = 0;
-    let mut parents = vec![(root, name.map(|stat| stat.comm).unwrap_or_default())];
+    let mut parents = vec![(root, process_name(root).unwrap_or_default())];
     while let Some((parent, parent_name)) = parents.pop() {
         for (child, name) in children_named(parent) {
             if name == "nginx" && parent_name == "nginx" {

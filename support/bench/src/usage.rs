@@ -6,7 +6,7 @@
 //! the children it has reaped (a forking server's finished children). A
 //! process that exits between two readings is not lost: its time moves to
 //! its parent's `cutime` and `cstime` when it is reaped. Read from
-//! `/proc/PID/stat` and `status` with `procfs`.
+//! `/proc/PID/stat` and `status` through `testkit::procs`.
 //!
 //! A load tool is measured once it has exited and been reaped: its time is
 //! then in bench's own `getrusage(RUSAGE_CHILDREN)`, and the difference
@@ -121,28 +121,18 @@ pub fn tree_peak_kib(members: &[Process]) -> u64 {
     members.iter().map(|process| process.peak_kib).sum()
 }
 
-/// Every process `/proc` can read now.
+/// Every process `/proc` can read now (testkit::procs reads it).
 pub fn processes() -> Vec<Process> {
-    let Ok(all) = procfs::process::all_processes() else {
-        return Vec::new();
-    };
-    all.flatten()
-        .filter_map(|process| {
-            let stat = process.stat().ok()?;
-            let peak_kib = process
-                .status()
-                .ok()
-                .and_then(|status| status.vmhwm)
-                .unwrap_or(0);
-            Some(Process {
-                pid: stat.pid,
-                ppid: stat.ppid,
-                ticks: CpuTicks {
-                    user: stat.utime + stat.cutime.max(0) as u64,
-                    system: stat.stime + stat.cstime.max(0) as u64,
-                },
-                peak_kib,
-            })
+    testkit::procs::process_usages()
+        .into_iter()
+        .map(|usage| Process {
+            pid: usage.pid,
+            ppid: usage.ppid,
+            ticks: CpuTicks {
+                user: usage.user_ticks,
+                system: usage.system_ticks,
+            },
+            peak_kib: usage.peak_kib,
         })
         .collect()
 }

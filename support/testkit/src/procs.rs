@@ -27,6 +27,53 @@ fn all_stats() -> impl Iterator<Item = Stat> {
         .filter_map(|process| process.stat().ok())
 }
 
+/// A process's place in the process tree and what it has used so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessUsage {
+    /// Its PID.
+    pub pid: i32,
+    /// Its parent's PID.
+    pub ppid: i32,
+    /// CPU in user mode, clock ticks: its own and its reaped children's.
+    pub user_ticks: u64,
+    /// CPU in the kernel, clock ticks: its own and its reaped children's.
+    pub system_ticks: u64,
+    /// Its peak resident memory (`VmHWM`), KiB; 0 if unknown.
+    pub peak_kib: u64,
+}
+
+/// Every process `/proc` can read now, with what it has used.
+pub fn process_usages() -> Vec<ProcessUsage> {
+    all_processes()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|process| {
+            let stat = process.stat().ok()?;
+            let peak_kib = process
+                .status()
+                .ok()
+                .and_then(|status| status.vmhwm)
+                .unwrap_or(0);
+            Some(ProcessUsage {
+                pid: stat.pid,
+                ppid: stat.ppid,
+                user_ticks: stat.utime + stat.cutime.max(0) as u64,
+                system_ticks: stat.stime + stat.cstime.max(0) as u64,
+                peak_kib,
+            })
+        })
+        .collect()
+}
+
+/// The name of process `pid` (its `comm`: the program's first 15 bytes).
+pub fn process_name(pid: i32) -> Option<String> {
+    Process::new(pid)
+        .and_then(|process| process.stat())
+        .ok()
+        .map(|stat| stat.comm)
+}
+
 /// The processes whose parent is `parent`, by PID.
 pub fn children_of(parent: i32) -> Vec<ProcessState> {
     let mut children: Vec<ProcessState> = all_stats()
